@@ -1,0 +1,187 @@
+//! The HTTP surface: route registration, the OpenAPI document, and the JSON error answers for
+//! everything actix itself would answer in plain text (bad JSON, bad path, unknown route, 405).
+
+pub mod health;
+pub mod providers;
+pub mod tokens;
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, error, web};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{ApiError, ErrorBody};
+
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tokenvault",
+        description = "A credential vault for backend applications: store your users' OAuth2 \
+                       tokens, API keys and JWTs encrypted, and get a usable one back whenever \
+                       you need it. Authenticate with `X-API-Key: agk_…`."
+    ),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "tokens", description = "Stored credentials of a user"),
+        (name = "providers", description = "The provider whitelist"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
+                crate::auth::API_KEY_HEADER,
+            ))),
+        );
+    }
+}
+
+/// The errors any authenticated route may answer.
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    /// Missing, unknown, revoked or expired API key (`unauthorized`).
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The key lacks the scope or is bound to another user (`forbidden`).
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// The database is unreachable (`database_unavailable`); retry shortly.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// Registers every documented route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(tokens::store)
+        .service(tokens::list)
+        .service(tokens::get)
+        .service(tokens::delete)
+        .service(tokens::refresh)
+        .service(providers::list)
+        .service(health::healthz)
+        .service(health::readyz);
+}
+
+/// JSON bodies: size limit and JSON errors.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(|err, _req| {
+            let api_error = match &err {
+                error::JsonPayloadError::Overflow { .. }
+                | error::JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+                }
+                error::JsonPayloadError::ContentType => {
+                    ApiError::InvalidRequest("Content-Type must be application/json".into())
+                }
+                error::JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    ApiError::InvalidRequest(format!("Invalid request body: {e}"))
+                }
+                error::JsonPayloadError::Deserialize(e) => {
+                    ApiError::InvalidRequest(format!("Malformed JSON body: {e}"))
+                }
+                _ => ApiError::InvalidRequest("Could not read the request body".into()),
+            };
+            error::InternalError::from_response(err, api_error.error_response()).into()
+        })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| {
+        let response = ApiError::InvalidRequest(format!("Invalid path: {err}")).error_response();
+        error::InternalError::from_response(err, response).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let response =
+            ApiError::InvalidRequest(format!("Invalid query string: {err}")).error_response();
+        error::InternalError::from_response(err, response).into()
+    })
+}
+
+/// The documented routes as (path segments, methods), to tell 405 from 404.
+pub struct KnownRoutes {
+    routes: Vec<(Vec<String>, Vec<Method>)>,
+}
+
+impl KnownRoutes {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> KnownRoutes {
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(String::from).collect();
+                let methods = [
+                    (Method::GET, item.get.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        KnownRoutes { routes }
+    }
+
+    /// The methods a path accepts, if it is a known path at all.
+    fn methods_for(&self, path: &str) -> Option<Vec<Method>> {
+        let wanted: Vec<&str> = path.split('/').collect();
+        let mut found: Option<Vec<Method>> = None;
+        for (segments, methods) in &self.routes {
+            let matches = segments.len() == wanted.len()
+                && segments.iter().zip(&wanted).all(|(pattern, actual)| {
+                    (pattern.starts_with('{') && !actual.is_empty()) || pattern == actual
+                });
+            if matches {
+                found
+                    .get_or_insert_with(Vec::new)
+                    .extend(methods.iter().cloned());
+            }
+        }
+        found
+    }
+}
+
+/// Answers what no route took: 405 with `Allow` for a known path, else 404.
+pub async fn fallback(req: HttpRequest, routes: web::Data<KnownRoutes>) -> HttpResponse {
+    match routes.methods_for(req.path()) {
+        Some(methods) => {
+            let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            let mut response = ApiError::MethodNotAllowed.error_response();
+            if let Ok(value) = allow.join(", ").parse() {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+            response
+        }
+        None => ApiError::NotFound(format!("No route for {} {}", req.method(), req.path()))
+            .error_response(),
+    }
+}
+
+/// Timestamps in responses: RFC 3339, UTC, with `Z`.
+pub fn timestamp(at: chrono::NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,202 @@
+//! Settings read from the environment (and `.env`), with the defaults of DESIGN.md.
+//!
+//! `Config` is plain data: `main.rs` builds it from the environment, tests build their own.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the data lives. Chosen from the URL scheme, never by trial and error, so a mistyped
+/// `postgres://` URL is an error rather than a stray SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub const DEFAULT: &'static str = "sqlite://./data/tokenvault.db";
+
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(
+                    "DATABASE_URL sqlite:// needs a file path, e.g. sqlite://./data/tokenvault.db"
+                        .into(),
+                );
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
+        Err(format!(
+            "DATABASE_URL has an unsupported scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+        ))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
+    }
+
+    /// A description safe to log: the PostgreSQL password, if any, is masked.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database: DatabaseUrl,
+    /// `SECRET_TOKEN_ENC_KEY` as given (comma-separated keys); `None` when unset.
+    pub encryption_keys: Option<String>,
+    pub bootstrap_api_key: Option<String>,
+    pub providers_file: Option<PathBuf>,
+    pub refresh_window: Duration,
+    pub refresh_timeout: Duration,
+    /// How long an authenticated API key is trusted without asking the database again.
+    pub auth_cache_ttl: Duration,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database", &self.database)
+            .field(
+                "encryption_keys",
+                &self.encryption_keys.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "bootstrap_api_key",
+                &self.bootstrap_api_key.as_ref().map(|_| "<set>"),
+            )
+            .field("providers_file", &self.providers_file)
+            .field("refresh_window", &self.refresh_window)
+            .field("refresh_timeout", &self.refresh_timeout)
+            .field("auth_cache_ttl", &self.auth_cache_ttl)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the environment (after `.env`, if present). Errors name the variable at fault.
+    pub fn from_env() -> Result<Self, String> {
+        let _ = dotenvy::dotenv();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let secs = |name: &str, default: u64| -> Result<Duration, String> {
+            match var(name) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| format!("{name} must be a whole number of seconds, got {v:?}")),
+            }
+        };
+        let log_format = match var("TOKENVAULT_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(format!(
+                    "TOKENVAULT_LOG_FORMAT must be text or json, got {other:?}"
+                ));
+            }
+        };
+        Ok(Config {
+            bind: var("TOKENVAULT_BIND").unwrap_or_else(|| "127.0.0.1:8000".into()),
+            database: DatabaseUrl::parse(
+                var("DATABASE_URL")
+                    .as_deref()
+                    .unwrap_or(DatabaseUrl::DEFAULT),
+            )?,
+            encryption_keys: var("SECRET_TOKEN_ENC_KEY"),
+            bootstrap_api_key: var("TOKENVAULT_BOOTSTRAP_API_KEY"),
+            providers_file: var("PROVIDERS_FILE").map(PathBuf::from),
+            refresh_window: secs("REFRESH_WINDOW_SECS", 300)?,
+            refresh_timeout: secs("REFRESH_TIMEOUT_SECS", 10)?,
+            auth_cache_ttl: secs("TOKENVAULT_AUTH_CACHE_SECS", 5)?,
+            log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
+            log_format,
+        })
+    }
+
+    /// Settings for a given database with every other value at its default; used by tests.
+    pub fn for_database(database: DatabaseUrl) -> Self {
+        Config {
+            bind: "127.0.0.1:0".into(),
+            database,
+            encryption_keys: None,
+            bootstrap_api_key: None,
+            providers_file: None,
+            refresh_window: Duration::from_secs(300),
+            refresh_timeout: Duration::from_secs(10),
+            auth_cache_ttl: Duration::from_secs(5),
+            log_filter: "info".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_is_chosen_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./data/x.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("./data/x.db")))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/tv.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/tv.db")))
+        );
+        assert!(
+            DatabaseUrl::parse("postgresql://u@h/db")
+                .unwrap()
+                .is_postgres()
+        );
+        assert!(DatabaseUrl::parse("postgress://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("./file.db").is_err());
+    }
+
+    #[test]
+    fn redacted_url_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/tv").unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db:5432/tv");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+}

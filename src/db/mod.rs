@@ -1,0 +1,223 @@
+//! The database: one connection type over PostgreSQL and SQLite, the pool, migrations, and `Db`,
+//! which runs blocking diesel work off the async workers and turns a lost connection into
+//! `503 database_unavailable`.
+
+pub mod api_keys;
+pub mod schema;
+pub mod tokens;
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseUrl;
+use crate::error::ApiError;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// How long a request waits for a pooled connection before answering 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(800);
+/// Arbitrary key of the PostgreSQL advisory lock that serialises migrations between instances.
+const MIGRATION_LOCK_KEY: i64 = 0x746f_6b65_6e76;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Current time as stored: UTC, microsecond precision (what PostgreSQL keeps), so values read
+/// back compare equal to values written.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Opens one connection of the backend the URL names, reporting the real cause on failure.
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, String> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+            }
+            let path_str = path
+                .to_str()
+                .ok_or_else(|| format!("SQLite path {} is not valid UTF-8", path.display()))?;
+            let mut conn = diesel::SqliteConnection::establish(path_str)
+                .map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
+            // Concurrent writers wait for each other instead of failing with "database is locked".
+            conn.batch_execute(
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| format!("cannot configure SQLite database {}: {e}", path.display()))?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+        DatabaseUrl::Postgres(raw) => {
+            let with_timeout = if raw.contains("connect_timeout=") {
+                raw.clone()
+            } else if raw.contains('?') {
+                format!("{raw}&connect_timeout=2")
+            } else {
+                format!("{raw}?connect_timeout=2")
+            };
+            diesel::PgConnection::establish(&with_timeout)
+                .map(DbConnection::Postgresql)
+                .map_err(|e| format!("cannot connect to PostgreSQL at {}: {e}", url.redacted()))
+        }
+    }
+}
+
+/// Applies pending migrations of the connection's backend; returns the names applied.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
+    let applied = match conn {
+        DbConnection::Postgresql(pg) => {
+            // Several instances may start at once: one migrates, the others wait and find nothing.
+            pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .map_err(|e| format!("cannot take the migration lock: {e}"))?;
+            let result = pg
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect());
+            let _ = pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+            result
+        }
+        DbConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect()),
+    };
+    applied.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Whether a diesel error means the connection itself is gone (as opposed to a bad query).
+pub fn is_connection_error(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => true,
+            DatabaseErrorKind::Unknown => {
+                let message = info.message().to_ascii_lowercase();
+                message.contains("connection") || message.contains("terminating")
+            }
+            _ => false,
+        },
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// A pooled connection and whether it was seen to break (then the pool drops it).
+pub struct PooledDb {
+    conn: DbConnection,
+    broken: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(String);
+
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PooledDb;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<PooledDb, ConnectError> {
+        establish(&self.url)
+            .map(|conn| PooledDb {
+                conn,
+                broken: false,
+            })
+            .map_err(ConnectError)
+    }
+
+    fn is_valid(&self, pooled: &mut PooledDb) -> Result<(), ConnectError> {
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, pooled: &mut PooledDb) -> bool {
+        pooled.broken
+    }
+}
+
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<ConnectError> for TracingErrorHandler {
+    fn handle_error(&self, error: ConnectError) {
+        tracing::warn!(error = %error, "database connection failed");
+    }
+}
+
+/// The connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    postgres: bool,
+}
+
+impl Db {
+    /// Builds the pool without connecting; the first use (migrations, a request) connects.
+    pub fn new(url: &DatabaseUrl, max_connections: u32) -> Db {
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections)
+            .min_idle(Some(0))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            // A checkout costs no extra round trip; a connection that fails is dropped instead.
+            .test_on_check_out(false)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build_unchecked(Manager { url: url.clone() });
+        Db {
+            pool,
+            postgres: url.is_postgres(),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// Runs `work` on a pooled connection on the current thread (CLI commands, start-up).
+    pub fn run_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut pooled = self
+            .pool
+            .get_timeout(CHECKOUT_TIMEOUT)
+            .map_err(|_| ApiError::DatabaseUnavailable)?;
+        let result = work(&mut pooled.conn);
+        if matches!(result, Err(ApiError::DatabaseUnavailable)) {
+            pooled.broken = true;
+        }
+        result
+    }
+
+    /// Runs `work` on a pooled connection on the blocking thread pool, so the async workers
+    /// never wait on the database.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.run_blocking(work))
+            .await
+            .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// Applies pending migrations; fails with the real cause when the database is unreachable.
+    pub fn migrate(&self, url: &DatabaseUrl) -> Result<Vec<String>, String> {
+        // A dedicated connection, so the real connection error reaches the user.
+        let mut conn = establish(url)?;
+        run_migrations(&mut conn)
+    }
+}

@@ -1,0 +1,34 @@
+//! Table definitions shared by both backends (kept in step with `migrations/`).
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        tenant -> Text,
+        name -> Text,
+        key_hash -> Text,
+        prefix -> Text,
+        scopes -> Text,
+        user_id -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tokens (tenant, user_id, integration_key) {
+        tenant -> Text,
+        user_id -> Text,
+        integration_key -> Text,
+        provider -> Text,
+        token_type -> Text,
+        ciphertext -> Text,
+        scopes -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -1,0 +1,132 @@
+//! The one error type every handler returns, and its JSON shape.
+//!
+//! Which error to use where:
+//! - handlers and the functions they call return `Result<_, ApiError>`; each variant has a stable
+//!   machine code (`error`) and a sentence for a person (`message`);
+//! - database and crypto failures convert with `From` (`diesel::NotFound` becomes 404, a lost
+//!   connection 503 `database_unavailable`, anything else 500 `internal_error`);
+//! - `Internal` keeps its cause for the log only: the response says nothing about SQL or secrets.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `invalid_request`, `not_found`.
+    #[schema(example = "not_found")]
+    pub error: &'static str,
+    /// What went wrong, for a person.
+    #[schema(example = "Token not found")]
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: malformed input.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 422: well-formed input naming something that does not exist (provider, token type).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 401: no, unknown, revoked or expired credential.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405.
+    #[error("Method not allowed on this path")]
+    MethodNotAllowed,
+    /// 410: the provider rejected the refresh token; the user must re-authorize.
+    #[error("{0}")]
+    ConnectionError(String),
+    /// 413.
+    #[error("Request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 503: transient provider failure and no still-valid token to fall back on.
+    #[error("{0}")]
+    RefreshUnavailable(String),
+    /// 503: the database cannot be reached right now.
+    #[error("The database is unavailable; retry shortly")]
+    DatabaseUnavailable,
+    /// 500: a bug or an inconsistency. The string is logged, never sent.
+    #[error("Internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest(_) | ApiError::Unprocessable(_) => "invalid_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::ConnectionError(_) => "connection_error",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RefreshUnavailable(_) => "refresh_unavailable",
+            ApiError::DatabaseUnavailable => "database_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    pub fn token_not_found() -> Self {
+        ApiError::NotFound("Token not found".into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::ConnectionError(_) => StatusCode::GONE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RefreshUnavailable(_) | ApiError::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // The cause of a 500 is logged here, once; the causes are written by our own code and
+        // never carry a secret (see crypto.rs and db/mod.rs).
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(cause = %cause, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.insert_header(("WWW-Authenticate", "ApiKey header=\"X-API-Key\""));
+        }
+        response.json(ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+        })
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::Error;
+        match error {
+            Error::NotFound => ApiError::token_not_found(),
+            e if crate::db::is_connection_error(&e) => ApiError::DatabaseUnavailable,
+            e => ApiError::Internal(format!("database error: {e}")),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! tokenvault: a credential vault for backend applications.
+//!
+//! `prepare` turns a `Config` into an `AppState` (database, migrations, keys, registry);
+//! `build_app` turns that state into the actix `App`. `main.rs` and the tests both use them.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod expiry;
+pub mod providers;
+pub mod token_data;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{AuthCache, KeySpec};
+use crate::config::{Config, DatabaseUrl};
+use crate::crypto::Vault;
+use crate::db::Db;
+use crate::db::api_keys::ApiKeyRow;
+use crate::providers::Registry;
+
+/// Everything a request handler needs. Built once, shared by all workers.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub vault: Vault,
+    pub registry: Registry,
+    pub auth: AuthCache,
+}
+
+/// Tenant of the first admin key and of `TOKENVAULT_BOOTSTRAP_API_KEY`.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// What `prepare` did that the operator should hear about.
+#[derive(Debug, Default)]
+pub struct Startup {
+    /// Migrations applied now.
+    pub migrations: Vec<String>,
+    /// The first admin key, created because the database had none. Shown once.
+    pub first_admin_key: Option<String>,
+    /// Where the generated encryption key lives, when one was generated or loaded from file.
+    pub key_file: Option<(std::path::PathBuf, bool)>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pool size for the backend: PostgreSQL serves several workers; SQLite has one writer anyway.
+fn pool_size(url: &DatabaseUrl) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    match url {
+        DatabaseUrl::Postgres(_) => (cores * 4).clamp(8, 32),
+        DatabaseUrl::Sqlite(_) => (cores * 2).clamp(4, 8),
+    }
+}
+
+/// Loads the encryption keys: configured, or generated next to the SQLite database.
+pub fn load_vault(config: &Config) -> Result<(Vault, Option<(std::path::PathBuf, bool)>), String> {
+    if let Some(spec) = &config.encryption_keys {
+        return Ok((Vault::from_secrets(spec)?, None));
+    }
+    match &config.database {
+        DatabaseUrl::Postgres(_) => Err(
+            "SECRET_TOKEN_ENC_KEY is not set. With PostgreSQL it is required, so that every \
+             instance can read the same data: generate one with `tokenvault gen-key` and set it"
+                .into(),
+        ),
+        DatabaseUrl::Sqlite(path) => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(|| std::path::Path::new("."));
+            let (key, file, created) = crypto::load_or_create_key_file(dir)?;
+            Ok((Vault::from_secrets(&key)?, Some((file, created))))
+        }
+    }
+}
+
+/// Connects, migrates, loads keys and the registry, and makes sure an admin key exists.
+pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
+    let registry = Registry::load(config.providers_file.as_deref())?;
+    let (vault, key_file) = load_vault(&config)?;
+    let db = Db::new(&config.database, pool_size(&config.database));
+    let migrations = db.migrate(&config.database)?;
+    let first_admin_key = ensure_admin_key(&db, config.bootstrap_api_key.as_deref())?;
+    let state = AppState {
+        auth: AuthCache::new(config.auth_cache_ttl),
+        config,
+        db,
+        vault,
+        registry,
+    };
+    Ok((
+        state,
+        Startup {
+            migrations,
+            first_admin_key,
+            key_file,
+        },
+    ))
+}
+
+/// Registers `TOKENVAULT_BOOTSTRAP_API_KEY` as an admin key of tenant `default`, or, with no
+/// key in the database at all, creates one and returns it (to be shown once).
+fn ensure_admin_key(db: &Db, bootstrap: Option<&str>) -> Result<Option<String>, String> {
+    let admin = |name: &str| KeySpec {
+        tenant: DEFAULT_TENANT.into(),
+        name: name.into(),
+        scopes: "admin".into(),
+        user_id: None,
+        expires_at: None,
+    };
+    let reason = |e: error::ApiError| format!("cannot set up the admin API key: {e}");
+    if let Some(key) = bootstrap {
+        let random_part = key.strip_prefix(auth::API_KEY_PREFIX).unwrap_or("");
+        if random_part.len() < 20 || !random_part.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(
+                "TOKENVAULT_BOOTSTRAP_API_KEY must be agk_ followed by at least 20 letters or digits"
+                    .into(),
+            );
+        }
+        let hash = auth::hash_secret(key);
+        db.run_blocking(|conn| {
+            if ApiKeyRow::find_by_hash(conn, &hash)?.is_none() {
+                auth::create_api_key(conn, &admin("bootstrap"), Some(key.to_string()))?;
+            }
+            Ok(())
+        })
+        .map_err(reason)?;
+        return Ok(None);
+    }
+    db.run_blocking(|conn| {
+        if ApiKeyRow::count(conn)? > 0 {
+            return Ok(None);
+        }
+        let created = auth::create_api_key(conn, &admin("admin (first start)"), None)?;
+        Ok(Some(created.key))
+    })
+    .map_err(reason)
+}
+
+/// The documented routes and their OpenAPI document.
+fn routes() -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    utoipa::openapi::OpenApi,
+) {
+    App::new()
+        .into_utoipa_app()
+        .openapi(api::ApiDoc::openapi())
+        .configure(api::configure)
+        .split_for_parts()
+}
+
+/// The OpenAPI document the code describes (what `tokenvault openapi` prints).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// The OpenAPI document as checked in at `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// The whole application over `state`.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = routes();
+    let known_routes = web::Data::from(Arc::new(api::KnownRoutes::from_openapi(&api)));
+    app.app_data(state)
+        .app_data(known_routes)
+        .app_data(api::json_config())
+        .app_data(api::path_config())
+        .app_data(api::query_config())
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", api))
+        .default_service(web::to(api::fallback))
+        .wrap(from_fn(log_request))
+}
+
+/// One log line per request: method, path, status, duration. Never headers, bodies or queries.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let response = next.call(req).await?;
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
+}
+
+/// Installs the tracing subscriber of the config (text or JSON lines, on stderr).
+pub fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        config::LogFormat::Json => builder.json().try_init(),
+        config::LogFormat::Text => builder.try_init(),
+    };
+}
