@@ -1,0 +1,250 @@
+//! Test harness: a fresh database per test (a SQLite file, or a PostgreSQL schema when
+//! `TEST_DATABASE_URL` names a PostgreSQL database), the real app over it, and HTTP helpers.
+#![allow(dead_code)]
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::{test, web};
+use diesel::connection::SimpleConnection;
+use serde_json::{Value, json};
+use tokenvault::AppState;
+use tokenvault::auth::{self, KeySpec};
+use tokenvault::config::{Config, DatabaseUrl};
+use tokenvault::db::{self, DbConnection};
+use tokenvault::error::ApiError;
+
+/// A database of its own for one test, removed when dropped.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+            Some(base) if base.starts_with("postgres") => {
+                let schema = format!(
+                    "t_{}",
+                    auth::random_base62(16).unwrap().to_ascii_lowercase()
+                );
+                let base_url = DatabaseUrl::parse(&base).unwrap();
+                let mut conn = db::establish(&base_url).expect("connect to TEST_DATABASE_URL");
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                TestDb {
+                    url: DatabaseUrl::parse(&url).unwrap(),
+                    _dir: None,
+                    pg_schema: Some((base, schema)),
+                }
+            }
+            Some(other) => panic!("TEST_DATABASE_URL must be a postgres:// URL, got {other:?}"),
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("tokenvault.db");
+                TestDb {
+                    url: DatabaseUrl::Sqlite(path),
+                    _dir: Some(dir),
+                    pg_schema: None,
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg_schema.is_some()
+    }
+
+    /// A direct connection to this test's database, bypassing the app.
+    pub fn connect(&self) -> DbConnection {
+        db::establish(&self.url).unwrap()
+    }
+
+    /// The folder of the SQLite file (None on PostgreSQL).
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self._dir.as_ref().map(|d| d.path())
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg_schema {
+            if let Ok(mut conn) = db::establish(&DatabaseUrl::parse(base).unwrap()) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// A test config over `db`: a fresh encryption key and a known admin key.
+pub fn test_config(db: &TestDb) -> (Config, String) {
+    let admin_key = format!("agk_{}", auth::random_base62(43).unwrap());
+    let mut config = Config::for_database(db.url.clone());
+    config.encryption_keys = Some(tokenvault::crypto::generate_key());
+    config.bootstrap_api_key = Some(admin_key.clone());
+    (config, admin_key)
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The `error` code of a JSON error body.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
+    }
+}
+
+pub struct TestApp<S> {
+    pub svc: S,
+    pub state: web::Data<AppState>,
+    pub admin_key: String,
+    pub db: TestDb,
+}
+
+/// The app on a fresh database, with `adjust` applied to the config.
+pub async fn spawn_with(
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>
+{
+    let db = TestDb::new();
+    let (mut config, admin_key) = test_config(&db);
+    adjust(&mut config);
+    let (state, _startup) = tokenvault::prepare(config).expect("prepare app");
+    let state = web::Data::new(state);
+    let svc = test::init_service(tokenvault::build_app(state.clone())).await;
+    TestApp {
+        svc,
+        state,
+        admin_key,
+        db,
+    }
+}
+
+pub async fn spawn()
+-> TestApp<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>
+{
+    spawn_with(|_| {}).await
+}
+
+impl<S, B> TestApp<S>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    pub async fn call(&self, req: test::TestRequest) -> TestResponse {
+        let response = test::call_service(&self.svc, req.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                Value::String(String::from_utf8_lossy(&bytes).into_owned())
+            })
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> TestResponse {
+        self.call(test::TestRequest::get().uri(path).insert_header(("X-API-Key", key)))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> TestResponse {
+        self.call(test::TestRequest::delete().uri(path).insert_header(("X-API-Key", key)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> TestResponse {
+        self.call(
+            test::TestRequest::post()
+                .uri(path)
+                .insert_header(("X-API-Key", key))
+                .set_json(body),
+        )
+        .await
+    }
+
+    /// Stores `body` for `user` with the admin key; asserts success.
+    pub async fn store(&self, user: &str, body: &Value) -> TestResponse {
+        let response = self
+            .post(&format!("/v2/users/{user}/tokens"), &self.admin_key, body)
+            .await;
+        assert!(
+            response.status.is_success(),
+            "store failed: {} {}",
+            response.status,
+            response.body
+        );
+        response
+    }
+
+    /// Creates an API key directly (as `tokenvault keys create` does) and returns it.
+    pub fn create_key(&self, tenant: &str, scopes: &str, user: Option<&str>) -> String {
+        self.create_key_with(KeySpec {
+            tenant: tenant.into(),
+            name: "test".into(),
+            scopes: auth::Scope::parse_list(scopes).unwrap(),
+            user_id: user.map(String::from),
+            expires_at: None,
+        })
+        .key
+    }
+
+    pub fn create_key_with(&self, spec: KeySpec) -> auth::CreatedKey {
+        self.state
+            .db
+            .run_blocking(|conn| auth::create_api_key(conn, &spec, None))
+            .unwrap()
+    }
+
+    /// Runs `work` on a direct connection to the test database.
+    pub fn with_conn<T>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>) -> T {
+        self.state.db.run_blocking(work).unwrap()
+    }
+}
+
+/// A typical OAuth2 store body.
+pub fn oauth2_body(integration_key: &str) -> Value {
+    json!({
+        "integration_key": integration_key,
+        "provider": "google",
+        "token_type": "oauth2",
+        "token_data": {
+            "access_token": "ya29.ACCESS-SECRET-1",
+            "refresh_token": "1//REFRESH-SECRET-1",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "https://www.googleapis.com/auth/calendar",
+            "client_id": "123456.apps.googleusercontent.com",
+            "client_secret": "GOCSPX-CLIENT-SECRET"
+        },
+        "scopes": ["calendar", "email"]
+    })
+}
+
+/// A typical API key store body.
+pub fn api_key_body(integration_key: &str) -> Value {
+    json!({
+        "integration_key": integration_key,
+        "provider": "openai",
+        "token_type": "api_key",
+        "token_data": {"api_key": "sk-OPENAI-SECRET", "organization_id": "org-1"}
+    })
+}
