@@ -72,7 +72,10 @@ async fn expires_in_sets_expires_at_when_absent() {
     let expires_at: chrono::DateTime<chrono::Utc> =
         got.body["expires_at"].as_str().unwrap().parse().unwrap();
     let delta = (expires_at - before).num_seconds();
-    assert!((3598..=3602).contains(&delta), "expires_at {delta}s from now");
+    assert!(
+        (3598..=3602).contains(&delta),
+        "expires_at {delta}s from now"
+    );
 }
 
 #[actix_web::test]
@@ -178,7 +181,11 @@ async fn refresh_of_api_key_or_jwt_is_refused_as_unsupported() {
         );
     }
     let missing = app
-        .post("/v2/users/u1/tokens/nothing/refresh", &app.admin_key, &json!({}))
+        .post(
+            "/v2/users/u1/tokens/nothing/refresh",
+            &app.admin_key,
+            &json!({}),
+        )
         .await;
     assert_eq!(missing.status, 404);
 }
@@ -220,7 +227,14 @@ async fn providers_lists_the_whitelist_with_cache_header_and_no_urls() {
     assert_eq!(
         names,
         [
-            "anthropic", "dropbox", "github", "google", "microsoft", "notion", "openai", "slack",
+            "anthropic",
+            "dropbox",
+            "github",
+            "google",
+            "microsoft",
+            "notion",
+            "openai",
+            "slack",
             "zoom"
         ]
     );
@@ -238,10 +252,14 @@ async fn providers_lists_the_whitelist_with_cache_header_and_no_urls() {
 #[actix_web::test]
 async fn health_and_readiness_answer() {
     let app = spawn().await;
-    let health = app.call(actix_web::test::TestRequest::get().uri("/healthz")).await;
+    let health = app
+        .call(actix_web::test::TestRequest::get().uri("/healthz"))
+        .await;
     assert_eq!(health.status, 200);
     assert_eq!(health.body, json!({"status": "ok"}));
-    let ready = app.call(actix_web::test::TestRequest::get().uri("/readyz")).await;
+    let ready = app
+        .call(actix_web::test::TestRequest::get().uri("/readyz"))
+        .await;
     assert_eq!(ready.status, 200);
     assert_eq!(ready.body, json!({"status": "ready"}));
 }
@@ -249,7 +267,9 @@ async fn health_and_readiness_answer() {
 #[actix_web::test]
 async fn swagger_ui_and_openapi_are_served() {
     let app = spawn().await;
-    let spec = app.call(actix_web::test::TestRequest::get().uri("/openapi.json")).await;
+    let spec = app
+        .call(actix_web::test::TestRequest::get().uri("/openapi.json"))
+        .await;
     assert_eq!(spec.status, 200);
     assert_eq!(spec.body["openapi"], "3.1.0");
     assert!(spec.body["paths"]["/v2/users/{user_id}/tokens/{integration_key}"]["get"].is_object());
@@ -257,5 +277,9 @@ async fn swagger_ui_and_openapi_are_served() {
         .call(actix_web::test::TestRequest::get().uri("/swagger-ui/"))
         .await;
     assert_eq!(ui.status, 200);
-    assert!(ui.body.as_str().unwrap_or("").contains("swagger"), "{}", ui.body);
+    assert!(
+        ui.body.as_str().unwrap_or("").contains("swagger"),
+        "{}",
+        ui.body
+    );
 }

@@ -70,7 +70,11 @@ async fn unknown_provider_and_token_type_are_422() {
     body["provider"] = json!("openai");
     let r = app.post("/v2/users/u1/tokens", &app.admin_key, &body).await;
     assert_eq!(r.status, 422);
-    assert!(r.message().starts_with("Invalid token type"), "{}", r.message());
+    assert!(
+        r.message().starts_with("Invalid token type"),
+        "{}",
+        r.message()
+    );
 }
 
 #[actix_web::test]
@@ -81,7 +85,9 @@ async fn bad_identifiers_and_times_are_400() {
         format!("/v2/users/{long_user}/tokens"),
         "/v2/users/bad%20user/tokens".to_string(),
     ] {
-        let r = app.post(&path, &app.admin_key, &oauth2_body("google")).await;
+        let r = app
+            .post(&path, &app.admin_key, &oauth2_body("google"))
+            .await;
         assert_eq!(r.status, 400, "{path}");
         assert!(r.message().contains("user_id"), "{}", r.message());
     }
@@ -122,7 +128,11 @@ async fn malformed_json_and_wrong_content_type_are_400_json() {
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.error(), "invalid_request");
-    assert!(r.message().starts_with("Malformed JSON body"), "{}", r.message());
+    assert!(
+        r.message().starts_with("Malformed JSON body"),
+        "{}",
+        r.message()
+    );
 
     let r = app
         .call(

@@ -6,7 +6,9 @@ pub mod api_keys;
 pub mod schema;
 pub mod tokens;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
@@ -109,10 +111,12 @@ pub fn is_connection_error(error: &DieselError) -> bool {
     }
 }
 
-/// A pooled connection and whether it was seen to break (then the pool drops it).
+/// A pooled connection, whether it was seen to break (then the pool drops it), and the outage
+/// epoch it was last known good in.
 pub struct PooledDb {
     conn: DbConnection,
     broken: bool,
+    epoch: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +125,7 @@ pub struct ConnectError(String);
 
 struct Manager {
     url: DatabaseUrl,
+    outages: Arc<AtomicU64>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -132,6 +137,7 @@ impl r2d2::ManageConnection for Manager {
             .map(|conn| PooledDb {
                 conn,
                 broken: false,
+                epoch: self.outages.load(Ordering::Acquire),
             })
             .map_err(ConnectError)
     }
@@ -162,11 +168,16 @@ impl r2d2::HandleError<ConnectError> for TracingErrorHandler {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     postgres: bool,
+    /// Bumped whenever a connection is seen to fail. Idle connections from before the last
+    /// failure are checked once before use, so the first request after the database comes back
+    /// succeeds instead of drawing a dead connection.
+    outages: Arc<AtomicU64>,
 }
 
 impl Db {
     /// Builds the pool without connecting; the first use (migrations, a request) connects.
     pub fn new(url: &DatabaseUrl, max_connections: u32) -> Db {
+        let outages = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             .min_idle(Some(0))
@@ -174,10 +185,14 @@ impl Db {
             // A checkout costs no extra round trip; a connection that fails is dropped instead.
             .test_on_check_out(false)
             .error_handler(Box::new(TracingErrorHandler))
-            .build_unchecked(Manager { url: url.clone() });
+            .build_unchecked(Manager {
+                url: url.clone(),
+                outages: outages.clone(),
+            });
         Db {
             pool,
             postgres: url.is_postgres(),
+            outages,
         }
     }
 
@@ -185,18 +200,43 @@ impl Db {
         self.postgres
     }
 
+    /// (open connections, idle connections) of the pool.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    /// Checks out a connection known to work since the last outage, within the checkout timeout.
+    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
+        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let mut pooled = self
+                .pool
+                .get_timeout(remaining.max(Duration::from_millis(1)))
+                .map_err(|_| ApiError::DatabaseUnavailable)?;
+            let epoch = self.outages.load(Ordering::Acquire);
+            if pooled.epoch == epoch {
+                return Ok(pooled);
+            }
+            if pooled.conn.batch_execute("SELECT 1").is_ok() {
+                pooled.epoch = epoch;
+                return Ok(pooled);
+            }
+            pooled.broken = true;
+        }
+    }
+
     /// Runs `work` on a pooled connection on the current thread (CLI commands, start-up).
     pub fn run_blocking<T>(
         &self,
         work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut pooled = self
-            .pool
-            .get_timeout(CHECKOUT_TIMEOUT)
-            .map_err(|_| ApiError::DatabaseUnavailable)?;
+        let mut pooled = self.checkout()?;
         let result = work(&mut pooled.conn);
         if matches!(result, Err(ApiError::DatabaseUnavailable)) {
             pooled.broken = true;
+            self.outages.fetch_add(1, Ordering::AcqRel);
         }
         result
     }

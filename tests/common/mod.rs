@@ -25,7 +25,10 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new() -> TestDb {
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
             Some(base) if base.starts_with("postgres") => {
                 let schema = format!(
                     "t_{}",
@@ -33,7 +36,8 @@ impl TestDb {
                 );
                 let base_url = DatabaseUrl::parse(&base).unwrap();
                 let mut conn = db::establish(&base_url).expect("connect to TEST_DATABASE_URL");
-                conn.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .unwrap();
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
                 TestDb {
@@ -72,10 +76,10 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some((base, schema)) = &self.pg_schema {
-            if let Ok(mut conn) = db::establish(&DatabaseUrl::parse(base).unwrap()) {
-                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
+        if let Some((base, schema)) = &self.pg_schema
+            && let Ok(mut conn) = db::establish(&DatabaseUrl::parse(base).unwrap())
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
 }
@@ -115,12 +119,26 @@ pub struct TestApp<S> {
 /// The app on a fresh database, with `adjust` applied to the config.
 pub async fn spawn_with(
     adjust: impl FnOnce(&mut Config),
-) -> TestApp<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>
-{
-    let db = TestDb::new();
+) -> TestApp<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    spawn_on(TestDb::new(), adjust).await
+}
+
+/// The app over an existing test database.
+pub async fn spawn_on(
+    db: TestDb,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
     let (mut config, admin_key) = test_config(&db);
     adjust(&mut config);
-    let (state, _startup) = tokenvault::prepare(config).expect("prepare app");
+    // Off this thread: the test's own tasks (mock servers, proxies) run on it.
+    let (state, _startup) = web::block(move || tokenvault::prepare(config))
+        .await
+        .unwrap()
+        .expect("prepare app");
     let state = web::Data::new(state);
     let svc = test::init_service(tokenvault::build_app(state.clone())).await;
     TestApp {
@@ -131,9 +149,9 @@ pub async fn spawn_with(
     }
 }
 
-pub async fn spawn()
--> TestApp<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>
-{
+pub async fn spawn() -> TestApp<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
     spawn_with(|_| {}).await
 }
 
@@ -150,9 +168,8 @@ where
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                Value::String(String::from_utf8_lossy(&bytes).into_owned())
-            })
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         TestResponse {
             status,
@@ -162,13 +179,21 @@ where
     }
 
     pub async fn get(&self, path: &str, key: &str) -> TestResponse {
-        self.call(test::TestRequest::get().uri(path).insert_header(("X-API-Key", key)))
-            .await
+        self.call(
+            test::TestRequest::get()
+                .uri(path)
+                .insert_header(("X-API-Key", key)),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str, key: &str) -> TestResponse {
-        self.call(test::TestRequest::delete().uri(path).insert_header(("X-API-Key", key)))
-            .await
+        self.call(
+            test::TestRequest::delete()
+                .uri(path)
+                .insert_header(("X-API-Key", key)),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, key: &str, body: &Value) -> TestResponse {

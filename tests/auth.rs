@@ -1,0 +1,228 @@
+//! API keys and tenancy: 401 for bad keys, 403 for missing scopes and other users' paths, and
+//! tenants that never see each other's credentials.
+
+mod common;
+
+use actix_web::test::TestRequest;
+use common::{api_key_body, oauth2_body, spawn_with};
+use serde_json::json;
+use tokenvault::auth::KeySpec;
+
+#[actix_web::test]
+async fn missing_unknown_and_malformed_keys_are_401() {
+    let app = common::spawn().await;
+    let missing = app
+        .call(TestRequest::get().uri("/v2/users/u1/tokens"))
+        .await;
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.error(), "unauthorized");
+    assert!(missing.message().contains("X-API-Key"));
+    assert!(missing.headers.contains_key("www-authenticate"));
+
+    for key in [
+        "agk_doesnotexist0000000000000000000000000000",
+        "not-a-key",
+        "",
+    ] {
+        let r = app.get("/v2/users/u1/tokens", key).await;
+        assert_eq!(r.status, 401, "{key:?}");
+        assert_eq!(r.error(), "unauthorized");
+    }
+    let r = app.get("/v2/providers", "agk_nope").await;
+    assert_eq!(r.status, 401);
+}
+
+#[actix_web::test]
+async fn revoked_key_is_401() {
+    let app = spawn_with(|c| c.auth_cache_ttl = std::time::Duration::ZERO).await;
+    let created = app.create_key_with(KeySpec {
+        tenant: "acme".into(),
+        name: "to revoke".into(),
+        scopes: "tokens:read".into(),
+        user_id: None,
+        expires_at: None,
+    });
+    assert_eq!(
+        app.get("/v2/users/u1/tokens", &created.key).await.status,
+        200
+    );
+    let id = created.row.id.clone();
+    app.with_conn(|conn| {
+        Ok(tokenvault::db::api_keys::ApiKeyRow::revoke(
+            conn,
+            &id,
+            tokenvault::db::now(),
+        )?)
+    });
+    let r = app.get("/v2/users/u1/tokens", &created.key).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.message(), "This API key has been revoked");
+}
+
+#[actix_web::test]
+async fn expired_key_is_401() {
+    let app = common::spawn().await;
+    let created = app.create_key_with(KeySpec {
+        tenant: "acme".into(),
+        name: "expired".into(),
+        scopes: "tokens:read".into(),
+        user_id: None,
+        expires_at: Some(tokenvault::db::now() - chrono::Duration::seconds(1)),
+    });
+    let r = app.get("/v2/users/u1/tokens", &created.key).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.message(), "This API key has expired");
+}
+
+#[actix_web::test]
+async fn each_route_requires_its_scope() {
+    let app = common::spawn().await;
+    app.store("u1", &api_key_body("openai")).await;
+    let read_only = app.create_key("default", "tokens:read", None);
+    let write_only = app.create_key("default", "tokens:write", None);
+
+    assert_eq!(
+        app.get("/v2/users/u1/tokens/openai", &read_only)
+            .await
+            .status,
+        200
+    );
+    let r = app
+        .post("/v2/users/u1/tokens", &read_only, &api_key_body("openai"))
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.error(), "forbidden");
+    assert!(r.message().contains("tokens:write"), "{}", r.message());
+    assert_eq!(
+        app.delete("/v2/users/u1/tokens/openai", &read_only)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.post("/v2/users/u1/tokens/openai/refresh", &read_only, &json!({}))
+            .await
+            .status,
+        403
+    );
+
+    assert_eq!(
+        app.get("/v2/users/u1/tokens/openai", &write_only)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.get("/v2/users/u1/tokens", &write_only).await.status,
+        403
+    );
+    assert_eq!(
+        app.post("/v2/users/u1/tokens", &write_only, &api_key_body("openai"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn user_bound_key_reaches_only_its_user() {
+    let app = common::spawn().await;
+    app.store("alice", &oauth2_body("google")).await;
+    app.store("bob", &oauth2_body("google")).await;
+    let alice_key = app.create_key(
+        "default",
+        "tokens:read,tokens:write,tokens:delete",
+        Some("alice"),
+    );
+    assert_eq!(
+        app.get("/v2/users/alice/tokens/google", &alice_key)
+            .await
+            .status,
+        200
+    );
+    for r in [
+        app.get("/v2/users/bob/tokens/google", &alice_key).await,
+        app.get("/v2/users/bob/tokens", &alice_key).await,
+        app.delete("/v2/users/bob/tokens/google", &alice_key).await,
+        app.post("/v2/users/bob/tokens", &alice_key, &oauth2_body("x"))
+            .await,
+    ] {
+        assert_eq!(r.status, 403);
+        assert_eq!(r.message(), "This API key is bound to another user");
+    }
+    assert_eq!(
+        app.get("/v2/users/bob/tokens/google", &app.admin_key)
+            .await
+            .status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn tenants_never_see_each_other() {
+    let app = common::spawn().await;
+    let tenant_a = app.create_key("tenant-a", "admin", None);
+    let tenant_b = app.create_key("tenant-b", "admin", None);
+    let r = app
+        .post(
+            "/v2/users/shared-user/tokens",
+            &tenant_a,
+            &oauth2_body("google"),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+
+    let r = app
+        .get("/v2/users/shared-user/tokens/google", &tenant_b)
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.message(), "Token not found");
+    assert_eq!(
+        app.get("/v2/users/shared-user/tokens", &tenant_b)
+            .await
+            .body,
+        json!([])
+    );
+    assert_eq!(
+        app.delete("/v2/users/shared-user/tokens/google", &tenant_b)
+            .await
+            .status,
+        404
+    );
+    // The same user and integration key under tenant B is a separate credential.
+    let r = app
+        .post(
+            "/v2/users/shared-user/tokens",
+            &tenant_b,
+            &api_key_body("google-like"),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let a = app
+        .get("/v2/users/shared-user/tokens/google", &tenant_a)
+        .await;
+    assert_eq!(a.body["token_data"]["access_token"], "ya29.ACCESS-SECRET-1");
+    assert_eq!(
+        app.get("/v2/users/shared-user/tokens", &tenant_a)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn bootstrap_key_is_an_admin_key_of_the_default_tenant() {
+    let app = common::spawn().await;
+    let keys = app.with_conn(|conn| Ok(tokenvault::db::api_keys::ApiKeyRow::list(conn, None)?));
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].tenant, "default");
+    assert_eq!(keys[0].scopes, "admin");
+    assert_eq!(
+        keys[0].key_hash,
+        tokenvault::auth::hash_secret(&app.admin_key)
+    );
+    assert!(!format!("{:?}", keys[0]).contains(&app.admin_key));
+}

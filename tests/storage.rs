@@ -1,0 +1,131 @@
+//! Encryption at rest, read straight from the table: no plaintext stored, ciphertexts bound to
+//! their row, and data written by the original Python service readable.
+
+mod common;
+
+use common::{api_key_body, oauth2_body, spawn, spawn_with};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use tokenvault::db::schema::tokens;
+
+type RawRow = (String, String, String, String, Option<String>, String);
+
+fn raw_rows(conn: &mut tokenvault::db::DbConnection) -> Vec<RawRow> {
+    tokens::table
+        .select((
+            tokens::user_id,
+            tokens::integration_key,
+            tokens::provider,
+            tokens::ciphertext,
+            tokens::scopes,
+            tokens::status,
+        ))
+        .order((tokens::user_id, tokens::integration_key))
+        .load(conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn stored_rows_hold_no_plaintext_secret() {
+    let app = spawn().await;
+    app.store("user-42", &oauth2_body("google")).await;
+    app.store("user-42", &api_key_body("openai")).await;
+    let rows = raw_rows(&mut app.db.connect());
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        let text = format!("{row:?}");
+        for secret in [
+            "ACCESS-SECRET",
+            "REFRESH-SECRET",
+            "GOCSPX",
+            "apps.googleusercontent",
+            "sk-OPENAI",
+        ] {
+            assert!(!text.contains(secret), "{secret} stored in clear: {text}");
+        }
+        assert!(row.3.starts_with("gAAAAA"), "not a Fernet token: {}", row.3);
+    }
+}
+
+#[actix_web::test]
+async fn ciphertext_copied_to_another_row_is_refused_with_500() {
+    let app = spawn().await;
+    app.store("alice", &oauth2_body("google")).await;
+    let mut bob = oauth2_body("google");
+    bob["token_data"]["access_token"] = json!("ya29.BOB");
+    app.store("bob", &bob).await;
+
+    let mut conn = app.db.connect();
+    let alice_ciphertext: String = tokens::table
+        .filter(tokens::user_id.eq("alice"))
+        .select(tokens::ciphertext)
+        .first(&mut conn)
+        .unwrap();
+    diesel::update(tokens::table.filter(tokens::user_id.eq("bob")))
+        .set(tokens::ciphertext.eq(&alice_ciphertext))
+        .execute(&mut conn)
+        .unwrap();
+
+    let swapped = app.get("/v2/users/bob/tokens/google", &app.admin_key).await;
+    assert_eq!(swapped.status, 500);
+    assert_eq!(
+        swapped.body,
+        json!({"error": "internal_error", "message": "Internal error"})
+    );
+    // Alice's own row is untouched and still served.
+    let alice = app
+        .get("/v2/users/alice/tokens/google", &app.admin_key)
+        .await;
+    assert_eq!(alice.status, 200);
+    assert_eq!(
+        alice.body["token_data"]["access_token"],
+        "ya29.ACCESS-SECRET-1"
+    );
+}
+
+#[actix_web::test]
+async fn ciphertext_written_by_the_python_service_decrypts() {
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/python_fernet.json")).unwrap();
+    let secret = fixture["secret"].as_str().unwrap().to_string();
+    let app = spawn_with(|config| config.encryption_keys = Some(secret)).await;
+    let row = &fixture["row"];
+    let (user, key) = (
+        row["user_id"].as_str().unwrap(),
+        row["integration_key"].as_str().unwrap(),
+    );
+    assert_eq!(row["tenant"], tokenvault::DEFAULT_TENANT);
+    app.store(user, &api_key_body(key)).await;
+    diesel::update(tokens::table.filter(tokens::integration_key.eq(key)))
+        .set(tokens::ciphertext.eq(fixture["ciphertext"].as_str().unwrap()))
+        .execute(&mut app.db.connect())
+        .unwrap();
+
+    let got = app
+        .get(&format!("/v2/users/{user}/tokens/{key}"), &app.admin_key)
+        .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["token_data"], fixture["data"]);
+}
+
+#[actix_web::test]
+async fn data_written_with_another_key_is_not_served() {
+    let app = spawn().await;
+    app.store("u1", &api_key_body("openai")).await;
+    let foreign = tokenvault::crypto::Vault::from_secrets(&tokenvault::crypto::generate_key())
+        .unwrap()
+        .seal(
+            tokenvault::crypto::RowRef {
+                tenant: tokenvault::DEFAULT_TENANT,
+                user_id: "u1",
+                integration_key: "openai",
+            },
+            &json!({"api_key": "sk-OTHER"}),
+        );
+    diesel::update(tokens::table)
+        .set(tokens::ciphertext.eq(foreign))
+        .execute(&mut app.db.connect())
+        .unwrap();
+    let got = app.get("/v2/users/u1/tokens/openai", &app.admin_key).await;
+    assert_eq!(got.status, 500);
+    assert_eq!(got.error(), "internal_error");
+}
