@@ -7,6 +7,9 @@ COPY migrations ./migrations
 RUN cargo build --release --locked && strip target/release/tokenvault
 
 FROM debian:bookworm-slim
+# CA certificates: provider endpoints are HTTPS.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --home /var/lib/tokenvault --create-home tokenvault
 COPY --from=build /src/target/release/tokenvault /usr/local/bin/tokenvault
 USER tokenvault

@@ -2,6 +2,7 @@
 //!
 //! `Config` is plain data: `main.rs` builds it from the environment, tests build their own.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -74,6 +75,51 @@ pub enum LogFormat {
     Json,
 }
 
+/// The platform's OAuth client for one provider (`TOKENVAULT_<PROVIDER>_CLIENT_ID/_SECRET`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("client_id", &"<set>")
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<set>"),
+            )
+            .finish()
+    }
+}
+
+/// Reads every `TOKENVAULT_<PROVIDER>_CLIENT_ID` (and its `_CLIENT_SECRET`) from `vars`, keyed
+/// by the lower-case provider name.
+pub fn oauth_clients_from(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> BTreeMap<String, OAuthClient> {
+    let vars: BTreeMap<String, String> = vars
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    vars.iter()
+        .filter_map(|(name, value)| {
+            let provider = name
+                .strip_prefix("TOKENVAULT_")?
+                .strip_suffix("_CLIENT_ID")?;
+            let secret = vars.get(&format!("TOKENVAULT_{provider}_CLIENT_SECRET"));
+            Some((
+                provider.to_ascii_lowercase(),
+                OAuthClient {
+                    client_id: value.trim().to_string(),
+                    client_secret: secret.map(|s| s.trim().to_string()),
+                },
+            ))
+        })
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub bind: String,
@@ -84,6 +130,10 @@ pub struct Config {
     pub providers_file: Option<PathBuf>,
     pub refresh_window: Duration,
     pub refresh_timeout: Duration,
+    /// After a transient refresh failure, how long a credential waits before the next attempt.
+    pub refresh_cooldown: Duration,
+    /// OAuth clients per provider, from `TOKENVAULT_<PROVIDER>_CLIENT_ID/_SECRET`.
+    pub oauth_clients: BTreeMap<String, OAuthClient>,
     /// How long an authenticated API key is trusted without asking the database again.
     pub auth_cache_ttl: Duration,
     pub log_filter: String,
@@ -106,6 +156,8 @@ impl std::fmt::Debug for Config {
             .field("providers_file", &self.providers_file)
             .field("refresh_window", &self.refresh_window)
             .field("refresh_timeout", &self.refresh_timeout)
+            .field("refresh_cooldown", &self.refresh_cooldown)
+            .field("oauth_clients", &self.oauth_clients)
             .field("auth_cache_ttl", &self.auth_cache_ttl)
             .finish()
     }
@@ -147,6 +199,8 @@ impl Config {
             providers_file: var("PROVIDERS_FILE").map(PathBuf::from),
             refresh_window: secs("REFRESH_WINDOW_SECS", 300)?,
             refresh_timeout: secs("REFRESH_TIMEOUT_SECS", 10)?,
+            refresh_cooldown: secs("REFRESH_COOLDOWN_SECS", 30)?,
+            oauth_clients: oauth_clients_from(std::env::vars()),
             auth_cache_ttl: secs("TOKENVAULT_AUTH_CACHE_SECS", 5)?,
             log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
             log_format,
@@ -163,6 +217,8 @@ impl Config {
             providers_file: None,
             refresh_window: Duration::from_secs(300),
             refresh_timeout: Duration::from_secs(10),
+            refresh_cooldown: Duration::from_secs(30),
+            oauth_clients: BTreeMap::new(),
             auth_cache_ttl: Duration::from_secs(5),
             log_filter: "info".into(),
             log_format: LogFormat::Text,
@@ -191,6 +247,22 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("postgress://u@h/db").is_err());
         assert!(DatabaseUrl::parse("./file.db").is_err());
+    }
+
+    #[test]
+    fn oauth_clients_are_read_per_provider() {
+        let vars = [
+            ("TOKENVAULT_GOOGLE_CLIENT_ID", "gid"),
+            ("TOKENVAULT_GOOGLE_CLIENT_SECRET", "gsecret"),
+            ("TOKENVAULT_GITHUB_CLIENT_ID", "hid"),
+            ("TOKENVAULT_BIND", "x"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let clients = oauth_clients_from(vars);
+        assert_eq!(clients.len(), 2);
+        assert_eq!(clients["google"].client_secret.as_deref(), Some("gsecret"));
+        assert_eq!(clients["github"].client_secret, None);
+        assert!(!format!("{clients:?}").contains("gsecret"));
     }
 
     #[test]

@@ -50,8 +50,12 @@ pub enum ApiError {
     #[error("Request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// 503: transient provider failure and no still-valid token to fall back on.
-    #[error("{0}")]
-    RefreshUnavailable(String),
+    #[error("{message}")]
+    RefreshUnavailable {
+        message: String,
+        /// Seconds until the next attempt is allowed (`Retry-After`).
+        retry_after: Option<u64>,
+    },
     /// 503: the database cannot be reached right now.
     #[error("The database is unavailable; retry shortly")]
     DatabaseUnavailable,
@@ -70,7 +74,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::ConnectionError(_) => "connection_error",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::RefreshUnavailable(_) => "refresh_unavailable",
+            ApiError::RefreshUnavailable { .. } => "refresh_unavailable",
             ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -78,6 +82,14 @@ impl ApiError {
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
+    }
+
+    /// The text for a log line: the cause for `Internal`, the message otherwise.
+    pub fn to_string_for_log(&self) -> String {
+        match self {
+            ApiError::Internal(cause) => cause.clone(),
+            other => other.to_string(),
+        }
     }
 
     pub fn token_not_found() -> Self {
@@ -96,7 +108,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::ConnectionError(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RefreshUnavailable(_) | ApiError::DatabaseUnavailable => {
+            ApiError::RefreshUnavailable { .. } | ApiError::DatabaseUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -110,8 +122,17 @@ impl ResponseError for ApiError {
             tracing::error!(cause = %cause, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized(_)) {
-            response.insert_header(("WWW-Authenticate", "ApiKey header=\"X-API-Key\""));
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header(("WWW-Authenticate", "ApiKey header=\"X-API-Key\""));
+            }
+            ApiError::RefreshUnavailable {
+                retry_after: Some(secs),
+                ..
+            } => {
+                response.insert_header(("Retry-After", secs.to_string()));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             error: self.code(),

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod expiry;
 pub mod providers;
+pub mod refresh;
 pub mod token_data;
 
 use std::sync::Arc;
@@ -29,6 +30,8 @@ use crate::crypto::Vault;
 use crate::db::Db;
 use crate::db::api_keys::ApiKeyRow;
 use crate::providers::Registry;
+use crate::providers::client::ProviderClient;
+use crate::refresh::Refresher;
 
 /// Everything a request handler needs. Built once, shared by all workers.
 pub struct AppState {
@@ -37,6 +40,7 @@ pub struct AppState {
     pub vault: Vault,
     pub registry: Registry,
     pub auth: AuthCache,
+    pub refresher: Refresher,
 }
 
 /// Tenant of the first admin key and of `TOKENVAULT_BOOTSTRAP_API_KEY`.
@@ -100,7 +104,9 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
     let db = Db::new(&config.database, pool_size(&config.database));
     let migrations = db.migrate(&config.database)?;
     let first_admin_key = ensure_admin_key(&db, config.bootstrap_api_key.as_deref())?;
+    let refresher = Refresher::new(ProviderClient::new()?).map_err(|e| e.to_string())?;
     let state = AppState {
+        refresher,
         auth: AuthCache::new(config.auth_cache_ttl),
         config,
         db,

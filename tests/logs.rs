@@ -6,7 +6,8 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::{oauth2_body, spawn};
+use common::oauth_mock::{MockProvider, Reply};
+use common::{oauth2_body, spawn_with_providers};
 use diesel::prelude::*;
 use serde_json::json;
 use tokenvault::db::schema::tokens;
@@ -39,19 +40,29 @@ fn captured_logs() -> &'static Capture {
     })
 }
 
-const SECRETS: [&str; 6] = [
+const SECRETS: [&str; 8] = [
     "ACCESS-SECRET",
     "REFRESH-SECRET",
     "GOCSPX",
     "apps.googleusercontent",
     "sk-LOGGED",
     "eyJ.JWT-SECRET",
+    "ya29.NEW",
+    "1//ROTATED",
 ];
 
 #[actix_web::test]
 async fn full_run_logs_no_secret() {
     let logs = captured_logs();
-    let app = spawn().await;
+    let mock = MockProvider::start().await;
+    mock.reply(Reply::Success {
+        rotate: true,
+        expires_in: Some(3600),
+    });
+    let app = spawn_with_providers(mock.providers_toml(), |c| {
+        c.refresh_cooldown = std::time::Duration::ZERO;
+    })
+    .await;
     let user_key = app.create_key("default", "tokens:read", Some("user-42"));
 
     app.store("user-42", &oauth2_body("google")).await;
@@ -77,12 +88,22 @@ async fn full_run_logs_no_secret() {
         assert_eq!(app.get(path, &app.admin_key).await.status, 200);
         assert_eq!(app.get(path, &user_key).await.status, 200);
     }
-    app.post(
-        "/v2/users/user-42/tokens/google/refresh",
-        &app.admin_key,
-        &json!({}),
-    )
-    .await;
+    // Refresh: success with rotation, then each failure class.
+    let refresh = "/v2/users/user-42/tokens/google/refresh";
+    assert_eq!(
+        app.post(refresh, &app.admin_key, &json!({})).await.status,
+        200
+    );
+    for reply in [
+        Reply::Status(500),
+        Reply::Malformed,
+        Reply::OAuthError(401, "invalid_client"),
+        Reply::OAuthError(400, "invalid_grant"),
+    ] {
+        mock.reply(reply);
+        app.post(refresh, &app.admin_key, &json!({})).await;
+    }
+    app.store("user-42", &oauth2_body("google")).await;
     app.post(
         "/v2/users/user-42/tokens/openai/refresh",
         &app.admin_key,
@@ -138,6 +159,11 @@ async fn full_run_logs_no_secret() {
             && text.contains("bound to another row"),
         "{text}"
     );
+    assert!(
+        text.contains("refreshed credential") && text.contains("refresh failed"),
+        "{text}"
+    );
+    assert!(text.contains("invalid_grant"), "{text}");
     for secret in SECRETS {
         assert!(!text.contains(secret), "{secret} in logs:\n{text}");
     }

@@ -57,7 +57,9 @@ pub enum AuthErrors {
     /// The key lacks the scope or is bound to another user (`forbidden`).
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// The database is unreachable (`database_unavailable`); retry shortly.
+    /// The database is unreachable (`database_unavailable`), or, on routes that refresh, the
+    /// provider failed transiently and no valid token is left (`refresh_unavailable`, with
+    /// `Retry-After`); retry shortly.
     #[response(status = 503)]
     Unavailable(ErrorBody),
 }
@@ -69,6 +71,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(tokens::get)
         .service(tokens::delete)
         .service(tokens::refresh)
+        .service(tokens::events)
         .service(providers::list)
         .service(health::healthz)
         .service(health::readyz);

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -11,13 +12,13 @@ use crate::AppState;
 use crate::api::{AuthErrors, timestamp};
 use crate::auth::{Caller, Scope};
 use crate::crypto::RowRef;
-use crate::db::tokens::{NewToken, Stored, TokenRow};
+use crate::db::events::{Event, EventRow};
+use crate::db::tokens::{NewToken, RowKey, STATUS_ACTIVE, Stored, TokenRow};
 use crate::db::{self};
 use crate::error::{ApiError, ErrorBody};
+use crate::providers::client::client_for;
+use crate::refresh::{self as engine, Credential};
 use crate::token_data::{self, TokenData, TokenType};
-
-/// Status of a stored credential.
-pub const STATUS_ACTIVE: &str = "active";
 
 /// Body of `POST /v2/users/{user_id}/tokens`.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -102,6 +103,52 @@ pub struct DeleteTokenResponse {
     pub integration_key: String,
     #[schema(example = "Token for google deleted successfully")]
     pub message: String,
+    /// What happened at the provider: `revoked`, `failed` (deleted here anyway), `skipped`
+    /// (`?revoke=false`) or `not_supported` (no revocation endpoint, or not an OAuth2 token).
+    #[schema(example = "revoked")]
+    pub revocation: &'static str,
+    /// Why revocation failed, when it did.
+    pub revocation_error: Option<String>,
+}
+
+/// Query of `GET …/tokens/{integration_key}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GetTokenQuery {
+    /// Refresh an OAuth2 token at the provider even if it is not about to expire.
+    pub force_refresh: Option<bool>,
+}
+
+/// Query of `DELETE …/tokens/{integration_key}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteTokenQuery {
+    /// `false` skips revocation at the provider. Default `true`.
+    pub revoke: Option<bool>,
+}
+
+/// Query of `GET …/tokens/{integration_key}/events`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// How many events, newest first: 1 to 500, default 50.
+    pub limit: Option<i64>,
+}
+
+/// One audit event of a credential.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenEvent {
+    pub id: i64,
+    /// `stored`, `refresh`, `revoke` or `deleted`.
+    #[schema(example = "refresh")]
+    pub event: String,
+    /// `created`, `replaced`, `success`, `invalid`, `transient`, `revoked`, `failed`, `skipped`,
+    /// `not_supported`.
+    #[schema(example = "success")]
+    pub outcome: String,
+    /// Why, for a person; never contains a secret.
+    pub reason: Option<String>,
+    pub created_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -148,36 +195,12 @@ fn metadata(row: &TokenRow, now: NaiveDateTime) -> TokenMetadata {
     }
 }
 
-fn row_ref(row: &TokenRow) -> RowRef<'_> {
-    RowRef {
-        tenant: &row.tenant,
-        user_id: &row.user_id,
-        integration_key: &row.integration_key,
+fn row_key<'a>(tenant: &'a str, user_id: &'a str, integration_key: &'a str) -> RowKey<'a> {
+    RowKey {
+        tenant,
+        user_id,
+        integration_key,
     }
-}
-
-fn stored_type(row: &TokenRow) -> Result<TokenType, ApiError> {
-    TokenType::parse(&row.token_type)
-        .ok_or_else(|| ApiError::internal(format!("{}: unknown stored token type", row_ref(row))))
-}
-
-/// Reads a caller's credential or answers 404.
-async fn find_row(
-    state: &AppState,
-    caller: &Caller,
-    user_id: &str,
-    integration_key: &str,
-) -> Result<TokenRow, ApiError> {
-    let (tenant, user, key) = (
-        caller.tenant.clone(),
-        user_id.to_string(),
-        integration_key.to_string(),
-    );
-    state
-        .db
-        .run(move |conn| Ok(TokenRow::find(conn, &tenant, &user, &key)?))
-        .await?
-        .ok_or_else(ApiError::token_not_found)
 }
 
 /// Store a credential (insert, or replace the one with the same integration key).
@@ -262,6 +285,12 @@ pub async fn store(
                 updated_at: now,
             };
             let stored = TokenRow::upsert(conn, &new)?;
+            let outcome = match stored {
+                Stored::Created => "created",
+                Stored::Replaced => "replaced",
+            };
+            let key = row_key(&tenant, &user_id, &integration_key);
+            EventRow::record(conn, key, Event::Stored, outcome, None, now)?;
             let saved = TokenRow::find(conn, &tenant, &user_id, &integration_key)?
                 .ok_or_else(|| ApiError::internal("stored credential vanished"))?;
             Ok((stored, saved))
@@ -310,17 +339,23 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(items))
 }
 
-/// Get a usable credential, decrypted.
+/// Get a usable credential, decrypted, refreshing an OAuth2 token first when needed.
+///
+/// An OAuth2 token with less than `REFRESH_WINDOW_SECS` left (or any, with `force_refresh=true`)
+/// is refreshed at the provider first; `refreshed` says whether that happened. When the provider
+/// fails transiently and the current token is still valid, it is returned (`refreshed: false`).
 #[utoipa::path(
     tag = "tokens",
     params(
         ("user_id" = String, Path, description = "Your application's id for the user"),
         ("integration_key" = String, Path, description = "The integration the credential is stored under"),
+        GetTokenQuery,
     ),
     responses(
         (status = 200, description = "The usable credential", body = GetTokenResponse),
-        (status = 400, description = "Invalid path", body = ErrorBody),
+        (status = 400, description = "Invalid path or query", body = ErrorBody),
         (status = 404, description = "Token not found", body = ErrorBody),
+        (status = 410, description = "The provider rejected the refresh token (`connection_error`): the user must re-authorize", body = ErrorBody),
         AuthErrors,
     ),
     security(("api_key" = []))
@@ -330,23 +365,24 @@ pub async fn get(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    query: web::Query<GetTokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, integration_key) = path.into_inner();
     caller.require_for_user(Scope::TokensRead, &user_id)?;
     check_path(&user_id, Some(&integration_key))?;
-    let row = find_row(&state, &caller, &user_id, &integration_key).await?;
-    let token_type = stored_type(&row)?;
-    let opened = state
-        .vault
-        .open(row_ref(&row), &row.ciphertext)
-        .map_err(ApiError::internal)?;
+    let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
+    let force = query.force_refresh.unwrap_or(false);
+    let usable = engine::get_usable(&state, credential, force).await?;
+    let Credential { row, data } = usable.credential;
+    let token_type = TokenType::parse(&row.token_type)
+        .ok_or_else(|| ApiError::internal("unknown stored token type"))?;
     let now = db::now();
     Ok(HttpResponse::Ok().json(GetTokenResponse {
-        token_data: token_data::usable_view(token_type, &opened.data),
+        token_data: token_data::usable_view(token_type, &Value::Object(data)),
         scopes: row.scope_list(),
         expires_at: row.expires_at.map(timestamp),
         is_expired: is_expired(row.expires_at, now),
-        refreshed: false,
+        refreshed: usable.refreshed,
         integration_key: row.integration_key,
         provider: row.provider,
         token_type: row.token_type,
@@ -354,16 +390,19 @@ pub async fn get(
     }))
 }
 
-/// Delete a credential.
+/// Delete a credential, revoking it at the provider first (best effort).
+///
+/// A failing revocation still deletes the credential; `revocation` says what happened.
 #[utoipa::path(
     tag = "tokens",
     params(
         ("user_id" = String, Path, description = "Your application's id for the user"),
         ("integration_key" = String, Path, description = "The integration the credential is stored under"),
+        DeleteTokenQuery,
     ),
     responses(
         (status = 200, description = "Deleted", body = DeleteTokenResponse),
-        (status = 400, description = "Invalid path", body = ErrorBody),
+        (status = 400, description = "Invalid path or query", body = ErrorBody),
         (status = 404, description = "Token not found", body = ErrorBody),
         AuthErrors,
     ),
@@ -374,25 +413,156 @@ pub async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    query: web::Query<DeleteTokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, integration_key) = path.into_inner();
     caller.require_for_user(Scope::TokensDelete, &user_id)?;
     check_path(&user_id, Some(&integration_key))?;
+    let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
+    let (revocation, revocation_error) =
+        revoke(&state, &credential, query.revoke != Some(false)).await;
+
     let (tenant, key) = (caller.tenant.clone(), integration_key.clone());
+    let reason = revocation_error.clone();
     let deleted = state
         .db
-        .run(move |conn| Ok(TokenRow::delete(conn, &tenant, &user_id, &key)?))
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let now = db::now();
+                let row = row_key(&tenant, &user_id, &key);
+                if !TokenRow::delete(conn, &tenant, &user_id, &key)? {
+                    return Ok(false);
+                }
+                EventRow::record(conn, row, Event::Revoke, revocation, reason.as_deref(), now)?;
+                EventRow::record(conn, row, Event::Deleted, "success", None, now)?;
+                Ok(true)
+            })
+        })
         .await?;
     if !deleted {
         return Err(ApiError::token_not_found());
     }
+    let message = match revocation {
+        "failed" => format!(
+            "Token for {integration_key} deleted successfully, but revoking it at the provider failed"
+        ),
+        _ => format!("Token for {integration_key} deleted successfully"),
+    };
     Ok(HttpResponse::Ok().json(DeleteTokenResponse {
-        message: format!("Token for {integration_key} deleted successfully"),
+        message,
         integration_key,
+        revocation,
+        revocation_error,
     }))
 }
 
+/// Revokes a credential at its provider if asked and possible: (outcome, failure reason).
+async fn revoke(
+    state: &AppState,
+    credential: &Credential,
+    wanted: bool,
+) -> (&'static str, Option<String>) {
+    if !wanted {
+        return ("skipped", None);
+    }
+    let provider = state.registry.get(&credential.row.provider);
+    let provider = match provider {
+        Some(p)
+            if p.revoke.is_some() && credential.row.token_type == TokenType::OAuth2.as_str() =>
+        {
+            p
+        }
+        _ => return ("not_supported", None),
+    };
+    let client = client_for(
+        &credential.data,
+        state.config.oauth_clients.get(&provider.key),
+    );
+    let result = state
+        .refresher
+        .client()
+        .revoke(
+            provider,
+            &credential.data,
+            client.as_ref(),
+            state.config.refresh_timeout,
+        )
+        .await;
+    match result {
+        Ok(()) => ("revoked", None),
+        Err(failure) => {
+            tracing::warn!(
+                tenant = %credential.row.tenant, user_id = %credential.row.user_id,
+                integration_key = %credential.row.integration_key, provider = %provider.key,
+                reason = %failure.reason(), "revocation at the provider failed; deleting anyway"
+            );
+            ("failed", Some(failure.reason().to_string()))
+        }
+    }
+}
+
+/// List a credential's audit events, newest first.
+///
+/// Stores, refresh attempts (with their outcome and reason), revocations and deletes. The events
+/// of a deleted credential stay readable. Never contains secrets.
+#[utoipa::path(
+    tag = "tokens",
+    params(
+        ("user_id" = String, Path, description = "Your application's id for the user"),
+        ("integration_key" = String, Path, description = "The integration the credential is stored under"),
+        EventsQuery,
+    ),
+    responses(
+        (status = 200, description = "Events, newest first", body = Vec<TokenEvent>),
+        (status = 400, description = "Invalid path or limit", body = ErrorBody),
+        AuthErrors,
+    ),
+    security(("api_key" = []))
+)]
+#[get("/v2/users/{user_id}/tokens/{integration_key}/events")]
+pub async fn events(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (user_id, integration_key) = path.into_inner();
+    caller.require_for_user(Scope::TokensRead, &user_id)?;
+    check_path(&user_id, Some(&integration_key))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::InvalidRequest(
+            "limit must be between 1 and 500".into(),
+        ));
+    }
+    let tenant = caller.tenant.clone();
+    let rows = state
+        .db
+        .run(move |conn| {
+            Ok(EventRow::list(
+                conn,
+                row_key(&tenant, &user_id, &integration_key),
+                limit,
+            )?)
+        })
+        .await?;
+    let events: Vec<TokenEvent> = rows
+        .into_iter()
+        .map(|e| TokenEvent {
+            id: e.id,
+            event: e.event,
+            outcome: e.outcome,
+            reason: e.reason,
+            created_at: timestamp(e.created_at),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(events))
+}
+
 /// Refresh an OAuth2 credential at its provider now.
+///
+/// Concurrent refreshes of one credential, on any number of instances, call the provider once.
+/// A transient provider failure answers 503 `refresh_unavailable` with `Retry-After`.
 #[utoipa::path(
     tag = "tokens",
     params(
@@ -401,9 +571,9 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "Refreshed", body = RefreshTokenResponse),
-        (status = 400, description = "The credential's type does not support refresh", body = ErrorBody),
+        (status = 400, description = "The credential cannot be refreshed (not OAuth2, no refresh token, provider without token endpoint)", body = ErrorBody),
         (status = 404, description = "Token not found", body = ErrorBody),
-        (status = 410, description = "The provider rejected the refresh token (`connection_error`): re-authorize", body = ErrorBody),
+        (status = 410, description = "The provider rejected the refresh token (`connection_error`): the user must re-authorize", body = ErrorBody),
         AuthErrors,
     ),
     security(("api_key" = []))
@@ -417,15 +587,12 @@ pub async fn refresh(
     let (user_id, integration_key) = path.into_inner();
     caller.require_for_user(Scope::TokensRefresh, &user_id)?;
     check_path(&user_id, Some(&integration_key))?;
-    let row = find_row(&state, &caller, &user_id, &integration_key).await?;
-    let token_type = stored_type(&row)?;
-    if token_type != TokenType::OAuth2 {
-        return Err(ApiError::InvalidRequest(format!(
-            "Token type {} does not support refresh",
-            token_type.as_str()
-        )));
-    }
-    Err(ApiError::RefreshUnavailable(
-        "OAuth2 refresh is not available in this version of tokenvault".into(),
-    ))
+    let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
+    let fresh = engine::refresh_now(&state, credential).await?;
+    Ok(HttpResponse::Ok().json(RefreshTokenResponse {
+        integration_key: fresh.row.integration_key,
+        success: true,
+        message: "Token refreshed successfully".into(),
+        refreshed_at: timestamp(fresh.row.updated_at),
+    }))
 }

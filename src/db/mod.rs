@@ -3,6 +3,7 @@
 //! `503 database_unavailable`.
 
 pub mod api_keys;
+pub mod events;
 pub mod schema;
 pub mod tokens;
 

@@ -30,5 +30,21 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        refresh_lease_owner -> Nullable<Text>,
+        refresh_lease_until -> Nullable<BigInt>,
+        cooldown_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    token_events (id) {
+        id -> BigInt,
+        tenant -> Text,
+        user_id -> Text,
+        integration_key -> Text,
+        event -> Text,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }

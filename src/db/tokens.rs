@@ -25,6 +25,12 @@ pub struct TokenRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The instance refreshing this credential right now, if any.
+    pub refresh_lease_owner: Option<String>,
+    /// Until when (unix milliseconds) that lease holds; after it, another instance may take over.
+    pub refresh_lease_until: Option<i64>,
+    /// No refresh attempt before this time (unix milliseconds), after a transient failure.
+    pub cooldown_until: Option<i64>,
 }
 
 /// Everything a store request writes.
@@ -42,6 +48,30 @@ pub struct NewToken<'a> {
     pub status: &'a str,
     pub version: i64,
     pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Status of a credential that works (or can be refreshed).
+pub const STATUS_ACTIVE: &str = "active";
+/// A transient refresh failure left it past its expiry.
+pub const STATUS_EXPIRED: &str = "expired";
+/// The provider rejected the refresh token: the user must re-authorize.
+pub const STATUS_INVALID: &str = "invalid";
+
+/// The primary key of a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowKey<'a> {
+    pub tenant: &'a str,
+    pub user_id: &'a str,
+    pub integration_key: &'a str,
+}
+
+/// What a successful refresh changes.
+#[derive(Debug)]
+pub struct RefreshedFields<'a> {
+    pub ciphertext: &'a str,
+    pub expires_at: Option<NaiveDateTime>,
+    pub scopes: Option<&'a str>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -108,9 +138,97 @@ impl TokenRow {
                     tokens::status.eq(new.status),
                     tokens::version.eq(tokens::version + 1),
                     tokens::updated_at.eq(new.updated_at),
+                    // A new credential ends any refresh of the old one: its result must not land.
+                    tokens::refresh_lease_owner.eq(None::<String>),
+                    tokens::refresh_lease_until.eq(None::<i64>),
+                    tokens::cooldown_until.eq(None::<i64>),
                 ))
                 .execute(conn)?;
         Ok(updated > 0)
+    }
+
+    /// Takes the refresh lease for `owner` until `until_ms`, by compare-and-set: only if the row is
+    /// still at `version` and no other lease is live at `now_ms`. True when taken.
+    pub fn try_lease(
+        conn: &mut DbConnection,
+        key: RowKey<'_>,
+        version: i64,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> QueryResult<bool> {
+        let taken = diesel::update(
+            tokens::table
+                .find((key.tenant, key.user_id, key.integration_key))
+                .filter(tokens::version.eq(version))
+                .filter(
+                    tokens::refresh_lease_until
+                        .is_null()
+                        .or(tokens::refresh_lease_until.lt(now_ms))
+                        .or(tokens::refresh_lease_owner.eq(owner)),
+                ),
+        )
+        .set((
+            tokens::refresh_lease_owner.eq(owner),
+            tokens::refresh_lease_until.eq(until_ms),
+        ))
+        .execute(conn)?;
+        Ok(taken > 0)
+    }
+
+    /// Writes a successful refresh, releasing the lease, only while `owner` still holds it.
+    /// True when written.
+    pub fn complete_refresh(
+        conn: &mut DbConnection,
+        key: RowKey<'_>,
+        owner: &str,
+        update: &RefreshedFields<'_>,
+    ) -> QueryResult<bool> {
+        let written = diesel::update(
+            tokens::table
+                .find((key.tenant, key.user_id, key.integration_key))
+                .filter(tokens::refresh_lease_owner.eq(owner)),
+        )
+        .set((
+            tokens::ciphertext.eq(update.ciphertext),
+            tokens::expires_at.eq(update.expires_at),
+            tokens::scopes.eq(update.scopes),
+            tokens::status.eq(STATUS_ACTIVE),
+            tokens::version.eq(tokens::version + 1),
+            tokens::updated_at.eq(update.updated_at),
+            tokens::refresh_lease_owner.eq(None::<String>),
+            tokens::refresh_lease_until.eq(None::<i64>),
+            tokens::cooldown_until.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+        Ok(written > 0)
+    }
+
+    /// Records a failed refresh (new status, optional cooldown) and releases the lease, only
+    /// while `owner` still holds it. True when written.
+    pub fn fail_refresh(
+        conn: &mut DbConnection,
+        key: RowKey<'_>,
+        owner: &str,
+        status: &str,
+        cooldown_until: Option<i64>,
+        at: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let written = diesel::update(
+            tokens::table
+                .find((key.tenant, key.user_id, key.integration_key))
+                .filter(tokens::refresh_lease_owner.eq(owner)),
+        )
+        .set((
+            tokens::status.eq(status),
+            tokens::cooldown_until.eq(cooldown_until),
+            tokens::version.eq(tokens::version + 1),
+            tokens::updated_at.eq(at),
+            tokens::refresh_lease_owner.eq(None::<String>),
+            tokens::refresh_lease_until.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+        Ok(written > 0)
     }
 
     /// Deletes a credential; false when there was none.
@@ -123,6 +241,14 @@ impl TokenRow {
         let deleted =
             diesel::delete(tokens::table.find((tenant, user_id, integration_key))).execute(conn)?;
         Ok(deleted > 0)
+    }
+
+    pub fn key(&self) -> RowKey<'_> {
+        RowKey {
+            tenant: &self.tenant,
+            user_id: &self.user_id,
+            integration_key: &self.integration_key,
+        }
     }
 
     /// The decoded scope list.

@@ -1,6 +1,8 @@
 //! The provider registry: the embedded whitelist (`providers.toml`), optionally extended or
 //! overridden field by field by a `PROVIDERS_FILE`. Passed into the app as data, never global.
 
+pub mod client;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -36,15 +38,74 @@ pub struct Provider {
     pub token_lifetime: String,
     #[serde(default)]
     pub token_url: Option<String>,
-    #[serde(default)]
-    pub revoke_url: Option<String>,
     #[serde(default = "default_client_auth")]
     pub client_auth: ClientAuth,
+    #[serde(default)]
+    pub request_format: BodyFormat,
+    /// How DELETE revokes a credential at the provider; `None`: it cannot.
+    #[serde(default)]
+    pub revoke: Option<RevokeSpec>,
     #[serde(default)]
     pub rotates_refresh_token: bool,
     /// Scope → label for a person.
     #[serde(default)]
     pub scopes: BTreeMap<String, String>,
+}
+
+/// Encoding of a request body sent to a provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyFormat {
+    #[default]
+    Form,
+    Json,
+    /// No body at all.
+    None,
+}
+
+/// How a revocation request authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevokeAuth {
+    None,
+    /// The OAuth client's credentials, as `client_auth` says.
+    Client,
+    /// The access token itself, as `Authorization: Bearer`.
+    Bearer,
+}
+
+/// Which stored token a revocation names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevokeToken {
+    /// The refresh token (revoking it revokes the grant); the access token when there is none.
+    Refresh,
+    Access,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RevokeMethod {
+    Post,
+    Delete,
+}
+
+/// A provider's revocation endpoint and how to call it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeSpec {
+    /// `{client_id}` is replaced by the client id.
+    pub url: String,
+    pub method: RevokeMethod,
+    pub auth: RevokeAuth,
+    pub format: BodyFormat,
+    #[serde(default = "default_token_field")]
+    pub token_field: String,
+    pub token: RevokeToken,
+}
+
+fn default_token_field() -> String {
+    "token".into()
 }
 
 fn default_client_auth() -> ClientAuth {
@@ -89,7 +150,7 @@ impl From<&Provider> for ProviderInfo {
             env_var: p.env_var.clone(),
             token_lifetime: p.token_lifetime.clone(),
             supports_refresh: p.supports(TokenType::OAuth2) && p.token_url.is_some(),
-            supports_revocation: p.revoke_url.is_some(),
+            supports_revocation: p.revoke.is_some(),
             scope_labels: p.scopes.clone(),
         }
     }
@@ -111,10 +172,7 @@ impl Registry {
         let mut tables = parse_tables(EMBEDDED, "embedded providers.toml")?;
         for (key, fields) in parse_tables(overrides, origin)? {
             let key = key.to_ascii_lowercase();
-            let entry = tables.entry(key).or_default();
-            for (field, value) in fields {
-                entry.insert(field, value);
-            }
+            merge_table(tables.entry(key).or_default(), fields);
         }
         Registry::from_tables(tables)
     }
@@ -153,6 +211,20 @@ impl Registry {
 
     pub fn iter(&self) -> impl Iterator<Item = &Provider> {
         self.providers.values()
+    }
+}
+
+/// Merges `overrides` into `base` field by field, descending into nested tables.
+fn merge_table(base: &mut toml::Table, overrides: toml::Table) {
+    for (field, value) in overrides {
+        match (base.get_mut(&field), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => {
+                merge_table(inner, value)
+            }
+            (_, value) => {
+                base.insert(field, value);
+            }
+        }
     }
 }
 
@@ -197,6 +269,7 @@ mod tests {
     fn overrides_replace_single_fields_and_add_providers() {
         let registry = Registry::with_overrides(
             "[google]\ntoken_url = \"http://127.0.0.1:9000/token\"\n\
+             [google.revoke]\nurl = \"http://127.0.0.1:9000/revoke\"\n\
              [acme]\ndisplay_name = \"Acme\"\ntoken_types = [\"api_key\"]\nenv_var = \"ACME_KEY\"\n",
             "test",
         )
@@ -208,6 +281,9 @@ mod tests {
         );
         assert_eq!(google.display_name, "Google Workspace");
         assert!(registry.get("acme").is_some());
+        let revoke = google.revoke.as_ref().unwrap();
+        assert_eq!(revoke.url, "http://127.0.0.1:9000/revoke");
+        assert_eq!(revoke.token, RevokeToken::Refresh);
     }
 
     #[test]

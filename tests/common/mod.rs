@@ -2,6 +2,8 @@
 //! `TEST_DATABASE_URL` names a PostgreSQL database), the real app over it, and HTTP helpers.
 #![allow(dead_code)]
 
+pub mod oauth_mock;
+
 use actix_http::Request;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -113,7 +115,9 @@ pub struct TestApp<S> {
     pub svc: S,
     pub state: web::Data<AppState>,
     pub admin_key: String,
-    pub db: TestDb,
+    pub db: std::sync::Arc<TestDb>,
+    /// Files the config names (a providers file), kept while any instance may read them.
+    pub files: Vec<std::sync::Arc<tempfile::NamedTempFile>>,
 }
 
 /// The app on a fresh database, with `adjust` applied to the config.
@@ -145,8 +149,28 @@ pub async fn spawn_on(
         svc,
         state,
         admin_key,
-        db,
+        db: std::sync::Arc::new(db),
+        files: Vec::new(),
     }
+}
+
+/// The app with `providers_toml` as its `PROVIDERS_FILE` (e.g. a mock's endpoints).
+pub async fn spawn_with_providers(
+    providers_toml: String,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), providers_toml).unwrap();
+    let path = file.path().to_path_buf();
+    let mut app = spawn_with(move |config| {
+        config.providers_file = Some(path);
+        adjust(config);
+    })
+    .await;
+    app.files.push(std::sync::Arc::new(file));
+    app
 }
 
 pub async fn spawn() -> TestApp<
@@ -220,6 +244,29 @@ where
         response
     }
 
+    /// Another instance of the app on the same database: its own pool, single-flight map and
+    /// lease name, as a second process would have.
+    pub async fn second_instance(
+        &self,
+    ) -> TestApp<
+        impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+    > {
+        let config = self.state.config.clone();
+        let (state, _) = web::block(move || tokenvault::prepare(config))
+            .await
+            .unwrap()
+            .expect("prepare second instance");
+        let state = web::Data::new(state);
+        let svc = test::init_service(tokenvault::build_app(state.clone())).await;
+        TestApp {
+            svc,
+            state,
+            admin_key: self.admin_key.clone(),
+            db: self.db.clone(),
+            files: self.files.clone(),
+        }
+    }
+
     /// Creates an API key directly (as `tokenvault keys create` does) and returns it.
     pub fn create_key(&self, tenant: &str, scopes: &str, user: Option<&str>) -> String {
         self.create_key_with(KeySpec {
@@ -261,6 +308,24 @@ pub fn oauth2_body(integration_key: &str) -> Value {
             "client_secret": "GOCSPX-CLIENT-SECRET"
         },
         "scopes": ["calendar", "email"]
+    })
+}
+
+/// An OAuth2 store body for `provider` whose token expires in `expires_in_secs` (negative: past).
+pub fn expiring_body(integration_key: &str, provider: &str, expires_in_secs: i64) -> Value {
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(expires_in_secs);
+    json!({
+        "integration_key": integration_key,
+        "provider": provider,
+        "token_type": "oauth2",
+        "token_data": {
+            "access_token": "ya29.ACCESS-SECRET-1",
+            "refresh_token": "1//REFRESH-SECRET-1",
+            "token_type": "Bearer",
+            "client_id": "client-id-1",
+            "client_secret": "CLIENT-SECRET-1"
+        },
+        "expires_at": expires_at.to_rfc3339(),
     })
 }
 

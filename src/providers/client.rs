@@ -1,0 +1,482 @@
+//! HTTP calls to providers: the refresh-token grant and revocation, with each provider's quirks
+//! (client authentication, JSON or form bodies, form-encoded replies, errors inside HTTP 200).
+//!
+//! Nothing here logs or returns a token in an error: failure reasons are built from HTTP status
+//! codes and the provider's OAuth `error` code only.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Map, Value};
+
+use super::{BodyFormat, ClientAuth, Provider, RevokeAuth, RevokeMethod, RevokeToken};
+use crate::config::OAuthClient;
+
+/// Largest provider reply read; anything bigger is malformed.
+const MAX_REPLY_BYTES: usize = 256 * 1024;
+
+/// OAuth `error` codes that mean the grant itself is dead: the user must re-authorize.
+/// `invalid_grant` (RFC 6749), GitHub's `bad_refresh_token`, Slack's `invalid_refresh_token`
+/// and `token_revoked`, and the expired/revoked-token variants some providers use.
+const DEAD_GRANT_ERRORS: &[&str] = &[
+    "invalid_grant",
+    "bad_refresh_token",
+    "invalid_refresh_token",
+    "token_revoked",
+    "expired_token",
+    "token_expired",
+    "invalid_token",
+    "refresh_token_expired",
+];
+
+/// Why a provider call failed, classified for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The provider rejected the grant (`invalid_grant` and kin): status becomes `invalid`.
+    Rejected(String),
+    /// Anything that may work later: timeout, network, 5xx, 429, malformed reply,
+    /// `invalid_client`, missing client configuration.
+    Transient {
+        reason: String,
+        /// Seconds the provider asked us to wait (429 `Retry-After`).
+        retry_after: Option<u64>,
+    },
+}
+
+impl Failure {
+    pub fn transient(reason: impl Into<String>) -> Failure {
+        Failure::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Failure::Rejected(reason) | Failure::Transient { reason, .. } => reason,
+        }
+    }
+}
+
+/// What a successful refresh returned.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenReply {
+    pub access_token: String,
+    /// A rotated refresh token; `None` keeps the stored one.
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<u64>,
+    pub scope: Option<String>,
+    pub token_type: Option<String>,
+}
+
+impl std::fmt::Debug for TokenReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenReply")
+            .field("access_token", &"<redacted>")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// The client credentials to use: those stored with the credential, else the platform's.
+pub fn client_for(
+    data: &Map<String, Value>,
+    configured: Option<&OAuthClient>,
+) -> Option<OAuthClient> {
+    let stored_id = data.get("client_id").and_then(Value::as_str);
+    match stored_id {
+        Some(id) if !id.is_empty() => Some(OAuthClient {
+            client_id: id.to_string(),
+            client_secret: data
+                .get("client_secret")
+                .and_then(Value::as_str)
+                .map(String::from),
+        }),
+        _ => configured.cloned(),
+    }
+}
+
+/// The HTTP client for provider calls. Cheap to clone.
+#[derive(Clone)]
+pub struct ProviderClient {
+    http: reqwest::Client,
+}
+
+impl ProviderClient {
+    pub fn new() -> Result<ProviderClient, String> {
+        // reqwest is built without a bundled crypto provider; ring is ours. Installing twice
+        // (several apps in one process) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("tokenvault/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(ProviderClient { http })
+    }
+
+    /// Exchanges `refresh_token` for a new access token at the provider's token endpoint.
+    pub async fn refresh(
+        &self,
+        provider: &Provider,
+        refresh_token: &str,
+        client: Option<&OAuthClient>,
+        timeout: Duration,
+    ) -> Result<TokenReply, Failure> {
+        let token_url = provider.token_url.as_deref().ok_or_else(|| {
+            Failure::transient(format!("provider {} has no token endpoint", provider.key))
+        })?;
+        let client = client.ok_or_else(|| {
+            Failure::transient(format!(
+                "no OAuth client configured for {}: store client_id/client_secret in token_data \
+                 or set TOKENVAULT_{}_CLIENT_ID and _CLIENT_SECRET",
+                provider.key,
+                provider.key.to_ascii_uppercase()
+            ))
+        })?;
+        let mut params: Vec<(&str, &str)> = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        let mut request = self
+            .http
+            .post(token_url)
+            // GitHub answers form-encoded unless asked for JSON.
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(timeout);
+        match provider.client_auth {
+            ClientAuth::Basic => {
+                request = request.basic_auth(&client.client_id, client.client_secret.as_deref());
+            }
+            ClientAuth::Body => {
+                params.push(("client_id", client.client_id.as_str()));
+                if let Some(secret) = &client.client_secret {
+                    params.push(("client_secret", secret.as_str()));
+                }
+            }
+        }
+        request = with_body(request, provider.request_format, &params);
+        let (status, retry_after, reply) = send(request, timeout).await?;
+        parse_token_reply(status, retry_after, &reply)
+    }
+
+    /// Revokes a credential at the provider, as its registry entry describes.
+    pub async fn revoke(
+        &self,
+        provider: &Provider,
+        data: &Map<String, Value>,
+        client: Option<&OAuthClient>,
+        timeout: Duration,
+    ) -> Result<(), Failure> {
+        let spec = provider.revoke.as_ref().ok_or_else(|| {
+            Failure::transient(format!(
+                "provider {} has no revocation endpoint",
+                provider.key
+            ))
+        })?;
+        let text = |field: &str| {
+            data.get(field)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let token = match spec.token {
+            RevokeToken::Refresh => text("refresh_token").or_else(|| text("access_token")),
+            RevokeToken::Access => text("access_token"),
+        }
+        .ok_or_else(|| Failure::transient("no token to revoke"))?;
+        let needs_client = spec.auth == RevokeAuth::Client || spec.url.contains("{client_id}");
+        let client = match (needs_client, client) {
+            (true, None) => {
+                return Err(Failure::transient(format!(
+                    "no OAuth client configured for {} to revoke with",
+                    provider.key
+                )));
+            }
+            (_, client) => client,
+        };
+        let url = match client {
+            Some(client) => spec.url.replace("{client_id}", &client.client_id),
+            None => spec.url.clone(),
+        };
+        let method = match spec.method {
+            RevokeMethod::Post => reqwest::Method::POST,
+            RevokeMethod::Delete => reqwest::Method::DELETE,
+        };
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(timeout);
+        let mut params: Vec<(&str, &str)> = Vec::new();
+        match (spec.auth, client) {
+            (RevokeAuth::Bearer, _) => request = request.bearer_auth(token),
+            (RevokeAuth::Client, Some(client)) => match provider.client_auth {
+                ClientAuth::Basic => {
+                    request =
+                        request.basic_auth(&client.client_id, client.client_secret.as_deref());
+                }
+                ClientAuth::Body if spec.method == RevokeMethod::Delete => {
+                    // GitHub's DELETE /applications/{client_id}/token takes Basic only.
+                    request =
+                        request.basic_auth(&client.client_id, client.client_secret.as_deref());
+                }
+                ClientAuth::Body => {
+                    params.push(("client_id", client.client_id.as_str()));
+                    if let Some(secret) = &client.client_secret {
+                        params.push(("client_secret", secret.as_str()));
+                    }
+                }
+            },
+            _ => {}
+        }
+        if spec.auth != RevokeAuth::Bearer {
+            params.push((spec.token_field.as_str(), token));
+        }
+        request = with_body(request, spec.format, &params);
+        let (status, retry_after, reply) = send(request, timeout).await?;
+        let parsed = parse_body(&reply);
+        if let Some(failure) = reply_failure(status, retry_after, parsed.as_ref()) {
+            return Err(failure);
+        }
+        if !status.is_success() {
+            return Err(Failure::transient(format!(
+                "revocation answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn with_body(
+    request: reqwest::RequestBuilder,
+    format: BodyFormat,
+    params: &[(&str, &str)],
+) -> reqwest::RequestBuilder {
+    match format {
+        BodyFormat::Form => request.form(params),
+        BodyFormat::Json => {
+            let body: Map<String, Value> = params
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect();
+            request.json(&body)
+        }
+        BodyFormat::None => request,
+    }
+}
+
+/// Sends a request; network trouble and timeouts are transient failures.
+async fn send(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<(StatusCode, Option<u64>, Vec<u8>), Failure> {
+    let network = |e: reqwest::Error| {
+        if e.is_timeout() {
+            Failure::transient(format!(
+                "provider did not answer within {}s",
+                timeout.as_secs_f32()
+            ))
+        } else if e.is_connect() {
+            Failure::transient("cannot connect to the provider")
+        } else {
+            Failure::transient("network error talking to the provider")
+        }
+    };
+    let mut response = request.send().await.map_err(network)?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(network)? {
+        if body.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Err(Failure::transient("provider reply is too large"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, retry_after, body))
+}
+
+/// A reply body as key/values: a JSON object, or a form-encoded body (GitHub without `Accept`).
+fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+        return Some(map);
+    }
+    let text = std::str::from_utf8(body).ok()?.trim();
+    if text.is_empty() || text.starts_with('{') || text.starts_with('<') || !text.contains('=') {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).ok()?;
+    Some(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
+}
+
+/// An OAuth `error` code reduced to safe characters, for reasons and logs.
+fn error_code(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or("unknown_error")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "_-.".contains(*c))
+        .take(64)
+        .collect()
+}
+
+/// The failure a reply describes, if any: 5xx, 429, an OAuth `error` (even inside HTTP 200, as
+/// GitHub does), or Slack's `"ok": false`.
+fn reply_failure(
+    status: StatusCode,
+    retry_after: Option<u64>,
+    parsed: Option<&Map<String, Value>>,
+) -> Option<Failure> {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Some(Failure::Transient {
+            reason: "provider rate limit (HTTP 429)".into(),
+            retry_after,
+        });
+    }
+    if status.is_server_error() {
+        return Some(Failure::transient(format!(
+            "provider answered HTTP {}",
+            status.as_u16()
+        )));
+    }
+    let parsed = parsed?;
+    let error = parsed.get("error").filter(|e| !e.is_null());
+    let not_ok = parsed.get("ok").and_then(Value::as_bool) == Some(false);
+    if error.is_none() && !not_ok {
+        return None;
+    }
+    let code = error.map_or_else(|| "ok_false".to_string(), error_code);
+    let reason = format!("provider answered {code} (HTTP {})", status.as_u16());
+    if DEAD_GRANT_ERRORS.contains(&code.as_str()) {
+        Some(Failure::Rejected(reason))
+    } else {
+        Some(Failure::transient(reason))
+    }
+}
+
+fn parse_token_reply(
+    status: StatusCode,
+    retry_after: Option<u64>,
+    body: &[u8],
+) -> Result<TokenReply, Failure> {
+    let parsed = parse_body(body);
+    if let Some(failure) = reply_failure(status, retry_after, parsed.as_ref()) {
+        return Err(failure);
+    }
+    if !status.is_success() {
+        return Err(Failure::transient(format!(
+            "provider answered HTTP {} without an OAuth error",
+            status.as_u16()
+        )));
+    }
+    let map = parsed.ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))?;
+    let text = |field: &str| {
+        map.get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    let access_token = text("access_token")
+        .ok_or_else(|| Failure::transient("malformed provider reply: no access_token"))?;
+    // Form-encoded replies carry numbers as text.
+    let expires_in = map.get("expires_in").and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    Ok(TokenReply {
+        access_token,
+        refresh_token: text("refresh_token"),
+        expires_in,
+        scope: text("scope"),
+        token_type: text("token_type"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(status: u16, body: &str) -> Result<TokenReply, Failure> {
+        parse_token_reply(StatusCode::from_u16(status).unwrap(), None, body.as_bytes())
+    }
+
+    #[test]
+    fn json_and_form_encoded_replies_parse() {
+        let json = parse(
+            200,
+            r#"{"access_token":"a1","expires_in":3600,"refresh_token":"r2"}"#,
+        )
+        .unwrap();
+        assert_eq!(json.access_token, "a1");
+        assert_eq!(json.expires_in, Some(3600));
+        assert_eq!(json.refresh_token.as_deref(), Some("r2"));
+        let form = parse(
+            200,
+            "access_token=ghu_1&expires_in=28800&refresh_token=ghr_2&token_type=bearer",
+        )
+        .unwrap();
+        assert_eq!(form.access_token, "ghu_1");
+        assert_eq!(form.expires_in, Some(28800));
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        assert!(matches!(
+            parse(400, r#"{"error":"invalid_grant"}"#),
+            Err(Failure::Rejected(_))
+        ));
+        assert!(matches!(
+            parse(200, "error=bad_refresh_token&error_description=x"),
+            Err(Failure::Rejected(_))
+        ));
+        assert!(matches!(
+            parse(200, r#"{"ok":false,"error":"invalid_refresh_token"}"#),
+            Err(Failure::Rejected(_))
+        ));
+        for transient in [
+            (401, r#"{"error":"invalid_client"}"#),
+            (200, r#"{"ok":false,"error":"ratelimited"}"#),
+            (500, "oops"),
+            (429, ""),
+            (200, "{not json"),
+            (200, r#"{"token_type":"bearer"}"#),
+            (400, "<html>bad</html>"),
+        ] {
+            assert!(
+                matches!(
+                    parse(transient.0, transient.1),
+                    Err(Failure::Transient { .. })
+                ),
+                "{transient:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reasons_never_echo_the_reply() {
+        let failure = parse(
+            400,
+            r#"{"error":"invalid_grant","error_description":"token 1//SECRET is revoked"}"#,
+        )
+        .unwrap_err();
+        assert!(!failure.reason().contains("SECRET"));
+        let failure = parse(200, r#"{"access_token":""}"#).unwrap_err();
+        assert!(failure.reason().contains("no access_token"));
+    }
+}
