@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::AppState;
 use crate::crypto::RowRef;
 use crate::db::events::{Event, EventRow};
-use crate::db::tokens::{RefreshedFields, STATUS_EXPIRED, STATUS_INVALID, TokenRow};
+use crate::db::tokens::{CredentialId, RefreshedFields, STATUS_EXPIRED, STATUS_INVALID, TokenRow};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::providers::client::{Failure, ProviderClient, TokenReply, client_for};
@@ -99,7 +99,7 @@ impl From<RefreshError> for ApiError {
     }
 }
 
-type FlightKey = (String, String, String);
+type FlightKey = CredentialId;
 type FlightResult = Result<Credential, RefreshError>;
 type Flights = Arc<Mutex<HashMap<FlightKey, watch::Receiver<Option<FlightResult>>>>>;
 
@@ -288,11 +288,7 @@ async fn refresh(
             retry_after: Some(wait),
         });
     }
-    let key = (
-        row.tenant.clone(),
-        row.user_id.clone(),
-        row.integration_key.clone(),
-    );
+    let key = row.id();
     let refresher = &state.refresher;
     let mut receiver = {
         let mut flights = refresher
@@ -342,36 +338,31 @@ async fn lead(state: &web::Data<AppState>, credential: Credential) -> FlightResu
     let lease_len = timeout + LEASE_MARGIN;
     let give_up_at = Instant::now() + lease_len * 2;
     let owner = state.refresher.instance.clone();
-    let (tenant, user_id, integration_key) = (
-        row.tenant.clone(),
-        row.user_id.clone(),
-        row.integration_key.clone(),
-    );
+    let id = row.id();
     let find = {
-        let (t, u, k) = (tenant.clone(), user_id.clone(), integration_key.clone());
+        let id = id.clone();
         move |conn: &mut DbConnection| -> Result<Option<TokenRow>, ApiError> {
-            Ok(TokenRow::find(conn, &t, &u, &k)?)
+            Ok(TokenRow::find(
+                conn,
+                &id.tenant,
+                &id.user_id,
+                &id.integration_key,
+            )?)
         }
     };
 
     loop {
         let version = row.version;
-        let (o, lease_ms) = (owner.clone(), lease_len.as_millis() as i64);
-        let (t, u, k) = (tenant.clone(), user_id.clone(), integration_key.clone());
+        let (id, owner, lease_ms) = (id.clone(), owner.clone(), lease_len.as_millis() as i64);
         let taken = state
             .db
             .run(move |conn| {
                 let now_ms = now_millis();
-                let key = crate::db::tokens::RowKey {
-                    tenant: &t,
-                    user_id: &u,
-                    integration_key: &k,
-                };
                 Ok(TokenRow::try_lease(
                     conn,
-                    key,
+                    id.key(),
                     version,
-                    &o,
+                    &owner,
                     now_ms,
                     now_ms + lease_ms,
                 )?)
@@ -436,24 +427,19 @@ async fn lead(state: &web::Data<AppState>, credential: Credential) -> FlightResu
             } else {
                 "refreshed; the refresh token was kept"
             };
-            let (o, written_find) = (owner.clone(), find.clone());
-            let (t, u, k) = (tenant.clone(), user_id.clone(), integration_key.clone());
+            let (written_id, written_owner, written_find) = (id.clone(), owner, find.clone());
             let written = state
                 .db
                 .run(move |conn| {
                     conn.transaction(|conn| {
-                        let key = crate::db::tokens::RowKey {
-                            tenant: &t,
-                            user_id: &u,
-                            integration_key: &k,
-                        };
+                        let key = written_id.key();
                         let fields = RefreshedFields {
                             ciphertext: &ciphertext,
                             expires_at,
                             scopes: scopes.as_deref(),
                             updated_at: now,
                         };
-                        if !TokenRow::complete_refresh(conn, key, &o, &fields)? {
+                        if !TokenRow::complete_refresh(conn, key, &written_owner, &fields)? {
                             return Ok(None);
                         }
                         EventRow::record(conn, key, Event::Refresh, "success", Some(reason), now)?;
@@ -462,7 +448,7 @@ async fn lead(state: &web::Data<AppState>, credential: Credential) -> FlightResu
                 })
                 .await?;
             tracing::info!(
-                tenant = %tenant, user_id = %user_id, integration_key = %integration_key,
+                tenant = %id.tenant, user_id = %id.user_id, integration_key = %id.integration_key,
                 provider = %provider.key, rotated, took_ms, "refreshed credential"
             );
             match written {
@@ -497,21 +483,17 @@ async fn lead(state: &web::Data<AppState>, credential: Credential) -> FlightResu
             };
             let reason = failure.reason().to_string();
             tracing::warn!(
-                tenant = %tenant, user_id = %user_id, integration_key = %integration_key,
+                tenant = %id.tenant, user_id = %id.user_id, integration_key = %id.integration_key,
                 provider = %provider.key, class, reason = %reason, took_ms, "refresh failed"
             );
-            let (o, t, u, k) = (owner, tenant, user_id, integration_key);
             let logged_reason = reason.clone();
             state
                 .db
                 .run(move |conn| {
                     conn.transaction(|conn| {
-                        let key = crate::db::tokens::RowKey {
-                            tenant: &t,
-                            user_id: &u,
-                            integration_key: &k,
-                        };
-                        if TokenRow::fail_refresh(conn, key, &o, &status, cooldown_until, now)? {
+                        let key = id.key();
+                        if TokenRow::fail_refresh(conn, key, &owner, &status, cooldown_until, now)?
+                        {
                             EventRow::record(
                                 conn,
                                 key,

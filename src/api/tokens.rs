@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::AppState;
@@ -112,7 +112,7 @@ pub struct DeleteTokenResponse {
 }
 
 /// Query of `GET …/tokens/{integration_key}`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct GetTokenQuery {
     /// Refresh an OAuth2 token at the provider even if it is not about to expire.
@@ -120,7 +120,7 @@ pub struct GetTokenQuery {
 }
 
 /// Query of `DELETE …/tokens/{integration_key}`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteTokenQuery {
     /// `false` skips revocation at the provider. Default `true`.
@@ -128,7 +128,7 @@ pub struct DeleteTokenQuery {
 }
 
 /// Query of `GET …/tokens/{integration_key}/events`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// How many events, newest first: 1 to 500, default 50.
@@ -176,9 +176,42 @@ fn parse_expires_at(value: &str) -> Result<NaiveDateTime, ApiError> {
     })
 }
 
-fn check_path(user_id: &str, integration_key: Option<&str>) -> Result<(), ApiError> {
-    token_data::check_user_id(user_id)?;
-    integration_key.map_or(Ok(()), token_data::check_integration_key)
+/// The `{user_id}` of a route.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// Your application's id for the user.
+    user_id: String,
+}
+
+impl UserPath {
+    /// Checks the value and that `caller` may use `scope` on this user; returns the user id.
+    fn authorize(self, caller: &Caller, scope: Scope) -> Result<String, ApiError> {
+        caller.require_for_user(scope, &self.user_id)?;
+        token_data::check_user_id(&self.user_id)?;
+        Ok(self.user_id)
+    }
+}
+
+/// The `{user_id}` and `{integration_key}` of a route.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CredentialPath {
+    /// Your application's id for the user.
+    user_id: String,
+    /// The integration the credential is stored under.
+    integration_key: String,
+}
+
+impl CredentialPath {
+    /// Checks the values and that `caller` may use `scope` on this user:
+    /// (user_id, integration_key).
+    fn authorize(self, caller: &Caller, scope: Scope) -> Result<(String, String), ApiError> {
+        caller.require_for_user(scope, &self.user_id)?;
+        token_data::check_user_id(&self.user_id)?;
+        token_data::check_integration_key(&self.integration_key)?;
+        Ok((self.user_id, self.integration_key))
+    }
 }
 
 fn metadata(row: &TokenRow, now: NaiveDateTime) -> TokenMetadata {
@@ -206,7 +239,7 @@ fn row_key<'a>(tenant: &'a str, user_id: &'a str, integration_key: &'a str) -> R
 /// Store a credential (insert, or replace the one with the same integration key).
 #[utoipa::path(
     tag = "tokens",
-    params(("user_id" = String, Path, description = "Your application's id for the user")),
+    params(UserPath),
     request_body = StoreTokenRequest,
     responses(
         (status = 201, description = "Stored a new credential", body = StoreTokenResponse),
@@ -222,13 +255,12 @@ fn row_key<'a>(tenant: &'a str, user_id: &'a str, integration_key: &'a str) -> R
 pub async fn store(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<UserPath>,
     body: web::Json<StoreTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = path.into_inner();
-    caller.require_for_user(Scope::TokensWrite, &user_id)?;
+    let user_id = path.into_inner().authorize(&caller, Scope::TokensWrite)?;
     let request = body.into_inner();
-    check_path(&user_id, Some(&request.integration_key))?;
+    token_data::check_integration_key(&request.integration_key)?;
     request
         .validate()
         .map_err(|e| ApiError::InvalidRequest(format!("Invalid request body: {e}")))?;
@@ -312,7 +344,7 @@ pub async fn store(
 /// List a user's credentials: metadata only, never token data.
 #[utoipa::path(
     tag = "tokens",
-    params(("user_id" = String, Path, description = "Your application's id for the user")),
+    params(UserPath),
     responses(
         (status = 200, description = "The user's credentials, by integration key", body = Vec<TokenMetadata>),
         (status = 400, description = "Invalid user id", body = ErrorBody),
@@ -324,11 +356,9 @@ pub async fn store(
 pub async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<UserPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = path.into_inner();
-    caller.require_for_user(Scope::TokensRead, &user_id)?;
-    check_path(&user_id, None)?;
+    let user_id = path.into_inner().authorize(&caller, Scope::TokensRead)?;
     let tenant = caller.tenant.clone();
     let rows = state
         .db
@@ -347,8 +377,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "tokens",
     params(
-        ("user_id" = String, Path, description = "Your application's id for the user"),
-        ("integration_key" = String, Path, description = "The integration the credential is stored under"),
+        CredentialPath,
         GetTokenQuery,
     ),
     responses(
@@ -364,12 +393,10 @@ pub async fn list(
 pub async fn get(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<CredentialPath>,
     query: web::Query<GetTokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner();
-    caller.require_for_user(Scope::TokensRead, &user_id)?;
-    check_path(&user_id, Some(&integration_key))?;
+    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensRead)?;
     let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
     let force = query.force_refresh.unwrap_or(false);
     let usable = engine::get_usable(&state, credential, force).await?;
@@ -396,8 +423,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "tokens",
     params(
-        ("user_id" = String, Path, description = "Your application's id for the user"),
-        ("integration_key" = String, Path, description = "The integration the credential is stored under"),
+        CredentialPath,
         DeleteTokenQuery,
     ),
     responses(
@@ -412,12 +438,10 @@ pub async fn get(
 pub async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<CredentialPath>,
     query: web::Query<DeleteTokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner();
-    caller.require_for_user(Scope::TokensDelete, &user_id)?;
-    check_path(&user_id, Some(&integration_key))?;
+    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensDelete)?;
     let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
     let (revocation, revocation_error) =
         revoke(&state, &credential, query.revoke != Some(false)).await;
@@ -508,8 +532,7 @@ async fn revoke(
 #[utoipa::path(
     tag = "tokens",
     params(
-        ("user_id" = String, Path, description = "Your application's id for the user"),
-        ("integration_key" = String, Path, description = "The integration the credential is stored under"),
+        CredentialPath,
         EventsQuery,
     ),
     responses(
@@ -523,12 +546,10 @@ async fn revoke(
 pub async fn events(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<CredentialPath>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner();
-    caller.require_for_user(Scope::TokensRead, &user_id)?;
-    check_path(&user_id, Some(&integration_key))?;
+    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensRead)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::InvalidRequest(
@@ -565,10 +586,7 @@ pub async fn events(
 /// A transient provider failure answers 503 `refresh_unavailable` with `Retry-After`.
 #[utoipa::path(
     tag = "tokens",
-    params(
-        ("user_id" = String, Path, description = "Your application's id for the user"),
-        ("integration_key" = String, Path, description = "The integration the credential is stored under"),
-    ),
+    params(CredentialPath),
     responses(
         (status = 200, description = "Refreshed", body = RefreshTokenResponse),
         (status = 400, description = "The credential cannot be refreshed (not OAuth2, no refresh token, provider without token endpoint)", body = ErrorBody),
@@ -582,11 +600,9 @@ pub async fn events(
 pub async fn refresh(
     caller: Caller,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<CredentialPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner();
-    caller.require_for_user(Scope::TokensRefresh, &user_id)?;
-    check_path(&user_id, Some(&integration_key))?;
+    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensRefresh)?;
     let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
     let fresh = engine::refresh_now(&state, credential).await?;
     Ok(HttpResponse::Ok().json(RefreshTokenResponse {

@@ -66,6 +66,32 @@ pub struct RowKey<'a> {
     pub integration_key: &'a str,
 }
 
+/// The primary key of a credential, owned: for moving into database closures and map keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CredentialId {
+    pub tenant: String,
+    pub user_id: String,
+    pub integration_key: String,
+}
+
+impl CredentialId {
+    pub fn key(&self) -> RowKey<'_> {
+        RowKey {
+            tenant: &self.tenant,
+            user_id: &self.user_id,
+            integration_key: &self.integration_key,
+        }
+    }
+
+    pub fn id(&self) -> CredentialId {
+        CredentialId {
+            tenant: self.tenant.clone(),
+            user_id: self.user_id.clone(),
+            integration_key: self.integration_key.clone(),
+        }
+    }
+}
+
 /// What a successful refresh changes.
 #[derive(Debug)]
 pub struct RefreshedFields<'a> {
@@ -248,6 +274,14 @@ impl TokenRow {
             tenant: &self.tenant,
             user_id: &self.user_id,
             integration_key: &self.integration_key,
+        }
+    }
+
+    pub fn id(&self) -> CredentialId {
+        CredentialId {
+            tenant: self.tenant.clone(),
+            user_id: self.user_id.clone(),
+            integration_key: self.integration_key.clone(),
         }
     }
 
