@@ -1,4 +1,5 @@
-//! Who is calling: the `X-API-Key` extractor, scopes, user binding, key generation and hashing,
+//! Who is calling: the `Caller` extractor (`X-API-Key: agk_…` or `Authorization: Bearer agat_…`),
+//! scopes, user binding, API key and access token issuance (shared by the CLI and the HTTP API),
 //! and a short-lived in-memory cache so a request costs no extra database round trip.
 
 use std::collections::HashMap;
@@ -11,13 +12,28 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use crate::AppState;
+use crate::db::access_tokens::{AccessTokenRow, NewAccessToken};
 use crate::db::api_keys::{ApiKeyRow, NewApiKey};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::expiry;
 
 pub const API_KEY_PREFIX: &str = "agk_";
+pub const ACCESS_TOKEN_PREFIX: &str = "agat_";
 pub const API_KEY_HEADER: &str = "X-API-Key";
+/// Longest lifetime of an access token: one month. Shortest: one minute. Default: one hour.
+pub const ACCESS_TOKEN_BOUNDS: expiry::Bounds = expiry::Bounds {
+    min: chrono::Duration::minutes(1),
+    max: chrono::Duration::days(30),
+};
+/// Scopes of a key created without saying which: everything but `admin`.
+pub const DEFAULT_KEY_SCOPES: &str = "tokens:read,tokens:write,tokens:refresh,tokens:delete";
+/// `last_used_at` is written at most this often per key and instance.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// Random characters after the prefix: 43 base62 characters carry over 256 bits.
 const API_KEY_RANDOM_LEN: usize = 43;
 /// Characters of a key kept in the clear for recognition (`agk_` + 6).
@@ -83,22 +99,36 @@ impl Scope {
     }
 }
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request: an API key, used directly or through an access token
+/// minted from it (same tenant, scopes and user binding).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key_id: String,
     pub tenant: String,
     scopes: Vec<Scope>,
     pub bound_user: Option<String>,
+    /// The access token used, when the request came with one.
+    pub access_token_id: Option<String>,
 }
 
 impl Caller {
-    fn from_row(row: &ApiKeyRow) -> Caller {
+    fn from_row(row: &ApiKeyRow, access_token_id: Option<String>) -> Caller {
         Caller {
             key_id: row.id.clone(),
             tenant: row.tenant.clone(),
             scopes: row.scope_names().filter_map(Scope::parse).collect(),
             bound_user: row.user_id.clone(),
+            access_token_id,
+        }
+    }
+
+    /// 403 when the request came with an access token: some things need the API key itself.
+    pub fn require_api_key(&self, what: &str) -> Result<(), ApiError> {
+        match self.access_token_id {
+            Some(_) => Err(ApiError::Forbidden(format!(
+                "An access token cannot {what}; use the API key"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -171,6 +201,76 @@ pub struct KeySpec {
     pub expires_at: Option<NaiveDateTime>,
 }
 
+impl KeySpec {
+    /// Validates what a key is created from; the CLI and `POST /v2/api-keys` both use this.
+    pub fn parse(
+        tenant: &str,
+        name: &str,
+        scopes: &str,
+        user_id: Option<&str>,
+        expires_at: Option<NaiveDateTime>,
+    ) -> Result<KeySpec, String> {
+        for (what, value) in [("tenant", tenant), ("name", name)] {
+            if value.trim().is_empty() || value.len() > 128 {
+                return Err(format!("{what} must be 1 to 128 characters"));
+            }
+        }
+        if let Some(user) = user_id {
+            crate::token_data::check_user_id(user).map_err(|e| e.to_string())?;
+        }
+        Ok(KeySpec {
+            tenant: tenant.trim().to_string(),
+            name: name.trim().to_string(),
+            scopes: Scope::parse_list(scopes)?,
+            user_id: user_id.map(String::from),
+            expires_at,
+        })
+    }
+}
+
+/// An API key as listed (CLI `keys list --json`, `GET /v2/api-keys`): never the key itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyInfo {
+    #[schema(example = "key_3kTMd9Qw2xYz8aBc")]
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    #[schema(example = "agk_3n8Q1x")]
+    pub prefix: String,
+    #[schema(example = json!(["tokens:read"]))]
+    pub scopes: Vec<String>,
+    /// The one user this key can reach, if bound.
+    pub user_id: Option<String>,
+    /// `active`, `revoked` or `expired`.
+    #[schema(example = "active")]
+    pub state: &'static str,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<String>,
+    pub created_at: String,
+}
+
+impl ApiKeyInfo {
+    pub fn new(row: &ApiKeyRow, now: NaiveDateTime) -> ApiKeyInfo {
+        let time = crate::api::timestamp;
+        ApiKeyInfo {
+            id: row.id.clone(),
+            tenant: row.tenant.clone(),
+            name: row.name.clone(),
+            prefix: row.prefix.clone(),
+            scopes: row.scope_names().map(String::from).collect(),
+            user_id: row.user_id.clone(),
+            state: row.state(now),
+            expires_at: row.expires_at.map(time),
+            revoked_at: row.revoked_at.map(time),
+            last_used_at: row.last_used_at.map(time),
+            created_at: time(row.created_at),
+        }
+    }
+}
+
 /// A created key: its row and the key itself, which exists nowhere else.
 pub struct CreatedKey {
     pub row: ApiKeyRow,
@@ -216,11 +316,20 @@ pub fn create_api_key(
     Ok(CreatedKey { row, key })
 }
 
-/// Authenticated keys by hash, each trusted for the cache TTL. A revocation takes effect on
+/// What a presented secret authenticated as: an API key, or an access token and its key.
+#[derive(Clone)]
+struct Authenticated {
+    key: ApiKeyRow,
+    access: Option<AccessTokenRow>,
+}
+
+/// Authenticated secrets by hash, each trusted for the cache TTL. A revocation takes effect on
 /// this instance at once when revoked here, and within the TTL when revoked elsewhere.
 pub struct AuthCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, ApiKeyRow)>>,
+    entries: Mutex<HashMap<String, (Instant, Authenticated)>>,
+    /// When this instance last wrote `last_used_at` of each key.
+    touched: Mutex<HashMap<String, Instant>>,
 }
 
 /// Above this many entries, stale ones are swept on insert.
@@ -231,18 +340,19 @@ impl AuthCache {
         AuthCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            touched: Mutex::new(HashMap::new()),
         }
     }
 
-    fn get(&self, key_hash: &str) -> Option<ApiKeyRow> {
+    fn get(&self, secret_hash: &str) -> Option<Authenticated> {
         let entries = self.entries.lock().ok()?;
         entries
-            .get(key_hash)
+            .get(secret_hash)
             .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, row)| row.clone())
+            .map(|(_, found)| found.clone())
     }
 
-    fn put(&self, row: ApiKeyRow) {
+    fn put(&self, secret_hash: String, found: Authenticated) {
         if self.ttl.is_zero() {
             return;
         }
@@ -251,47 +361,183 @@ impl AuthCache {
                 let ttl = self.ttl;
                 entries.retain(|_, (at, _)| at.elapsed() < ttl);
             }
-            entries.insert(row.key_hash.clone(), (Instant::now(), row));
+            entries.insert(secret_hash, (Instant::now(), found));
         }
     }
 
-    /// Forgets a key (after it was revoked on this instance).
-    pub fn forget(&self, key_id: &str) {
+    /// Forgets a key and every access token minted from it (after revoking it here).
+    pub fn forget_key(&self, key_id: &str) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, (_, row)| row.id != key_id);
+            entries.retain(|_, (_, found)| found.key.id != key_id);
+        }
+    }
+
+    /// Forgets one access token (after destroying it here).
+    pub fn forget_access_token(&self, token_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (_, found)| found.access.as_ref().is_none_or(|t| t.id != token_id));
+        }
+    }
+
+    /// Whether `last_used_at` of this key is due for a write (and, if so, marks it written).
+    fn due_for_touch(&self, key_id: &str) -> bool {
+        let Ok(mut touched) = self.touched.lock() else {
+            return false;
+        };
+        match touched.get(key_id) {
+            Some(at) if at.elapsed() < TOUCH_EVERY => false,
+            _ => {
+                touched.insert(key_id.to_string(), Instant::now());
+                true
+            }
         }
     }
 }
 
-/// Checks a presented API key and returns its caller.
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::Unauthorized(message.into())
+}
+
+/// Checks a presented API key (`agk_…`) or access token (`agat_…`) and returns its caller.
 pub async fn authenticate(state: &AppState, presented: &str) -> Result<Caller, ApiError> {
-    let invalid = || ApiError::Unauthorized("Invalid API key".into());
-    if !presented.starts_with(API_KEY_PREFIX) || presented.len() > MAX_PRESENTED_LEN {
-        return Err(invalid());
+    let is_access_token = presented.starts_with(ACCESS_TOKEN_PREFIX);
+    let invalid = if is_access_token {
+        "Invalid access token"
+    } else {
+        "Invalid API key"
+    };
+    if !(is_access_token || presented.starts_with(API_KEY_PREFIX))
+        || presented.len() > MAX_PRESENTED_LEN
+    {
+        return Err(unauthorized(invalid));
     }
-    let key_hash = hash_secret(presented);
-    let row = match state.auth.get(&key_hash) {
-        Some(row) => row,
+    let secret_hash = hash_secret(presented);
+    let found = match state.auth.get(&secret_hash) {
+        Some(found) => found,
         None => {
-            let lookup = key_hash.clone();
-            let row = state
+            let lookup = secret_hash.clone();
+            let found = state
                 .db
-                .run(move |conn| Ok(ApiKeyRow::find_by_hash(conn, &lookup)?))
+                .run(move |conn| {
+                    Ok(if is_access_token {
+                        AccessTokenRow::find_by_hash_with_key(conn, &lookup)?.map(
+                            |(access, key)| Authenticated {
+                                key,
+                                access: Some(access),
+                            },
+                        )
+                    } else {
+                        ApiKeyRow::find_by_hash(conn, &lookup)?
+                            .map(|key| Authenticated { key, access: None })
+                    })
+                })
                 .await?
-                .ok_or_else(invalid)?;
-            state.auth.put(row.clone());
-            row
+                .ok_or_else(|| unauthorized(invalid))?;
+            state.auth.put(secret_hash, found.clone());
+            found
         }
     };
-    if row.revoked_at.is_some() {
-        return Err(ApiError::Unauthorized(
-            "This API key has been revoked".into(),
-        ));
+    let now = db::now();
+    if let Some(access) = &found.access {
+        if access.destroyed_at.is_some() {
+            return Err(unauthorized("This access token has been destroyed"));
+        }
+        if access.expires_at <= now {
+            return Err(unauthorized("This access token has expired"));
+        }
     }
-    if row.expires_at.is_some_and(|at| at <= db::now()) {
-        return Err(ApiError::Unauthorized("This API key has expired".into()));
+    let via = if found.access.is_some() {
+        "The API key this access token was minted from"
+    } else {
+        "This API key"
+    };
+    if found.key.revoked_at.is_some() {
+        return Err(unauthorized(&format!("{via} has been revoked")));
     }
-    Ok(Caller::from_row(&row))
+    if found.key.expires_at.is_some_and(|at| at <= now) {
+        return Err(unauthorized(&format!("{via} has expired")));
+    }
+    if state.auth.due_for_touch(&found.key.id) {
+        let (db, key_id) = (state.db.clone(), found.key.id.clone());
+        // Off the request path: a failed bookkeeping write must not fail the request.
+        actix_web::rt::spawn(async move {
+            let _ = db
+                .run(move |conn| Ok(ApiKeyRow::touch(conn, &key_id, db::now())?))
+                .await;
+        });
+    }
+    Ok(Caller::from_row(
+        &found.key,
+        found.access.map(|access| access.id),
+    ))
+}
+
+/// The caller named by a request's headers: `X-API-Key`, or `Authorization: Bearer …`.
+pub async fn caller_from_headers(
+    state: &AppState,
+    headers: &actix_web::http::header::HeaderMap,
+) -> Result<Caller, ApiError> {
+    let text = |name| headers.get(name).map(|v| v.to_str().map(str::trim));
+    if let Some(value) = text(API_KEY_HEADER) {
+        let key = value.map_err(|_| unauthorized("Invalid API key"))?;
+        return authenticate(state, key).await;
+    }
+    if let Some(value) = text(actix_web::http::header::AUTHORIZATION.as_str()) {
+        let value = value.map_err(|_| unauthorized("Invalid Authorization header"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| unauthorized("The Authorization header must be: Bearer agat_…"))?;
+        return authenticate(state, token).await;
+    }
+    Err(unauthorized(
+        "Missing credentials: send an API key in the X-API-Key header, or an access token as \
+         Authorization: Bearer agat_…",
+    ))
+}
+
+/// A minted access token: its row and the token itself, which exists nowhere else.
+pub struct MintedToken {
+    pub row: AccessTokenRow,
+    pub token: String,
+}
+
+impl std::fmt::Debug for MintedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintedToken")
+            .field("row", &self.row)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Mints an access token for `caller`'s API key, expiring at `expires_at`.
+pub fn mint_access_token(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    expires_at: NaiveDateTime,
+) -> Result<MintedToken, ApiError> {
+    let token = format!(
+        "{ACCESS_TOKEN_PREFIX}{}",
+        random_base62(API_KEY_RANDOM_LEN)?
+    );
+    let id = format!("at_{}", random_base62(20)?);
+    let token_hash = hash_secret(&token);
+    AccessTokenRow::insert(
+        conn,
+        &NewAccessToken {
+            id: &id,
+            token_hash: &token_hash,
+            api_key_id: &caller.key_id,
+            tenant: &caller.tenant,
+            created_at: db::now(),
+            expires_at,
+        },
+    )?;
+    let row = AccessTokenRow::find(conn, &caller.tenant, &id)?
+        .ok_or_else(|| ApiError::internal("minted access token vanished"))?;
+    Ok(MintedToken { row, token })
 }
 
 impl FromRequest for Caller {
@@ -300,19 +546,10 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = req
-            .headers()
-            .get(API_KEY_HEADER)
-            .map(|v| v.to_str().map(str::trim).map(String::from));
+        let headers = req.headers().clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            match presented {
-                None => Err(ApiError::Unauthorized(format!(
-                    "Missing API key: send it in the {API_KEY_HEADER} header"
-                ))),
-                Some(Err(_)) => Err(ApiError::Unauthorized("Invalid API key".into())),
-                Some(Ok(key)) => authenticate(&state, &key).await,
-            }
+            caller_from_headers(&state, &headers).await
         })
     }
 }

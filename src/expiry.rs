@@ -1,7 +1,7 @@
 //! Durations as people write them for key and token lifetimes: "90s", "15m", "1h", "30d", "1w",
 //! "1M" (a month of 30 days).
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 /// Parses `<number><unit>` with unit s, m, h, d, w or M.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -30,9 +30,96 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(bad)
 }
 
+/// Bounds on a requested lifetime.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// One month, as "1M" means: 30 days.
+pub fn month() -> Duration {
+    Duration::days(30)
+}
+
+/// Resolves an expiry given as `expires_in` ("15m") or `expires_at` (RFC 3339), at most one of
+/// them, within `bounds` of `now`; `default` when neither is given (`None`: no expiry).
+pub fn resolve(
+    expires_in: Option<&str>,
+    expires_at: Option<&str>,
+    now: NaiveDateTime,
+    bounds: Bounds,
+    default: Option<Duration>,
+) -> Result<Option<NaiveDateTime>, String> {
+    let lifetime = match (expires_in, expires_at) {
+        (Some(_), Some(_)) => return Err("give expires_in or expires_at, not both".into()),
+        (Some(text), None) => parse_duration(text)?,
+        (None, Some(text)) => {
+            let at = DateTime::parse_from_rfc3339(text.trim())
+                .map_err(|_| format!("expires_at {text:?} is not an RFC 3339 time"))?;
+            at.with_timezone(&Utc).naive_utc() - now
+        }
+        (None, None) => match default {
+            Some(lifetime) => lifetime,
+            None => return Ok(None),
+        },
+    };
+    // A few seconds of slack for the clock between the client and us.
+    let slack = Duration::seconds(5);
+    if lifetime < bounds.min - slack || lifetime > bounds.max + slack {
+        return Err(format!(
+            "the expiry must be between {} and {} from now",
+            describe(bounds.min),
+            describe(bounds.max)
+        ));
+    }
+    Ok(Some(now + lifetime))
+}
+
+fn describe(duration: Duration) -> String {
+    let secs = duration.num_seconds();
+    match secs {
+        s if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
+        s if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
+        s if s % 60 == 0 => format!("{} minute(s)", s / 60),
+        s => format!("{s} second(s)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ACCESS: Bounds = Bounds {
+        min: Duration::minutes(1),
+        max: Duration::days(30),
+    };
+
+    #[test]
+    fn resolve_applies_default_bounds_and_exclusivity() {
+        let now = Utc::now().naive_utc();
+        let hour = Some(Duration::hours(1));
+        assert_eq!(
+            resolve(None, None, now, ACCESS, hour),
+            Ok(Some(now + Duration::hours(1)))
+        );
+        assert_eq!(resolve(None, None, now, ACCESS, None), Ok(None));
+        assert_eq!(
+            resolve(Some("1M"), None, now, ACCESS, hour),
+            Ok(Some(now + Duration::days(30)))
+        );
+        assert!(resolve(Some("30s"), None, now, ACCESS, hour).is_err());
+        assert!(resolve(Some("5w"), None, now, ACCESS, hour).is_err());
+        assert!(resolve(Some("1h"), Some("2030-01-01T00:00:00Z"), now, ACCESS, hour).is_err());
+        let at = (Utc::now() + Duration::days(2)).to_rfc3339();
+        assert!(
+            resolve(None, Some(&at), now, ACCESS, hour)
+                .unwrap()
+                .is_some()
+        );
+        assert!(resolve(None, Some("tomorrow"), now, ACCESS, hour).is_err());
+        assert!(resolve(None, Some("2001-01-01T00:00:00Z"), now, ACCESS, hour).is_err());
+    }
 
     #[test]
     fn every_unit_parses() {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod expiry;
 pub mod providers;
 pub mod refresh;
+pub mod rotation;
 pub mod token_data;
 
 use std::sync::Arc;

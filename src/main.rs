@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use actix_web::{HttpServer, web};
 use clap::{Parser, Subcommand};
-use tokenvault::auth::{self, KeySpec, Scope};
+use tokenvault::api::api_keys::CreatedApiKey;
+use tokenvault::auth::{self, ApiKeyInfo, KeySpec};
 use tokenvault::config::Config;
 use tokenvault::db::api_keys::ApiKeyRow;
 use tokenvault::db::{self, Db};
@@ -35,6 +36,18 @@ enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Re-encrypt every stored credential with the first key of SECRET_TOKEN_ENC_KEY.
+    ///
+    /// Rotation: set SECRET_TOKEN_ENC_KEY="NEW,OLD" on every server, run this, then drop OLD.
+    /// Safe to interrupt and re-run, and to run while servers are serving.
+    RotateKey {
+        /// Rows per batch.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
+        /// Stop after this many rows (re-run to continue).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write to this file instead of standard output.
@@ -95,6 +108,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Keys(command) => keys(command),
+        Command::RotateKey { batch_size, limit } => rotate_key(batch_size, limit),
         Command::Openapi { output } => write_openapi(output),
     };
     match result {
@@ -181,6 +195,81 @@ fn migrate() -> Result<(), String> {
     Ok(())
 }
 
+fn rotate_key(batch_size: i64, limit: Option<u64>) -> Result<(), String> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let config = load_config()?;
+    let (vault, _) = tokenvault::load_vault(&config)?;
+    if vault.key_count() == 1 {
+        eprintln!(
+            "note: SECRET_TOKEN_ENC_KEY holds one key; rows under another key cannot be read. \
+             To rotate, set it to \"NEW,OLD\"."
+        );
+    }
+    let db = Db::new(&config.database, 2);
+    db.migrate(&config.database)?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows  {msg}  [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let describe = |s: &tokenvault::rotation::Summary| {
+        format!(
+            "{} re-encrypted, {} already current, {} failed",
+            s.reencrypted,
+            s.already_current,
+            s.failed.len()
+        )
+    };
+    let options = tokenvault::rotation::Options { batch_size, limit };
+    let summary = tokenvault::rotation::rotate(&db, &vault, options, &mut |s| {
+        bar.set_length(s.total.max(s.visited()));
+        bar.set_position(s.visited());
+        bar.set_message(describe(s));
+        if bar.is_hidden() {
+            eprintln!(
+                "rotate-key: {}/{} rows: {}",
+                s.visited(),
+                s.total,
+                describe(s)
+            );
+        }
+    })
+    .map_err(|e| format!("rotation stopped: {e}"))?;
+    bar.finish_and_clear();
+    println!(
+        "rotate-key: {} of {} rows visited: {} re-encrypted, {} already current, {} failed{}",
+        summary.visited(),
+        summary.total,
+        summary.reencrypted,
+        summary.already_current,
+        summary.failed.len(),
+        if summary.vanished > 0 {
+            format!(", {} deleted meanwhile", summary.vanished)
+        } else {
+            String::new()
+        }
+    );
+    for (id, why) in &summary.failed {
+        println!(
+            "  failed: tenant={} user_id={} integration_key={}: {why}",
+            id.tenant, id.user_id, id.integration_key
+        );
+    }
+    if summary.interrupted {
+        println!("stopped at --limit; run rotate-key again to continue");
+    }
+    if summary.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} row(s) could not be re-encrypted (listed above)",
+            summary.failed.len()
+        ))
+    }
+}
+
 fn write_openapi(output: Option<std::path::PathBuf>) -> Result<(), String> {
     let json = tokenvault::openapi_json();
     match output {
@@ -222,16 +311,11 @@ fn keys(command: KeysCommand) -> Result<(), String> {
                 .run_blocking(|conn| auth::create_api_key(conn, &spec, None))
                 .map_err(|e| format!("cannot create the key: {e}"))?;
             if json {
-                let out = serde_json::json!({
-                    "id": created.row.id,
-                    "key": created.key,
-                    "tenant": created.row.tenant,
-                    "name": created.row.name,
-                    "scopes": created.row.scopes.split(',').collect::<Vec<_>>(),
-                    "user_id": created.row.user_id,
-                    "expires_at": created.row.expires_at.map(tokenvault::api::timestamp),
-                });
-                println!("{out}");
+                let out = CreatedApiKey {
+                    info: ApiKeyInfo::new(&created.row, db::now()),
+                    key: created.key,
+                };
+                println!("{}", serde_json::to_string(&out).unwrap_or_default());
             } else {
                 println!(
                     "Created API key {} (tenant {}, scopes {}).",
@@ -271,80 +355,37 @@ fn key_spec(
     user: Option<String>,
     expires_in: Option<&str>,
 ) -> Result<KeySpec, String> {
-    let check = |what: &str, value: &str| {
-        if value.trim().is_empty() || value.len() > 128 {
-            Err(format!("--{what} must be 1 to 128 characters"))
-        } else {
-            Ok(())
-        }
-    };
-    check("tenant", &tenant)?;
-    check("name", &name)?;
-    if let Some(user) = &user {
-        tokenvault::token_data::check_user_id(user).map_err(|e| format!("--user: {e}"))?;
-    }
-    let scopes = Scope::parse_list(scopes).map_err(|e| format!("--scopes: {e}"))?;
     let expires_at = expires_in
         .map(|text| tokenvault::expiry::parse_duration(text).map(|d| db::now() + d))
         .transpose()
         .map_err(|e| format!("--expires-in: {e}"))?;
-    Ok(KeySpec {
-        tenant,
-        name,
-        scopes,
-        user_id: user,
-        expires_at,
-    })
+    KeySpec::parse(&tenant, &name, scopes, user.as_deref(), expires_at)
 }
 
 fn print_keys(rows: &[ApiKeyRow], json: bool) {
     let now = db::now();
-    let state = |row: &ApiKeyRow| {
-        if row.revoked_at.is_some() {
-            "revoked"
-        } else if row.expires_at.is_some_and(|at| at <= now) {
-            "expired"
-        } else {
-            "active"
-        }
-    };
+    let keys: Vec<ApiKeyInfo> = rows.iter().map(|row| ApiKeyInfo::new(row, now)).collect();
     if json {
-        let items: Vec<_> = rows
-            .iter()
-            .map(|row| {
-                serde_json::json!({
-                    "id": row.id,
-                    "tenant": row.tenant,
-                    "name": row.name,
-                    "prefix": row.prefix,
-                    "scopes": row.scope_names().collect::<Vec<_>>(),
-                    "user_id": row.user_id,
-                    "state": state(row),
-                    "expires_at": row.expires_at.map(tokenvault::api::timestamp),
-                    "created_at": tokenvault::api::timestamp(row.created_at),
-                })
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(items));
+        println!("{}", serde_json::to_string(&keys).unwrap_or_default());
         return;
     }
-    if rows.is_empty() {
+    if keys.is_empty() {
         println!("no API keys");
         return;
     }
     println!(
-        "{:<22} {:<12} {:<8} {:<14} {:<20} NAME",
+        "{:<22} {:<12} {:<8} {:<12} {:<20} NAME",
         "ID", "TENANT", "STATE", "PREFIX", "SCOPES"
     );
-    for row in rows {
+    for key in keys {
         println!(
-            "{:<22} {:<12} {:<8} {:<14} {:<20} {}",
-            row.id,
-            row.tenant,
-            state(row),
-            row.prefix,
-            row.scopes,
-            row.name
+            "{:<22} {:<12} {:<8} {:<12} {:<20} {}",
+            key.id,
+            key.tenant,
+            key.state,
+            key.prefix,
+            key.scopes.join(","),
+            key.name
         );
     }
 }

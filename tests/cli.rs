@@ -308,3 +308,52 @@ fn sqlite_without_key_generates_a_private_key_file_and_reuses_it() {
     start_and_stop(cmd);
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key);
 }
+
+#[test]
+fn rotate_key_reencrypts_with_a_summary_and_is_safe_to_rerun() {
+    let db = TestDb::new();
+    let (old, new) = (
+        tokenvault::crypto::generate_key(),
+        tokenvault::crypto::generate_key(),
+    );
+    let (ok, _, err) = run(tokenvault(&db, &old).arg("migrate"));
+    assert!(ok, "{err}");
+    let pool = tokenvault::db::Db::new(&db.url, 2);
+    common::seed_credentials(
+        &pool,
+        &tokenvault::crypto::Vault::from_secrets(&old).unwrap(),
+        50,
+    );
+
+    let both = format!("{new},{old}");
+    let (ok, out, err) = run(tokenvault(&db, &both).args(["rotate-key", "--batch-size", "20"]));
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("50 of 50 rows visited: 50 re-encrypted, 0 already current, 0 failed"),
+        "{out}"
+    );
+    // Without a terminal, progress is printed as lines with counts.
+    assert!(err.contains("rotate-key: 20/50 rows"), "{err}");
+    assert!(!out.contains("sk-old") && !err.contains("sk-old"));
+
+    let (ok, out, _) = run(tokenvault(&db, &both).arg("rotate-key"));
+    assert!(ok);
+    assert!(out.contains("0 re-encrypted, 50 already current"), "{out}");
+
+    let readable = tokenvault::rotation::verify(
+        &pool,
+        &tokenvault::crypto::Vault::from_secrets(&new).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(readable.len(), 50);
+    assert!(readable.iter().all(|(_, data)| !data.is_null()));
+
+    // With only the old key configured, the rows cannot be read: failures, by identity.
+    let (ok, out, err) = run(tokenvault(&db, &old).arg("rotate-key"));
+    assert!(!ok);
+    assert!(
+        out.contains("50 failed") && out.contains("user_id=u00000"),
+        "{out}"
+    );
+    assert!(err.contains("could not be re-encrypted"), "{err}");
+}

@@ -40,6 +40,6 @@ fn every_v2_operation_documents_auth_errors_and_security() {
             );
         }
     }
-    assert_eq!(operations, 7);
+    assert_eq!(operations, 13);
     assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
 }

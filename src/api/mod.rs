@@ -1,6 +1,8 @@
 //! The HTTP surface: route registration, the OpenAPI document, and the JSON error answers for
 //! everything actix itself would answer in plain text (bad JSON, bad path, unknown route, 405).
 
+pub mod access_tokens;
+pub mod api_keys;
 pub mod health;
 pub mod providers;
 pub mod tokens;
@@ -28,6 +30,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
     tags(
         (name = "tokens", description = "Stored credentials of a user"),
         (name = "providers", description = "The provider whitelist"),
+        (name = "access-tokens", description = "Short-lived bearer tokens minted from an API key"),
+        (name = "api-keys", description = "API key management (admin scope)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -51,7 +55,7 @@ impl Modify for SecurityAddon {
 #[allow(dead_code)]
 #[derive(IntoResponses)]
 pub enum AuthErrors {
-    /// Missing, unknown, revoked or expired API key (`unauthorized`).
+    /// Missing, unknown, revoked or expired API key or access token (`unauthorized`).
     #[response(status = 401)]
     Unauthorized(ErrorBody),
     /// The key lacks the scope or is bound to another user (`forbidden`).
@@ -73,6 +77,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(tokens::refresh)
         .service(tokens::events)
         .service(providers::list)
+        .service(access_tokens::create)
+        .service(access_tokens::list)
+        .service(access_tokens::destroy)
+        .service(api_keys::create)
+        .service(api_keys::list)
+        .service(api_keys::revoke)
         .service(health::healthz)
         .service(health::readyz);
 }
@@ -114,6 +124,34 @@ pub fn query_config() -> web::QueryConfig {
         let response =
             ApiError::InvalidRequest(format!("Invalid query string: {err}")).error_response();
         error::InternalError::from_response(err, response).into()
+    })
+}
+
+/// Reads an optional JSON body: empty means `T::default()`. Same limits and errors as JSON
+/// bodies elsewhere.
+pub async fn read_optional_json<T>(mut payload: web::Payload) -> Result<T, ApiError>
+where
+    T: serde::de::DeserializeOwned + Default,
+{
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::InvalidRequest("Could not read the request body".into()))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            ApiError::InvalidRequest(format!("Invalid request body: {e}"))
+        } else {
+            ApiError::InvalidRequest(format!("Malformed JSON body: {e}"))
+        }
     })
 }
 

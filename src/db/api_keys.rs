@@ -92,6 +92,25 @@ impl ApiKeyRow {
         Ok(updated > 0)
     }
 
+    /// Records use, at most once a minute (the caller decides when).
+    pub fn touch(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+        diesel::update(api_keys::table.find(id))
+            .set(api_keys::last_used_at.eq(Some(at)))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// `active`, `revoked` or `expired` at `now`.
+    pub fn state(&self, now: NaiveDateTime) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at.is_some_and(|at| at <= now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+
     pub fn scope_names(&self) -> impl Iterator<Item = &str> {
         self.scopes
             .split(',')

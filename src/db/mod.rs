@@ -2,6 +2,7 @@
 //! which runs blocking diesel work off the async workers and turns a lost connection into
 //! `503 database_unavailable`.
 
+pub mod access_tokens;
 pub mod api_keys;
 pub mod events;
 pub mod schema;

@@ -48,3 +48,18 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    access_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        api_key_id -> Text,
+        tenant -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        destroyed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(access_tokens -> api_keys (api_key_id));
+diesel::allow_tables_to_appear_in_same_query!(access_tokens, api_keys);

@@ -257,6 +257,58 @@ impl TokenRow {
         Ok(written > 0)
     }
 
+    /// Up to `limit` rows after `after` in primary-key order (keyset pagination).
+    pub fn page_after(
+        conn: &mut DbConnection,
+        after: Option<RowKey<'_>>,
+        limit: i64,
+    ) -> QueryResult<Vec<TokenRow>> {
+        let mut query = tokens::table
+            .select(TokenRow::as_select())
+            .order((
+                tokens::tenant.asc(),
+                tokens::user_id.asc(),
+                tokens::integration_key.asc(),
+            ))
+            .limit(limit)
+            .into_boxed();
+        if let Some(k) = after {
+            query = query.filter(
+                tokens::tenant
+                    .gt(k.tenant)
+                    .or(tokens::tenant.eq(k.tenant).and(
+                        tokens::user_id.gt(k.user_id).or(tokens::user_id
+                            .eq(k.user_id)
+                            .and(tokens::integration_key.gt(k.integration_key))),
+                    )),
+            );
+        }
+        query.load(conn)
+    }
+
+    pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+        tokens::table.count().get_result(conn)
+    }
+
+    /// Swaps a row's ciphertext for one of the same data under another key, only if the row
+    /// still holds `old` (a concurrent write wins). Leaves the version alone: the data did not
+    /// change. True when swapped.
+    pub fn swap_ciphertext(
+        conn: &mut DbConnection,
+        key: RowKey<'_>,
+        old: &str,
+        new: &str,
+    ) -> QueryResult<bool> {
+        let updated = diesel::update(
+            tokens::table
+                .find((key.tenant, key.user_id, key.integration_key))
+                .filter(tokens::ciphertext.eq(old)),
+        )
+        .set(tokens::ciphertext.eq(new))
+        .execute(conn)?;
+        Ok(updated > 0)
+    }
+
     /// Deletes a credential; false when there was none.
     pub fn delete(
         conn: &mut DbConnection,

@@ -251,7 +251,18 @@ where
     ) -> TestApp<
         impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
     > {
-        let config = self.state.config.clone();
+        self.instance_with(|_| {}).await
+    }
+
+    /// Another instance on the same database, its config adjusted (e.g. other keys).
+    pub async fn instance_with(
+        &self,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp<
+        impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+    > {
+        let mut config = self.state.config.clone();
+        adjust(&mut config);
         let (state, _) = web::block(move || tokenvault::prepare(config))
             .await
             .unwrap()
@@ -265,6 +276,13 @@ where
             db: self.db.clone(),
             files: self.files.clone(),
         }
+    }
+
+    /// Mints an access token from `key` with default settings; asserts success.
+    pub async fn mint_access_token(&self, key: &str) -> String {
+        let minted = self.post("/v2/access-tokens", key, &json!({})).await;
+        assert_eq!(minted.status, 201, "{}", minted.body);
+        minted.body["access_token"].as_str().unwrap().to_string()
     }
 
     /// Creates an API key directly (as `tokenvault keys create` does) and returns it.
@@ -327,6 +345,46 @@ pub fn expiring_body(integration_key: &str, provider: &str, expires_in_secs: i64
         },
         "expires_at": expires_at.to_rfc3339(),
     })
+}
+
+/// Inserts `count` api_key credentials (users `u00000`…, integration key `openai`, api_key
+/// `sk-old-<i>`) sealed with `vault`, straight into the table.
+pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vault, count: usize) {
+    use diesel::Connection;
+    use tokenvault::db::tokens::{NewToken, TokenRow};
+    db.run_blocking(|conn| {
+        conn.transaction(|conn| {
+            let now = tokenvault::db::now();
+            for i in 0..count {
+                let user = format!("u{i:05}");
+                let row = tokenvault::crypto::RowRef {
+                    tenant: tokenvault::DEFAULT_TENANT,
+                    user_id: &user,
+                    integration_key: "openai",
+                };
+                let ciphertext = vault.seal(row, &json!({"api_key": format!("sk-old-{i}")}));
+                TokenRow::upsert(
+                    conn,
+                    &NewToken {
+                        tenant: tokenvault::DEFAULT_TENANT,
+                        user_id: &user,
+                        integration_key: "openai",
+                        provider: "openai",
+                        token_type: "api_key",
+                        ciphertext: &ciphertext,
+                        scopes: None,
+                        expires_at: None,
+                        status: "active",
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+            }
+            Ok::<_, ApiError>(())
+        })
+    })
+    .unwrap();
 }
 
 /// A typical API key store body.

@@ -1,0 +1,169 @@
+//! `/v2/api-keys`: API key management for admins of a tenant. The same functions serve the
+//! CLI's `tokenvault keys` commands.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::AuthErrors;
+use crate::auth::{self, ApiKeyInfo, Caller, KeySpec, Scope};
+use crate::db::api_keys::ApiKeyRow;
+use crate::db::{self};
+use crate::error::{ApiError, ErrorBody};
+use crate::expiry;
+
+/// Body of `POST /v2/api-keys`. The tenant is always the caller's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// A name to recognise the key by.
+    #[schema(example = "billing-service")]
+    pub name: String,
+    /// Scopes: `tokens:read`, `tokens:write`, `tokens:refresh`, `tokens:delete`, `admin`.
+    /// Default: the four `tokens:*` scopes.
+    #[schema(example = json!(["tokens:read", "tokens:refresh"]))]
+    pub scopes: Option<Vec<String>>,
+    /// Bind the key to one user: it can reach only that user's credentials.
+    pub user_id: Option<String>,
+    /// Lifetime, e.g. "90d" (s, m, h, d, w, M). Not with `expires_at`. Default: no expiry.
+    pub expires_in: Option<String>,
+    /// Expiry time, RFC 3339. Not with `expires_in`.
+    pub expires_at: Option<String>,
+}
+
+/// A created key: its metadata and the key, shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    /// The API key. Shown once: store it now.
+    #[schema(example = "agk_3n8Q1x…")]
+    pub key: String,
+}
+
+/// Keys live from one minute to a hundred years.
+const KEY_BOUNDS: expiry::Bounds = expiry::Bounds {
+    min: chrono::Duration::minutes(1),
+    max: chrono::Duration::days(36_500),
+};
+
+fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    caller.require(Scope::Admin)?;
+    caller.require_api_key("manage API keys")
+}
+
+/// Create an API key in the caller's tenant; the key is returned once.
+#[utoipa::path(
+    tag = "api-keys",
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, description = "Created; `key` is shown only here", body = CreatedApiKey),
+        (status = 400, description = "Invalid name, scope, user id or expiry; unknown field (e.g. `tenant`)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        AuthErrors,
+    ),
+    security(("api_key" = []))
+)]
+#[post("/v2/api-keys")]
+pub async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<CreateApiKeyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let request = body.into_inner();
+    let now = db::now();
+    let expires_at = expiry::resolve(
+        request.expires_in.as_deref(),
+        request.expires_at.as_deref(),
+        now,
+        KEY_BOUNDS,
+        None,
+    )
+    .map_err(ApiError::InvalidRequest)?;
+    let scopes = request
+        .scopes
+        .map(|names| names.join(","))
+        .unwrap_or_else(|| auth::DEFAULT_KEY_SCOPES.to_string());
+    let spec = KeySpec::parse(
+        &caller.tenant,
+        &request.name,
+        &scopes,
+        request.user_id.as_deref(),
+        expires_at,
+    )
+    .map_err(ApiError::InvalidRequest)?;
+    let created = state
+        .db
+        .run(move |conn| auth::create_api_key(conn, &spec, None))
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedApiKey {
+        info: ApiKeyInfo::new(&created.row, now),
+        key: created.key,
+    }))
+}
+
+/// List the caller's tenant's API keys (metadata only, never the keys).
+#[utoipa::path(
+    tag = "api-keys",
+    responses(
+        (status = 200, description = "Keys, oldest first", body = Vec<ApiKeyInfo>),
+        AuthErrors,
+    ),
+    security(("api_key" = []))
+)]
+#[get("/v2/api-keys")]
+pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let tenant = caller.tenant.clone();
+    let rows = state
+        .db
+        .run(move |conn| Ok(ApiKeyRow::list(conn, Some(&tenant))?))
+        .await?;
+    let now = db::now();
+    let keys: Vec<ApiKeyInfo> = rows.iter().map(|row| ApiKeyInfo::new(row, now)).collect();
+    Ok(HttpResponse::Ok().json(keys))
+}
+
+/// Revoke an API key of the caller's tenant.
+///
+/// It stops working on this instance at once, and on others within the authentication cache
+/// TTL (`TOKENVAULT_AUTH_CACHE_SECS`, default 5 s); so do the access tokens minted from it.
+#[utoipa::path(
+    tag = "api-keys",
+    params(("id" = String, Path, description = "The key's id (key_…)")),
+    responses(
+        (status = 200, description = "Revoked (or already revoked)", body = ApiKeyInfo),
+        (status = 404, description = "No such key in this tenant", body = ErrorBody),
+        AuthErrors,
+    ),
+    security(("api_key" = []))
+)]
+#[delete("/v2/api-keys/{id}")]
+pub async fn revoke(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let id = path.into_inner();
+    let (tenant, target) = (caller.tenant.clone(), id.clone());
+    let now = db::now();
+    let row = state
+        .db
+        .run(move |conn| {
+            let not_found = || ApiError::NotFound("API key not found".into());
+            let row = ApiKeyRow::find(conn, &target)?.ok_or_else(not_found)?;
+            // Another tenant's key does not exist as far as this caller can tell.
+            if row.tenant != tenant {
+                return Err(not_found());
+            }
+            ApiKeyRow::revoke(conn, &target, now)?;
+            ApiKeyRow::find(conn, &target)?.ok_or_else(not_found)
+        })
+        .await?;
+    state.auth.forget_key(&id);
+    tracing::info!(key_id = %id, tenant = %row.tenant, revoked_by = %caller.key_id, "API key revoked");
+    Ok(HttpResponse::Ok().json(ApiKeyInfo::new(&row, now)))
+}

@@ -1,0 +1,214 @@
+//! `tokenvault rotate-key`: re-encrypts every stored credential with the first configured key.
+//!
+//! Safe to interrupt and re-run: rows are visited in primary-key order in batches, each row is
+//! swapped by compare-and-set on its old ciphertext, and a row already under the first key is
+//! only counted. Safe while the server runs: a row written concurrently (a store or a refresh)
+//! keeps the concurrent write, which the server sealed itself; the row is read again and checked.
+
+use serde_json::Value;
+
+use crate::crypto::{RowRef, Vault};
+use crate::db::Db;
+use crate::db::tokens::{CredentialId, TokenRow};
+use crate::error::ApiError;
+
+/// How many times a row that keeps changing under us is retried before it is reported.
+const MAX_ATTEMPTS: usize = 5;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Rows per batch (one read, one write transaction).
+    pub batch_size: i64,
+    /// Stop after visiting this many rows (a deliberate interruption; re-run to continue).
+    pub limit: Option<u64>,
+}
+
+/// Counts so far, reported after each batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows in the table when the run started.
+    pub total: u64,
+    pub reencrypted: u64,
+    pub already_current: u64,
+    /// Rows deleted while we were at them.
+    pub vanished: u64,
+    /// Rows that could not be re-encrypted: their identity and why (never their contents).
+    pub failed: Vec<(CredentialId, String)>,
+    /// True when the run stopped at `Options::limit` before the end.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn visited(&self) -> u64 {
+        self.reencrypted + self.already_current + self.vanished + self.failed.len() as u64
+    }
+}
+
+fn row_ref(row: &TokenRow) -> RowRef<'_> {
+    RowRef {
+        tenant: &row.tenant,
+        user_id: &row.user_id,
+        integration_key: &row.integration_key,
+    }
+}
+
+enum Plan {
+    Current,
+    Swap { new: String },
+    Failed(String),
+}
+
+fn plan(vault: &Vault, row: &TokenRow) -> Plan {
+    match vault.open(row_ref(row), &row.ciphertext) {
+        Err(e) => Plan::Failed(e.to_string()),
+        Ok(opened) if opened.key_index == 0 => Plan::Current,
+        Ok(opened) => Plan::Swap {
+            new: vault.seal(row_ref(row), &opened.data),
+        },
+    }
+}
+
+/// Re-encrypts every row under the vault's first key; `progress` hears the counts after each
+/// batch. Errors only when the database fails; undecryptable rows are counted as failed.
+pub fn rotate(
+    db: &Db,
+    vault: &Vault,
+    options: Options,
+    progress: &mut dyn FnMut(&Summary),
+) -> Result<Summary, ApiError> {
+    let mut summary = Summary {
+        total: db.run_blocking(|conn| Ok(TokenRow::count(conn)?))? as u64,
+        ..Summary::default()
+    };
+    let mut after: Option<CredentialId> = None;
+    loop {
+        let batch_size = match options.limit {
+            Some(limit) if summary.visited() >= limit => {
+                summary.interrupted = true;
+                break;
+            }
+            Some(limit) => options.batch_size.min((limit - summary.visited()) as i64),
+            None => options.batch_size,
+        };
+        let batch = db.run_blocking(|conn| {
+            Ok(TokenRow::page_after(
+                conn,
+                after.as_ref().map(CredentialId::key),
+                batch_size,
+            )?)
+        })?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id());
+
+        let mut swaps = Vec::new();
+        for row in &batch {
+            match plan(vault, row) {
+                Plan::Current => summary.already_current += 1,
+                Plan::Failed(why) => summary.failed.push((row.id(), why)),
+                Plan::Swap { new } => swaps.push((row, new)),
+            }
+        }
+        // One short write transaction per batch; rows that changed meanwhile are retried alone.
+        let lost: Vec<&TokenRow> = db.run_blocking(|conn| {
+            conn_transaction(conn, |conn| {
+                let mut lost = Vec::new();
+                for (row, new) in &swaps {
+                    if !TokenRow::swap_ciphertext(conn, row.key(), &row.ciphertext, new)? {
+                        lost.push(*row);
+                    }
+                }
+                Ok(lost)
+            })
+        })?;
+        summary.reencrypted += (swaps.len() - lost.len()) as u64;
+        for row in lost {
+            retry_row(db, vault, row.id(), &mut summary)?;
+        }
+        progress(&summary);
+    }
+    Ok(summary)
+}
+
+fn conn_transaction<T>(
+    conn: &mut crate::db::DbConnection,
+    work: impl FnOnce(&mut crate::db::DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    use diesel::Connection;
+    conn.transaction(work)
+}
+
+/// A row that changed under us: read it again and re-encrypt what is there now.
+fn retry_row(
+    db: &Db,
+    vault: &Vault,
+    id: CredentialId,
+    summary: &mut Summary,
+) -> Result<(), ApiError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let current = db.run_blocking(|conn| {
+            Ok(TokenRow::find(
+                conn,
+                &id.tenant,
+                &id.user_id,
+                &id.integration_key,
+            )?)
+        })?;
+        let Some(row) = current else {
+            summary.vanished += 1;
+            return Ok(());
+        };
+        match plan(vault, &row) {
+            Plan::Current => {
+                summary.already_current += 1;
+                return Ok(());
+            }
+            Plan::Failed(why) => {
+                summary.failed.push((id, why));
+                return Ok(());
+            }
+            Plan::Swap { new } => {
+                if db.run_blocking(|conn| {
+                    Ok(TokenRow::swap_ciphertext(
+                        conn,
+                        row.key(),
+                        &row.ciphertext,
+                        &new,
+                    )?)
+                })? {
+                    summary.reencrypted += 1;
+                    return Ok(());
+                }
+            }
+        }
+    }
+    summary.failed.push((
+        id,
+        "kept changing during rotation; run rotate-key again".into(),
+    ));
+    Ok(())
+}
+
+/// Opens every row with `vault`: each row's identity and data (`Null` when it cannot be opened).
+pub fn verify(db: &Db, vault: &Vault) -> Result<Vec<(CredentialId, Value)>, ApiError> {
+    let mut out = Vec::new();
+    let mut after: Option<CredentialId> = None;
+    loop {
+        let batch = db.run_blocking(|conn| {
+            Ok(TokenRow::page_after(
+                conn,
+                after.as_ref().map(CredentialId::key),
+                500,
+            )?)
+        })?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id());
+        for row in &batch {
+            let data = vault
+                .open(row_ref(row), &row.ciphertext)
+                .map(|opened| opened.data)
+                .unwrap_or(Value::Null);
+            out.push((row.id(), data));
+        }
+    }
+    Ok(out)
+}
