@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
@@ -167,8 +167,14 @@ impl Caller {
 
 /// Hex SHA-256 of a presented secret: what is stored and looked up.
 pub fn hash_secret(secret: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        hex.push(HEX[usize::from(byte >> 4)] as char);
+        hex.push(HEX[usize::from(byte & 0x0f)] as char);
+    }
+    hex
 }
 
 /// `len` random base62 characters from the operating system's generator.
@@ -317,7 +323,6 @@ pub fn create_api_key(
 }
 
 /// What a presented secret authenticated as: an API key, or an access token and its key.
-#[derive(Clone)]
 struct Authenticated {
     key: ApiKeyRow,
     access: Option<AccessTokenRow>,
@@ -327,7 +332,7 @@ struct Authenticated {
 /// this instance at once when revoked here, and within the TTL when revoked elsewhere.
 pub struct AuthCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Authenticated)>>,
+    entries: Mutex<HashMap<String, (Instant, Arc<Authenticated>)>>,
     /// When this instance last wrote `last_used_at` of each key.
     touched: Mutex<HashMap<String, Instant>>,
 }
@@ -344,15 +349,15 @@ impl AuthCache {
         }
     }
 
-    fn get(&self, secret_hash: &str) -> Option<Authenticated> {
+    fn get(&self, secret_hash: &str) -> Option<Arc<Authenticated>> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(secret_hash)
             .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, found)| found.clone())
+            .map(|(_, found)| Arc::clone(found))
     }
 
-    fn put(&self, secret_hash: String, found: Authenticated) {
+    fn put(&self, secret_hash: String, found: Arc<Authenticated>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -432,8 +437,9 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<Caller, A
                     })
                 })
                 .await?
+                .map(Arc::new)
                 .ok_or_else(|| unauthorized(invalid))?;
-            state.auth.put(secret_hash, found.clone());
+            state.auth.put(secret_hash, Arc::clone(&found));
             found
         }
     };
@@ -468,7 +474,27 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<Caller, A
     }
     Ok(Caller::from_row(
         &found.key,
-        found.access.map(|access| access.id),
+        found.access.as_ref().map(|access| access.id.clone()),
+    ))
+}
+
+/// The secret a request presents: `X-API-Key`, or `Authorization: Bearer …`.
+fn presented_secret(headers: &actix_web::http::header::HeaderMap) -> Result<&str, ApiError> {
+    let text = |name| headers.get(name).map(|v| v.to_str().map(str::trim));
+    if let Some(value) = text(API_KEY_HEADER) {
+        return value.map_err(|_| unauthorized("Invalid API key"));
+    }
+    if let Some(value) = text(actix_web::http::header::AUTHORIZATION.as_str()) {
+        let value = value.map_err(|_| unauthorized("Invalid Authorization header"))?;
+        return value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| unauthorized("The Authorization header must be: Bearer agat_…"));
+    }
+    Err(unauthorized(
+        "Missing credentials: send an API key in the X-API-Key header, or an access token as \
+         Authorization: Bearer agat_…",
     ))
 }
 
@@ -477,24 +503,8 @@ pub async fn caller_from_headers(
     state: &AppState,
     headers: &actix_web::http::header::HeaderMap,
 ) -> Result<Caller, ApiError> {
-    let text = |name| headers.get(name).map(|v| v.to_str().map(str::trim));
-    if let Some(value) = text(API_KEY_HEADER) {
-        let key = value.map_err(|_| unauthorized("Invalid API key"))?;
-        return authenticate(state, key).await;
-    }
-    if let Some(value) = text(actix_web::http::header::AUTHORIZATION.as_str()) {
-        let value = value.map_err(|_| unauthorized("Invalid Authorization header"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or_else(|| unauthorized("The Authorization header must be: Bearer agat_…"))?;
-        return authenticate(state, token).await;
-    }
-    Err(unauthorized(
-        "Missing credentials: send an API key in the X-API-Key header, or an access token as \
-         Authorization: Bearer agat_…",
-    ))
+    let secret = presented_secret(headers)?;
+    authenticate(state, secret).await
 }
 
 /// A minted access token: its row and the token itself, which exists nowhere else.
@@ -546,10 +556,10 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let headers = req.headers().clone();
+        let secret = presented_secret(req.headers()).map(String::from);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            caller_from_headers(&state, &headers).await
+            authenticate(&state, &secret?).await
         })
     }
 }

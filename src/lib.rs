@@ -224,6 +224,9 @@ async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.call(req).await;
+    }
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.path().to_string();

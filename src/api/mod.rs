@@ -68,11 +68,12 @@ pub enum AuthErrors {
     Unavailable(ErrorBody),
 }
 
-/// Registers every documented route.
+/// Registers every documented route. The router tries routes in this order: the hot path
+/// (GET of a credential) comes first.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(tokens::store)
+    cfg.service(tokens::get)
+        .service(tokens::store)
         .service(tokens::list)
-        .service(tokens::get)
         .service(tokens::delete)
         .service(tokens::refresh)
         .service(tokens::events)

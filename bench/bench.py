@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""tokenvault benchmark orchestrator (run through bench/run, which builds the release binary).
+
+Parts, on PostgreSQL (fresh database) and on SQLite:
+  1. GET of fresh credentials over random users: wrk, 64 connections (requests/s, p50, p99, errors)
+  2. the limit: pgbench -S -M prepared, same clients and duration, same PostgreSQL (tps)
+  3. POST (store/replace): wrk, 16 connections (requests/s, p99, errors)
+  4. refresh storm (PostgreSQL): one credential inside the refresh window, a mock provider answering
+     after 200 ms, N concurrent GETs split over two instances (provider calls, statuses, p99)
+  5. peak RSS of the server during (1), start-up time to ready on an empty database
+Prints a table and writes JSON to bench/results/latest.json (quick.json with --quick).
+"""
+
+import argparse
+import http.client
+import http.server
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = ROOT / "target" / "release" / "tokenvault"
+RESULTS = ROOT / "bench" / "results"
+
+
+def log(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gen_key():
+    return subprocess.run([str(BINARY), "gen-key"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+class Server:
+    """One tokenvault process."""
+
+    def __init__(self, database_url, enc_key, admin_key, extra_env=None):
+        self.port = free_port()
+        self.url = f"127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENVAULT_")}
+        env.update({
+            "DATABASE_URL": database_url,
+            "SECRET_TOKEN_ENC_KEY": enc_key,
+            "TOKENVAULT_BOOTSTRAP_API_KEY": admin_key,
+            "TOKENVAULT_BIND": self.url,
+            "TOKENVAULT_LOG": "warn",
+        })
+        env.update(extra_env or {})
+        self.log_file = tempfile.TemporaryFile()
+        started = time.perf_counter()
+        self.proc = subprocess.Popen([str(BINARY), "serve"], env=env, cwd=tempfile.gettempdir(),
+                                     stdout=subprocess.DEVNULL, stderr=self.log_file)
+        self.startup_s = self._wait_ready(started)
+
+    def _wait_ready(self, started):
+        deadline = started + 30
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                self.log_file.seek(0)
+                raise SystemExit(f"tokenvault exited: {self.log_file.read().decode(errors='replace')}")
+            try:
+                conn = http.client.HTTPConnection(self.url, timeout=1)
+                conn.request("GET", "/readyz")
+                if conn.getresponse().status == 200:
+                    return time.perf_counter() - started
+            except OSError:
+                pass
+            time.sleep(0.002)
+        raise SystemExit("tokenvault did not become ready within 30 s")
+
+    def reset_peak_rss(self):
+        try:
+            Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+    def peak_rss_mb(self):
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return None
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def request(url, method, path, key, body=None, timeout=30):
+    conn = http.client.HTTPConnection(url, timeout=timeout)
+    headers = {"X-API-Key": key}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def seed(url, key, users, threads=16):
+    """Stores 3 credentials per user (oauth2 not expiring soon, api_key, jwt-like api_key)."""
+    expires_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400))
+    bodies = [
+        {"integration_key": "google", "provider": "google", "token_type": "oauth2",
+         "token_data": {"access_token": "ya29.bench", "refresh_token": "1//bench", "token_type": "Bearer"},
+         "scopes": ["calendar"], "expires_at": expires_at},
+        {"integration_key": "openai", "provider": "openai", "token_type": "api_key",
+         "token_data": {"api_key": "sk-bench"}},
+        {"integration_key": "github-pat", "provider": "github", "token_type": "api_key",
+         "token_data": {"api_key": "ghp_bench"}},
+    ]
+    failures = []
+
+    def worker(start):
+        conn = http.client.HTTPConnection(url, timeout=30)
+        for user in range(start, users, threads):
+            for body in bodies:
+                conn.request("POST", f"/v2/users/u{user:05d}/tokens", body=json.dumps(body),
+                             headers={"X-API-Key": key, "Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                if response.status not in (200, 201):
+                    failures.append(response.status)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if failures:
+        raise SystemExit(f"seeding failed: {len(failures)} errors, e.g. HTTP {failures[0]}")
+    return time.perf_counter() - started
+
+
+def wrk(script, url, connections, seconds, key, users):
+    env = dict(os.environ, BENCH_KEY=key, BENCH_USERS=str(users), LUA_PATH=str(ROOT / "bench" / "?.lua") + ";;")
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+         "-s", str(ROOT / "bench" / script), f"http://{url}"],
+        check=True, capture_output=True, text=True, env=env).stdout
+    line = next(l for l in out.splitlines() if l.startswith("BENCH_JSON "))
+    data = json.loads(line[len("BENCH_JSON "):])
+    errors = sum(v for k, v in data.items() if k.startswith("errors_"))
+    return {
+        "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
+        "p50_ms": round(data["p50_us"] / 1000, 3),
+        "p99_ms": round(data["p99_us"] / 1000, 3),
+        "max_ms": round(data["max_us"] / 1000, 3),
+        "requests": data["requests"],
+        "errors": errors,
+    }
+
+
+def pgbench(pg_base, database, clients, seconds):
+    url = f"{pg_base}/{database}"
+    subprocess.run(["pgbench", "-i", "-q", "-s", "10", url], check=True, capture_output=True)
+    out = subprocess.run(["pgbench", "-S", "-M", "prepared", "-c", str(clients), "-j", "2",
+                          "-T", str(seconds), url], check=True, capture_output=True, text=True).stdout
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    return float(match.group(1)) if match else None
+
+
+class MockProvider:
+    """An OAuth token endpoint answering after a delay, counting calls."""
+
+    def __init__(self, delay_s):
+        self.calls = 0
+        self.lock = threading.Lock()
+        mock = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with mock.lock:
+                    mock.calls += 1
+                    n = mock.calls
+                time.sleep(delay_s)
+                body = json.dumps({"access_token": f"ya29.storm-{n}", "expires_in": 3600,
+                                   "token_type": "Bearer"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def refresh_storm(database_url, enc_key, admin_key, requests_total):
+    mock = MockProvider(0.2)
+    providers = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    providers.write(f'[google]\ntoken_url = "{mock.url}/token"\n')
+    providers.close()
+    env = {"PROVIDERS_FILE": providers.name}
+    servers = [Server(database_url, enc_key, admin_key, env) for _ in range(2)]
+    try:
+        expires_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
+        status, _ = request(servers[0].url, "POST", "/v2/users/storm/tokens", admin_key, {
+            "integration_key": "google", "provider": "google", "token_type": "oauth2",
+            "token_data": {"access_token": "ya29.old", "refresh_token": "1//storm",
+                           "client_id": "bench", "client_secret": "bench"},
+            "expires_at": expires_at})
+        assert status in (200, 201), status
+        barrier = threading.Barrier(requests_total)
+        results = []
+        lock = threading.Lock()
+
+        def one(i):
+            url = servers[i % 2].url
+            conn = http.client.HTTPConnection(url, timeout=30)
+            barrier.wait()
+            started = time.perf_counter()
+            try:
+                conn.request("GET", "/v2/users/storm/tokens/google", headers={"X-API-Key": admin_key})
+                response = conn.getresponse()
+                body = json.loads(response.read())
+                ok = response.status == 200 and body["token_data"]["access_token"].startswith("ya29.storm-")
+            except Exception:  # noqa: BLE001 - any failure counts as an error
+                ok = False
+            with lock:
+                results.append((ok, time.perf_counter() - started))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(requests_total)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        latencies = sorted(lat for _, lat in results)
+        return {
+            "requests": requests_total,
+            "provider_calls": mock.calls,
+            "errors": sum(1 for ok, _ in results if not ok),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        }
+    finally:
+        for s in servers:
+            s.stop()
+        mock.stop()
+        os.unlink(providers.name)
+
+
+def psql(pg_base, sql):
+    subprocess.run(["psql", f"{pg_base}/postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
+                   check=True, capture_output=True)
+
+
+def run_backend(name, database_url, args, enc_key, admin_key, pg=None):
+    log(f"{name}: start-up on an empty database")
+    server = Server(database_url, enc_key, admin_key)
+    result = {"startup_ms": round(server.startup_s * 1000, 1)}
+    try:
+        log(f"{name}: seeding {args.users} users x 3 credentials")
+        result["seed_s"] = round(seed(server.url, admin_key, args.users), 1)
+        wrk("get.lua", server.url, 8, 1, admin_key, args.users)  # warm-up
+        server.reset_peak_rss()
+        log(f"{name}: GET, 64 connections, {args.seconds}s")
+        result["get"] = wrk("get.lua", server.url, 64, args.seconds, admin_key, args.users)
+        result["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
+        log(f"{name}: POST, 16 connections, {args.seconds}s")
+        result["post"] = wrk("post.lua", server.url, 16, args.seconds, admin_key, args.users)
+    finally:
+        server.stop()
+    if pg:
+        pg_base, database = pg
+        log(f"{name}: pgbench -S -M prepared, 64 clients, {args.seconds}s")
+        tps = pgbench(pg_base, database, 64, args.seconds)
+        result["pgbench_tps"] = tps
+        result["get_to_pgbench"] = round(result["get"]["rps"] / tps, 3) if tps else None
+        log(f"{name}: refresh storm, {args.storm} GETs over two instances")
+        result["storm"] = refresh_storm(database_url, enc_key, admin_key, args.storm)
+    return result
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), platform.processor())
+    mem_kb = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines()
+                      if l.startswith("MemTotal")))
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
+            "kernel": platform.release(), "postgresql_client": pg}
+
+
+def table(results):
+    rows = [("", "PostgreSQL", "SQLite")]
+    pg, lite = results["postgres"], results["sqlite"]
+
+    def both(fn):
+        return (fn(pg), fn(lite))
+
+    def fmt(v):
+        return "-" if v is None else str(v)
+
+    rows += [
+        ("GET req/s (64 conn)",) + both(lambda r: r["get"]["rps"]),
+        ("GET p50 / p99 ms",) + both(lambda r: f'{r["get"]["p50_ms"]} / {r["get"]["p99_ms"]}'),
+        ("GET errors",) + both(lambda r: r["get"]["errors"]),
+        ("pgbench -S tps (64 cl)", pg.get("pgbench_tps"), None),
+        ("GET / pgbench ratio", pg.get("get_to_pgbench"), None),
+        ("POST req/s (16 conn)",) + both(lambda r: r["post"]["rps"]),
+        ("POST p99 ms",) + both(lambda r: r["post"]["p99_ms"]),
+        ("POST errors",) + both(lambda r: r["post"]["errors"]),
+        ("storm provider calls", pg["storm"]["provider_calls"], None),
+        ("storm errors / p99 ms", f'{pg["storm"]["errors"]} / {pg["storm"]["p99_ms"]}', None),
+        ("peak RSS MB (during GET)",) + both(lambda r: r["peak_rss_mb"]),
+        ("start-up to ready ms",) + both(lambda r: r["startup_ms"]),
+    ]
+    widths = [max(len(fmt(r[i])) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(fmt(c).ljust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="tokenvault benchmark (use bench/run)")
+    parser.add_argument("--quick", action="store_true", help="a few seconds per part (CI)")
+    args = parser.parse_args()
+    args.seconds = 2 if args.quick else 20
+    args.users = 300 if args.quick else 10_000
+    args.storm = 100 if args.quick else 1000
+    pg_base = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+    enc_key, admin_key = gen_key(), "agk_" + secrets.token_hex(24)
+
+    database = f"tokenvault_bench_{os.getpid()}"
+    psql(pg_base, f"CREATE DATABASE {database}")
+    sqlite_dir = tempfile.mkdtemp(prefix="tokenvault-bench-")
+    try:
+        results = {
+            "quick": args.quick,
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": machine(),
+            "postgres": run_backend("postgres", f"{pg_base}/{database}", args, enc_key, admin_key,
+                                    pg=(pg_base, database)),
+            "sqlite": run_backend("sqlite", f"sqlite://{sqlite_dir}/tokenvault.db", args, enc_key,
+                                  admin_key),
+        }
+    finally:
+        psql(pg_base, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        shutil.rmtree(sqlite_dir, ignore_errors=True)
+
+    print(table(results))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("quick.json" if args.quick else "latest.json")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"wrote {out.relative_to(ROOT)}")
+    storm = results["postgres"]["storm"]
+    if storm["provider_calls"] != 1 or storm["errors"] or results["postgres"]["get"]["errors"]:
+        log("FAILED: the refresh storm must make exactly one provider call, and no request may fail")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
