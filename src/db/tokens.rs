@@ -128,8 +128,9 @@ impl TokenRow {
         // would be rebuilt as the cache key on every call (measured: about half of a GET's
         // instructions, see docs/PERFORMANCE.md).
         match conn {
-            DbConnection::Postgresql(pg) => query!().first(pg).optional(),
-            DbConnection::Sqlite(sqlite) => query!().first(sqlite).optional(),
+            // By primary key: at most one row, so no LIMIT (one bind parameter less).
+            DbConnection::Postgresql(pg) => query!().get_result(pg).optional(),
+            DbConnection::Sqlite(sqlite) => query!().get_result(sqlite).optional(),
         }
     }
 
