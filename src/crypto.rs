@@ -3,7 +3,9 @@
 //!
 //! The plaintext inside a ciphertext is a small JSON envelope naming its row
 //! (tenant, user_id, integration_key) next to the token data, so a ciphertext copied onto another
-//! row is refused instead of served.
+//! row is refused instead of served. Ciphertexts written by the original Python service hold the
+//! bare token data; they are read as such (`Opened::bound` is false) and `rotate-key` re-seals
+//! them into bound envelopes.
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +45,16 @@ struct SealedEnvelope<'a> {
     data: &'a serde_json::Value,
 }
 
+/// What a decrypted plaintext holds.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Plaintext {
+    /// tokenvault's row-bound envelope.
+    Bound(OpenedEnvelope),
+    /// The bare token data, as the original Python service wrote it.
+    Legacy(serde_json::Map<String, serde_json::Value>),
+}
+
 #[derive(Deserialize)]
 struct OpenedEnvelope {
     tenant: String,
@@ -67,6 +79,8 @@ pub struct Opened {
     pub data: serde_json::Value,
     /// Index in the key list of the key that decrypted it (0 = current encryption key).
     pub key_index: usize,
+    /// False for a legacy ciphertext (bare token data, no row binding): re-seal it.
+    pub bound: bool,
 }
 
 /// The configured keys: the first encrypts, all decrypt. Has no `Debug` output of its keys.
@@ -124,8 +138,17 @@ impl Vault {
             .enumerate()
             .find_map(|(i, key)| key.decrypt(ciphertext).ok().map(|p| (i, p)))
             .ok_or_else(|| CryptoError::UnknownKey(row.to_string()))?;
-        let envelope: OpenedEnvelope = serde_json::from_slice(&plaintext)
-            .map_err(|_| CryptoError::Malformed(row.to_string()))?;
+        let envelope = match serde_json::from_slice(&plaintext) {
+            Ok(Plaintext::Bound(envelope)) => envelope,
+            Ok(Plaintext::Legacy(data)) => {
+                return Ok(Opened {
+                    data: serde_json::Value::Object(data),
+                    key_index,
+                    bound: false,
+                });
+            }
+            Err(_) => return Err(CryptoError::Malformed(row.to_string())),
+        };
         let bound = RowRef {
             tenant: &envelope.tenant,
             user_id: &envelope.user_id,
@@ -140,6 +163,7 @@ impl Vault {
         Ok(Opened {
             data: envelope.data,
             key_index,
+            bound: true,
         })
     }
 }

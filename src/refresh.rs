@@ -342,12 +342,7 @@ async fn lead(state: &web::Data<AppState>, credential: Credential) -> FlightResu
     let find = {
         let id = id.clone();
         move |conn: &mut DbConnection| -> Result<Option<TokenRow>, ApiError> {
-            Ok(TokenRow::find(
-                conn,
-                &id.tenant,
-                &id.user_id,
-                &id.integration_key,
-            )?)
+            Ok(TokenRow::find_key(conn, id.key())?)
         }
     };
 

@@ -1,4 +1,5 @@
-//! `tokenvault rotate-key`: re-encrypts every stored credential with the first configured key.
+//! `tokenvault rotate-key`: re-encrypts every stored credential with the first configured key
+//! (and binds legacy ciphertexts written by the original Python service to their rows).
 //!
 //! Safe to interrupt and re-run: rows are visited in primary-key order in batches, each row is
 //! swapped by compare-and-set on its old ciphertext, and a row already under the first key is
@@ -61,7 +62,9 @@ enum Plan {
 fn plan(vault: &Vault, row: &TokenRow) -> Plan {
     match vault.open(row_ref(row), &row.ciphertext) {
         Err(e) => Plan::Failed(e.to_string()),
-        Ok(opened) if opened.key_index == 0 => Plan::Current,
+        // Under the first key and bound to its row: nothing to do. A legacy (unbound) ciphertext
+        // is re-sealed even under the first key, so that afterwards every row is bound.
+        Ok(opened) if opened.key_index == 0 && opened.bound => Plan::Current,
         Ok(opened) => Plan::Swap {
             new: vault.seal(row_ref(row), &opened.data),
         },
@@ -145,14 +148,7 @@ fn retry_row(
     summary: &mut Summary,
 ) -> Result<(), ApiError> {
     for _ in 0..MAX_ATTEMPTS {
-        let current = db.run_blocking(|conn| {
-            Ok(TokenRow::find(
-                conn,
-                &id.tenant,
-                &id.user_id,
-                &id.integration_key,
-            )?)
-        })?;
+        let current = db.run_blocking(|conn| Ok(TokenRow::find_key(conn, id.key())?))?;
         let Some(row) = current else {
             summary.vanished += 1;
             return Ok(());

@@ -108,6 +108,63 @@ async fn ciphertext_written_by_the_python_service_decrypts() {
 }
 
 #[actix_web::test]
+async fn legacy_ciphertext_of_the_python_service_is_served_then_bound_by_rotation() {
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/python_fernet.json")).unwrap();
+    let secret = fixture["secret"].as_str().unwrap().to_string();
+    let app = spawn_with(|config| config.encryption_keys = Some(secret.clone())).await;
+    let (user, key) = ("py-user", "legacy-openai");
+    app.store(user, &api_key_body(key)).await;
+    app.store("someone-else", &api_key_body(key)).await;
+    let legacy = fixture["legacy_ciphertext"].as_str().unwrap();
+    diesel::update(tokens::table.filter(tokens::user_id.eq(user)))
+        .set(tokens::ciphertext.eq(legacy))
+        .execute(&mut app.db.connect())
+        .unwrap();
+
+    // Written by the original service with the same SECRET_TOKEN_ENC_KEY: readable as is.
+    let path = format!("/v2/users/{user}/tokens/{key}");
+    let got = app.get(&path, &app.admin_key).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["token_data"], fixture["data"]);
+
+    // rotate-key binds it to its row even though the key did not change…
+    let vault = tokenvault::crypto::Vault::from_secrets(&secret).unwrap();
+    let summary = tokenvault::rotation::rotate(
+        &app.state.db,
+        &vault,
+        tokenvault::rotation::Options {
+            batch_size: 10,
+            limit: None,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((summary.reencrypted, summary.already_current), (1, 1));
+    assert_eq!(
+        app.get(&path, &app.admin_key).await.body["token_data"],
+        fixture["data"]
+    );
+    // …so that, copied onto another row, it is now refused.
+    let mut conn = app.db.connect();
+    let bound: String = tokens::table
+        .filter(tokens::user_id.eq(user))
+        .select(tokens::ciphertext)
+        .first(&mut conn)
+        .unwrap();
+    diesel::update(tokens::table.filter(tokens::user_id.eq("someone-else")))
+        .set(tokens::ciphertext.eq(bound))
+        .execute(&mut conn)
+        .unwrap();
+    let copied = app
+        .get(
+            &format!("/v2/users/someone-else/tokens/{key}"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(copied.status, 500);
+}
+
+#[actix_web::test]
 async fn data_written_with_another_key_is_not_served() {
     let app = spawn().await;
     app.store("u1", &api_key_body("openai")).await;

@@ -101,6 +101,19 @@ pub struct RefreshedFields<'a> {
     pub updated_at: NaiveDateTime,
 }
 
+type ReleaseLease = (
+    diesel::dsl::Eq<tokens::refresh_lease_owner, Option<String>>,
+    diesel::dsl::Eq<tokens::refresh_lease_until, Option<i64>>,
+);
+
+/// The assignments that end a refresh lease.
+fn release_lease() -> ReleaseLease {
+    (
+        tokens::refresh_lease_owner.eq(None),
+        tokens::refresh_lease_until.eq(None),
+    )
+}
+
 /// Whether a store created the row or replaced an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -177,12 +190,16 @@ impl TokenRow {
                     tokens::version.eq(tokens::version + 1),
                     tokens::updated_at.eq(new.updated_at),
                     // A new credential ends any refresh of the old one: its result must not land.
-                    tokens::refresh_lease_owner.eq(None::<String>),
-                    tokens::refresh_lease_until.eq(None::<i64>),
+                    release_lease(),
                     tokens::cooldown_until.eq(None::<i64>),
                 ))
                 .execute(conn)?;
         Ok(updated > 0)
+    }
+
+    /// `find` by primary key.
+    pub fn find_key(conn: &mut DbConnection, key: RowKey<'_>) -> QueryResult<Option<TokenRow>> {
+        Self::find(conn, key.tenant, key.user_id, key.integration_key)
     }
 
     /// Takes the refresh lease for `owner` until `until_ms`, by compare-and-set: only if the row is
@@ -234,8 +251,7 @@ impl TokenRow {
             tokens::status.eq(STATUS_ACTIVE),
             tokens::version.eq(tokens::version + 1),
             tokens::updated_at.eq(update.updated_at),
-            tokens::refresh_lease_owner.eq(None::<String>),
-            tokens::refresh_lease_until.eq(None::<i64>),
+            release_lease(),
             tokens::cooldown_until.eq(None::<i64>),
         ))
         .execute(conn)?;
@@ -262,8 +278,7 @@ impl TokenRow {
             tokens::cooldown_until.eq(cooldown_until),
             tokens::version.eq(tokens::version + 1),
             tokens::updated_at.eq(at),
-            tokens::refresh_lease_owner.eq(None::<String>),
-            tokens::refresh_lease_until.eq(None::<i64>),
+            release_lease(),
         ))
         .execute(conn)?;
         Ok(written > 0)
