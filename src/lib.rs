@@ -28,11 +28,13 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{AuthCache, KeySpec};
 use crate::config::{Config, DatabaseUrl};
 use crate::crypto::Vault;
-use crate::db::Db;
 use crate::db::api_keys::ApiKeyRow;
+use crate::db::{Db, DbConnection};
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
 use crate::refresh::Refresher;
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
 
 /// Everything a request handler needs. Built once, shared by all workers.
 pub struct AppState {
@@ -124,6 +126,9 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
     ))
 }
 
+/// Arbitrary key of the PostgreSQL advisory lock that serialises admin-key bootstrap.
+const BOOTSTRAP_LOCK_KEY: i64 = 0x746f_6b65_6e77;
+
 /// Registers `TOKENVAULT_BOOTSTRAP_API_KEY` as an admin key of tenant `default`, or, with no
 /// key in the database at all, creates one and returns it (to be shown once).
 fn ensure_admin_key(db: &Db, bootstrap: Option<&str>) -> Result<Option<String>, String> {
@@ -143,22 +148,27 @@ fn ensure_admin_key(db: &Db, bootstrap: Option<&str>) -> Result<Option<String>, 
                     .into(),
             );
         }
-        let hash = auth::hash_secret(key);
-        db.run_blocking(|conn| {
-            if ApiKeyRow::find_by_hash(conn, &hash)?.is_none() {
-                auth::create_api_key(conn, &admin("bootstrap"), Some(key.to_string()))?;
-            }
-            Ok(())
-        })
-        .map_err(reason)?;
-        return Ok(None);
     }
+    // Instances starting together on one PostgreSQL: one creates the key, the others then see it.
     db.run_blocking(|conn| {
-        if ApiKeyRow::count(conn)? > 0 {
-            return Ok(None);
-        }
-        let created = auth::create_api_key(conn, &admin("admin (first start)"), None)?;
-        Ok(Some(created.key))
+        conn.transaction(|conn| {
+            if let DbConnection::Postgresql(pg) = conn {
+                pg.batch_execute(&format!(
+                    "SELECT pg_advisory_xact_lock({BOOTSTRAP_LOCK_KEY})"
+                ))?;
+            }
+            if let Some(key) = bootstrap {
+                if ApiKeyRow::find_by_hash(conn, &auth::hash_secret(key))?.is_none() {
+                    auth::create_api_key(conn, &admin("bootstrap"), Some(key.to_string()))?;
+                }
+                return Ok(None);
+            }
+            if ApiKeyRow::count(conn)? > 0 {
+                return Ok(None);
+            }
+            let created = auth::create_api_key(conn, &admin("admin (first start)"), None)?;
+            Ok(Some(created.key))
+        })
     })
     .map_err(reason)
 }

@@ -226,3 +226,38 @@ async fn bootstrap_key_is_an_admin_key_of_the_default_tenant() {
     );
     assert!(!format!("{:?}", keys[0]).contains(&app.admin_key));
 }
+
+#[test]
+fn instances_starting_together_create_one_admin_key() {
+    let db = common::TestDb::new();
+    if !db.is_postgres() {
+        eprintln!("skipped: several instances share a database only on PostgreSQL");
+        return;
+    }
+    let (mut config, _) = common::test_config(&db);
+    config.bootstrap_api_key = None;
+    tokenvault::db::Db::new(&db.url, 1)
+        .migrate(&db.url)
+        .unwrap();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let config = config.clone();
+            std::thread::spawn(move || tokenvault::prepare(config).map(|(_, s)| s.first_admin_key))
+        })
+        .collect();
+    let printed: Vec<String> = starts
+        .into_iter()
+        .filter_map(|start| start.join().unwrap().unwrap())
+        .collect();
+    assert_eq!(
+        printed.len(),
+        1,
+        "{} instances created a first admin key",
+        printed.len()
+    );
+    let pool = tokenvault::db::Db::new(&db.url, 1);
+    let keys = pool
+        .run_blocking(|conn| Ok(tokenvault::db::api_keys::ApiKeyRow::list(conn, None)?))
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+}
