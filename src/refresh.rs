@@ -143,7 +143,8 @@ impl Drop for FlightGuard {
     }
 }
 
-fn row_ref(row: &TokenRow) -> RowRef<'_> {
+/// The row identity a credential's ciphertext is bound to.
+pub(crate) fn row_ref(row: &TokenRow) -> RowRef<'_> {
     RowRef {
         tenant: &row.tenant,
         user_id: &row.user_id,

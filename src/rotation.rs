@@ -8,10 +8,11 @@
 
 use serde_json::Value;
 
-use crate::crypto::{RowRef, Vault};
+use crate::crypto::Vault;
 use crate::db::Db;
 use crate::db::tokens::{CredentialId, TokenRow};
 use crate::error::ApiError;
+use crate::refresh::row_ref;
 
 /// How many times a row that keeps changing under us is retried before it is reported.
 const MAX_ATTEMPTS: usize = 5;
@@ -42,14 +43,6 @@ pub struct Summary {
 impl Summary {
     pub fn visited(&self) -> u64 {
         self.reencrypted + self.already_current + self.vanished + self.failed.len() as u64
-    }
-}
-
-fn row_ref(row: &TokenRow) -> RowRef<'_> {
-    RowRef {
-        tenant: &row.tenant,
-        user_id: &row.user_id,
-        integration_key: &row.integration_key,
     }
 }
 

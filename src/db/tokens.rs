@@ -82,14 +82,6 @@ impl CredentialId {
             integration_key: &self.integration_key,
         }
     }
-
-    pub fn id(&self) -> CredentialId {
-        CredentialId {
-            tenant: self.tenant.clone(),
-            user_id: self.user_id.clone(),
-            integration_key: self.integration_key.clone(),
-        }
-    }
 }
 
 /// What a successful refresh changes.
