@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::secret::Secret;
+
 /// Where the data lives. Chosen from the URL scheme, never by trial and error, so a mistyped
 /// `postgres://` URL is an error rather than a stray SQLite file.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,22 +78,10 @@ pub enum LogFormat {
 }
 
 /// The platform's OAuth client for one provider (`TOKENVAULT_<PROVIDER>_CLIENT_ID/_SECRET`).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthClient {
-    pub client_id: String,
-    pub client_secret: Option<String>,
-}
-
-impl std::fmt::Debug for OAuthClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthClient")
-            .field("client_id", &"<set>")
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<set>"),
-            )
-            .finish()
-    }
+    pub client_id: Secret<String>,
+    pub client_secret: Option<Secret<String>>,
 }
 
 /// Reads every `TOKENVAULT_<PROVIDER>_CLIENT_ID` (and its `_CLIENT_SECRET`) from `vars`, keyed
@@ -112,21 +102,21 @@ pub fn oauth_clients_from(
             Some((
                 provider.to_ascii_lowercase(),
                 OAuthClient {
-                    client_id: value.trim().to_string(),
-                    client_secret: secret.map(|s| s.trim().to_string()),
+                    client_id: Secret::new(value.trim().to_string()),
+                    client_secret: secret.map(|s| Secret::new(s.trim().to_string())),
                 },
             ))
         })
         .collect()
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
     pub database: DatabaseUrl,
     /// `SECRET_TOKEN_ENC_KEY` as given (comma-separated keys); `None` when unset.
-    pub encryption_keys: Option<String>,
-    pub bootstrap_api_key: Option<String>,
+    pub encryption_keys: Option<Secret<String>>,
+    pub bootstrap_api_key: Option<Secret<String>>,
     pub providers_file: Option<PathBuf>,
     pub refresh_window: Duration,
     pub refresh_timeout: Duration,
@@ -138,29 +128,6 @@ pub struct Config {
     pub auth_cache_ttl: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("database", &self.database)
-            .field(
-                "encryption_keys",
-                &self.encryption_keys.as_ref().map(|_| "<set>"),
-            )
-            .field(
-                "bootstrap_api_key",
-                &self.bootstrap_api_key.as_ref().map(|_| "<set>"),
-            )
-            .field("providers_file", &self.providers_file)
-            .field("refresh_window", &self.refresh_window)
-            .field("refresh_timeout", &self.refresh_timeout)
-            .field("refresh_cooldown", &self.refresh_cooldown)
-            .field("oauth_clients", &self.oauth_clients)
-            .field("auth_cache_ttl", &self.auth_cache_ttl)
-            .finish()
-    }
 }
 
 impl Config {
@@ -194,8 +161,8 @@ impl Config {
                     .as_deref()
                     .unwrap_or(DatabaseUrl::DEFAULT),
             )?,
-            encryption_keys: var("SECRET_TOKEN_ENC_KEY"),
-            bootstrap_api_key: var("TOKENVAULT_BOOTSTRAP_API_KEY"),
+            encryption_keys: var("SECRET_TOKEN_ENC_KEY").map(Secret::new),
+            bootstrap_api_key: var("TOKENVAULT_BOOTSTRAP_API_KEY").map(Secret::new),
             providers_file: var("PROVIDERS_FILE").map(PathBuf::from),
             refresh_window: secs("REFRESH_WINDOW_SECS", 300)?,
             refresh_timeout: secs("REFRESH_TIMEOUT_SECS", 10)?,
@@ -260,7 +227,10 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()));
         let clients = oauth_clients_from(vars);
         assert_eq!(clients.len(), 2);
-        assert_eq!(clients["google"].client_secret.as_deref(), Some("gsecret"));
+        assert_eq!(
+            clients["google"].client_secret.as_ref().map(Secret::as_str),
+            Some("gsecret")
+        );
         assert_eq!(clients["github"].client_secret, None);
         assert!(!format!("{clients:?}").contains("gsecret"));
     }

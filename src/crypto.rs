@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use fernet::Fernet;
 use serde::{Deserialize, Serialize};
 
+use crate::credentials::model::CredentialKey;
+
 /// Salt and iteration count the original Python service used to stretch a non-Fernet secret.
 const STRETCH_SALT: &[u8] = b"agent_api_salt";
 const STRETCH_ITERATIONS: u32 = 100_000;
@@ -20,28 +22,10 @@ const FERNET_KEY_LEN: usize = 44;
 /// File name of the generated key next to the SQLite database.
 pub const KEY_FILE_NAME: &str = "secret.key";
 
-/// The row a ciphertext belongs to. These identifiers are not secret and may be logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowRef<'a> {
-    pub tenant: &'a str,
-    pub user_id: &'a str,
-    pub integration_key: &'a str,
-}
-
-impl std::fmt::Display for RowRef<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "tenant={} user_id={} integration_key={}",
-            self.tenant, self.user_id, self.integration_key
-        )
-    }
-}
-
 #[derive(Serialize)]
 struct SealedEnvelope<'a> {
     #[serde(flatten)]
-    row: RowRef<'a>,
+    row: &'a CredentialKey,
     data: &'a serde_json::Value,
 }
 
@@ -57,9 +41,8 @@ enum Plaintext {
 
 #[derive(Deserialize)]
 struct OpenedEnvelope {
-    tenant: String,
-    user_id: String,
-    integration_key: String,
+    #[serde(flatten)]
+    row: CredentialKey,
     data: serde_json::Value,
 }
 
@@ -123,7 +106,7 @@ impl Vault {
     }
 
     /// Encrypts `data` with the first key, bound to `row`.
-    pub fn seal(&self, row: RowRef<'_>, data: &serde_json::Value) -> String {
+    pub fn seal(&self, row: &CredentialKey, data: &serde_json::Value) -> String {
         let envelope = SealedEnvelope { row, data };
         // Serialising a struct of strings and a `Value` cannot fail.
         let plaintext = serde_json::to_vec(&envelope).unwrap_or_default();
@@ -131,7 +114,7 @@ impl Vault {
     }
 
     /// Decrypts a ciphertext stored on `row`, refusing one that names another row.
-    pub fn open(&self, row: RowRef<'_>, ciphertext: &str) -> Result<Opened, CryptoError> {
+    pub fn open(&self, row: &CredentialKey, ciphertext: &str) -> Result<Opened, CryptoError> {
         let (key_index, plaintext) = self
             .keys
             .iter()
@@ -149,15 +132,10 @@ impl Vault {
             }
             Err(_) => return Err(CryptoError::Malformed(row.to_string())),
         };
-        let bound = RowRef {
-            tenant: &envelope.tenant,
-            user_id: &envelope.user_id,
-            integration_key: &envelope.integration_key,
-        };
-        if bound != row {
+        if envelope.row != *row {
             return Err(CryptoError::WrongRow {
                 row: row.to_string(),
-                bound_to: bound.to_string(),
+                bound_to: envelope.row.to_string(),
             });
         }
         Ok(Opened {
@@ -235,24 +213,22 @@ pub fn load_or_create_key_file(dir: &Path) -> Result<(String, PathBuf, bool), St
 mod tests {
     use super::*;
 
-    const ROW: RowRef<'static> = RowRef {
-        tenant: "acme",
-        user_id: "user-42",
-        integration_key: "google",
-    };
+    fn row() -> CredentialKey {
+        CredentialKey::parse("acme", "user-42", "google").unwrap()
+    }
 
     #[test]
     fn sealed_data_opens_on_its_own_row_only() {
         let vault = Vault::from_secrets(&generate_key()).unwrap();
         let data = serde_json::json!({"access_token": "ya29.secret"});
-        let sealed = vault.seal(ROW, &data);
+        let sealed = vault.seal(&row(), &data);
         assert!(!sealed.contains("ya29"));
-        assert_eq!(vault.open(ROW, &sealed).unwrap().data, data);
-        let other = RowRef {
-            user_id: "user-43",
-            ..ROW
+        assert_eq!(vault.open(&row(), &sealed).unwrap().data, data);
+        let other = CredentialKey {
+            user_id: "user-43".into(),
+            ..row()
         };
-        let err = vault.open(other, &sealed).err().unwrap();
+        let err = vault.open(&other, &sealed).err().unwrap();
         assert!(matches!(err, CryptoError::WrongRow { .. }));
         assert!(!err.to_string().contains("ya29"));
     }
@@ -261,15 +237,15 @@ mod tests {
     fn rotation_list_encrypts_with_first_and_decrypts_with_any() {
         let (new, old) = (generate_key(), generate_key());
         let data = serde_json::json!({"api_key": "sk-1"});
-        let sealed_old = Vault::from_secrets(&old).unwrap().seal(ROW, &data);
+        let sealed_old = Vault::from_secrets(&old).unwrap().seal(&row(), &data);
         let both = Vault::from_secrets(&format!("{new},{old}")).unwrap();
-        assert_eq!(both.open(ROW, &sealed_old).unwrap().key_index, 1);
-        let sealed_new = both.seal(ROW, &data);
-        assert_eq!(both.open(ROW, &sealed_new).unwrap().key_index, 0);
+        assert_eq!(both.open(&row(), &sealed_old).unwrap().key_index, 1);
+        let sealed_new = both.seal(&row(), &data);
+        assert_eq!(both.open(&row(), &sealed_new).unwrap().key_index, 0);
         assert!(
             Vault::from_secrets(&new)
                 .unwrap()
-                .open(ROW, &sealed_old)
+                .open(&row(), &sealed_old)
                 .is_err()
         );
     }

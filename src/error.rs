@@ -1,16 +1,22 @@
-//! The one error type every handler returns, and its JSON shape.
+//! The HTTP error: the one type every handler returns, and its JSON shape.
 //!
 //! Which error to use where:
-//! - handlers and the functions they call return `Result<_, ApiError>`; each variant has a stable
-//!   machine code (`error`) and a sentence for a person (`message`);
-//! - database and crypto failures convert with `From` (`diesel::NotFound` becomes 404, a lost
-//!   connection 503 `database_unavailable`, anything else 500 `internal_error`);
-//! - `Internal` keeps its cause for the log only: the response says nothing about SQL or secrets.
+//! - `db/` returns `DbError` (unreachable database vs failed query);
+//! - the domain returns its own: `credentials::Error`, `auth::AuthError`;
+//! - only the HTTP layer (`api/`, the `Caller` extractor) speaks `ApiError`; each variant has a
+//!   stable machine code (`error`) and a sentence for a person (`message`). The `From` impls
+//!   below are the one place domain errors become statuses;
+//! - `Internal` keeps its cause chain for the log only: the response says nothing about SQL or
+//!   secrets.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::auth::AuthError;
+use crate::credentials::Error as CredentialError;
+use crate::db::DbError;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,14 +90,6 @@ impl ApiError {
         ApiError::Internal(cause.to_string())
     }
 
-    /// The text for a log line: the cause for `Internal`, the message otherwise.
-    pub fn to_string_for_log(&self) -> String {
-        match self {
-            ApiError::Internal(cause) => cause.clone(),
-            other => other.to_string(),
-        }
-    }
-
     pub fn token_not_found() -> Self {
         ApiError::NotFound("Token not found".into())
     }
@@ -141,13 +139,54 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::Error;
+/// An error and its sources, for a log line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
         match error {
-            Error::NotFound => ApiError::token_not_found(),
-            e if crate::db::is_connection_error(&e) => ApiError::DatabaseUnavailable,
-            e => ApiError::Internal(format!("database error: {e}")),
+            DbError::Unavailable(cause) => {
+                tracing::debug!(cause = %cause, "database unavailable");
+                ApiError::DatabaseUnavailable
+            }
+            other => ApiError::Internal(with_causes(&other)),
+        }
+    }
+}
+
+impl From<CredentialError> for ApiError {
+    fn from(error: CredentialError) -> Self {
+        match error {
+            CredentialError::Invalid(message) => ApiError::InvalidRequest(message),
+            CredentialError::Unprocessable(message) => ApiError::Unprocessable(message),
+            CredentialError::NotFound => ApiError::token_not_found(),
+            CredentialError::Rejected(message) => ApiError::ConnectionError(message),
+            CredentialError::Unavailable { retry_after, .. } => ApiError::RefreshUnavailable {
+                message: error.to_string(),
+                retry_after,
+            },
+            CredentialError::Database(db) => db.into(),
+            CredentialError::Internal(_) => ApiError::Internal(with_causes(&error)),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Unauthorized(message) => ApiError::Unauthorized(message),
+            AuthError::Forbidden(message) => ApiError::Forbidden(message),
+            AuthError::Database(db) => db.into(),
+            AuthError::Random(cause) => ApiError::Internal(with_causes(&cause)),
         }
     }
 }

@@ -37,9 +37,13 @@ pub struct Bounds {
     pub max: Duration,
 }
 
-/// One month, as "1M" means: 30 days.
-pub fn month() -> Duration {
-    Duration::days(30)
+/// Parses a time given by a client: RFC 3339, or without offset (taken as UTC).
+pub fn parse_time(text: &str) -> Result<NaiveDateTime, chrono::ParseError> {
+    let text = text.trim();
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(at) => Ok(at.with_timezone(&Utc).naive_utc()),
+        Err(_) => NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"),
+    }
 }
 
 /// Resolves an expiry given as `expires_in` ("15m") or `expires_at` (RFC 3339), at most one of
@@ -55,9 +59,9 @@ pub fn resolve(
         (Some(_), Some(_)) => return Err("give expires_in or expires_at, not both".into()),
         (Some(text), None) => parse_duration(text)?,
         (None, Some(text)) => {
-            let at = DateTime::parse_from_rfc3339(text.trim())
+            let at = parse_time(text)
                 .map_err(|_| format!("expires_at {text:?} is not an RFC 3339 time"))?;
-            at.with_timezone(&Utc).naive_utc() - now
+            at.signed_duration_since(now)
         }
         (None, None) => match default {
             Some(lifetime) => lifetime,

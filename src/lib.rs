@@ -1,19 +1,20 @@
 //! tokenvault: a credential vault for backend applications.
 //!
-//! `prepare` turns a `Config` into an `AppState` (database, migrations, keys, registry);
-//! `build_app` turns that state into the actix `App`. `main.rs` and the tests both use them.
+//! The composition root: `prepare` turns a `Config` into an `AppState` (database, migrations,
+//! keys, registry, services); `build_app` turns that state into the actix `App`. `main.rs` and
+//! the tests both use them. See docs/ARCHITECTURE.md for the module map.
 
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod expiry;
 pub mod providers;
-pub mod refresh;
-pub mod rotation;
-pub mod token_data;
+pub mod secret;
+pub mod state;
 
 use std::sync::Arc;
 
@@ -25,26 +26,22 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{AuthCache, KeySpec};
+use crate::auth::cache::AuthCache;
+use crate::auth::issue::{self, KeySpec};
+use crate::auth::scope::{KeyScopes, Scope};
 use crate::config::{Config, DatabaseUrl};
+use crate::credentials::CredentialService;
+use crate::credentials::service::RefreshSettings;
 use crate::crypto::Vault;
 use crate::db::api_keys::ApiKeyRow;
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, DbError};
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
-use crate::refresh::Refresher;
+use crate::secret::{Secret, hash_secret};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 
-/// Everything a request handler needs. Built once, shared by all workers.
-pub struct AppState {
-    pub config: Config,
-    pub db: Db,
-    pub vault: Vault,
-    pub registry: Registry,
-    pub auth: AuthCache,
-    pub refresher: Refresher,
-}
+pub use crate::state::AppState;
 
 /// Tenant of the first admin key and of `TOKENVAULT_BOOTSTRAP_API_KEY`.
 pub const DEFAULT_TENANT: &str = "default";
@@ -55,18 +52,9 @@ pub struct Startup {
     /// Migrations applied now.
     pub migrations: Vec<String>,
     /// The first admin key, created because the database had none. Shown once.
-    pub first_admin_key: Option<String>,
+    pub first_admin_key: Option<Secret<String>>,
     /// Where the generated encryption key lives, when one was generated or loaded from file.
     pub key_file: Option<(std::path::PathBuf, bool)>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("config", &self.config)
-            .field("vault", &self.vault)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Pool size for the backend: PostgreSQL serves several workers; SQLite has one writer anyway.
@@ -81,7 +69,7 @@ fn pool_size(url: &DatabaseUrl) -> u32 {
 /// Loads the encryption keys: configured, or generated next to the SQLite database.
 pub fn load_vault(config: &Config) -> Result<(Vault, Option<(std::path::PathBuf, bool)>), String> {
     if let Some(spec) = &config.encryption_keys {
-        return Ok((Vault::from_secrets(spec)?, None));
+        return Ok((Vault::from_secrets(spec.as_str())?, None));
     }
     match &config.database {
         DatabaseUrl::Postgres(_) => Err(
@@ -102,18 +90,30 @@ pub fn load_vault(config: &Config) -> Result<(Vault, Option<(std::path::PathBuf,
 
 /// Connects, migrates, loads keys and the registry, and makes sure an admin key exists.
 pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
-    let registry = Registry::load(config.providers_file.as_deref())?;
+    let registry = Arc::new(Registry::load(config.providers_file.as_deref())?);
     let (vault, key_file) = load_vault(&config)?;
     let db = Db::new(&config.database, pool_size(&config.database));
     let migrations = db.migrate(&config.database)?;
-    let first_admin_key = ensure_admin_key(&db, config.bootstrap_api_key.as_deref())?;
-    let refresher = Refresher::new(ProviderClient::new()?).map_err(|e| e.to_string())?;
+    let first_admin_key = ensure_admin_key(&db, config.bootstrap_api_key.as_ref())?;
+    let settings = RefreshSettings {
+        window: config.refresh_window,
+        timeout: config.refresh_timeout,
+        cooldown: config.refresh_cooldown,
+        oauth_clients: config.oauth_clients.clone(),
+    };
+    let credentials = CredentialService::new(
+        db.clone(),
+        Arc::new(vault),
+        Arc::clone(&registry),
+        ProviderClient::new()?,
+        settings,
+    )
+    .map_err(|e| e.to_string())?;
     let state = AppState {
-        refresher,
         auth: AuthCache::new(config.auth_cache_ttl),
+        credentials,
         config,
         db,
-        vault,
         registry,
     };
     Ok((
@@ -131,17 +131,21 @@ const BOOTSTRAP_LOCK_KEY: i64 = 0x746f_6b65_6e77;
 
 /// Registers `TOKENVAULT_BOOTSTRAP_API_KEY` as an admin key of tenant `default`, or, with no
 /// key in the database at all, creates one and returns it (to be shown once).
-fn ensure_admin_key(db: &Db, bootstrap: Option<&str>) -> Result<Option<String>, String> {
+fn ensure_admin_key(
+    db: &Db,
+    bootstrap: Option<&Secret<String>>,
+) -> Result<Option<Secret<String>>, String> {
     let admin = |name: &str| KeySpec {
         tenant: DEFAULT_TENANT.into(),
         name: name.into(),
-        scopes: "admin".into(),
+        scopes: KeyScopes::only(Scope::Admin),
         user_id: None,
         expires_at: None,
     };
-    let reason = |e: error::ApiError| format!("cannot set up the admin API key: {e}");
+    let reason = |e: &dyn std::error::Error| format!("cannot set up the admin API key: {e}");
+    let bootstrap = bootstrap.map(Secret::as_str);
     if let Some(key) = bootstrap {
-        let random_part = key.strip_prefix(auth::API_KEY_PREFIX).unwrap_or("");
+        let random_part = key.strip_prefix(issue::API_KEY_PREFIX).unwrap_or("");
         if random_part.len() < 20 || !random_part.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(
                 "TOKENVAULT_BOOTSTRAP_API_KEY must be agk_ followed by at least 20 letters or digits"
@@ -149,6 +153,7 @@ fn ensure_admin_key(db: &Db, bootstrap: Option<&str>) -> Result<Option<String>, 
             );
         }
     }
+    let issued = issue::Issued::api_key(bootstrap).map_err(|e| reason(&e))?;
     // Instances starting together on one PostgreSQL: one creates the key, the others then see it.
     db.run_blocking(|conn| {
         conn.transaction(|conn| {
@@ -158,19 +163,19 @@ fn ensure_admin_key(db: &Db, bootstrap: Option<&str>) -> Result<Option<String>, 
                 ))?;
             }
             if let Some(key) = bootstrap {
-                if ApiKeyRow::find_by_hash(conn, &auth::hash_secret(key))?.is_none() {
-                    auth::create_api_key(conn, &admin("bootstrap"), Some(key.to_string()))?;
+                if ApiKeyRow::find_by_hash(conn, &hash_secret(key))?.is_none() {
+                    issue::create_api_key(conn, &admin("bootstrap"), issued)?;
                 }
                 return Ok(None);
             }
             if ApiKeyRow::count(conn)? > 0 {
                 return Ok(None);
             }
-            let created = auth::create_api_key(conn, &admin("admin (first start)"), None)?;
+            let created = issue::create_api_key(conn, &admin("admin (first start)"), issued)?;
             Ok(Some(created.key))
         })
     })
-    .map_err(reason)
+    .map_err(|e: DbError| reason(&e))
 }
 
 /// The documented routes and their OpenAPI document.

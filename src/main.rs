@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use actix_web::{HttpServer, web};
 use clap::{Parser, Subcommand};
-use tokenvault::api::api_keys::CreatedApiKey;
-use tokenvault::auth::{self, ApiKeyInfo, KeySpec};
+use tokenvault::api::api_keys::{ApiKeyInfo, CreatedApiKey};
+use tokenvault::auth::issue::{self, Issued, KeySpec};
 use tokenvault::config::Config;
 use tokenvault::db::api_keys::ApiKeyRow;
 use tokenvault::db::{self, Db};
@@ -150,6 +150,7 @@ fn serve() -> Result<(), String> {
         );
     }
     if let Some(key) = &startup.first_admin_key {
+        let key = key.as_str();
         // Shown on standard output, once: it exists nowhere else.
         println!(
             "\nCreated the first admin API key (tenant \"{}\"). It is shown only this once:\n\n    {key}\n\n\
@@ -214,7 +215,7 @@ fn rotate_key(batch_size: i64, limit: Option<u64>) -> Result<(), String> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let describe = |s: &tokenvault::rotation::Summary| {
+    let describe = |s: &tokenvault::credentials::rotation::Summary| {
         format!(
             "{} re-encrypted, {} already current, {} failed",
             s.reencrypted,
@@ -222,8 +223,8 @@ fn rotate_key(batch_size: i64, limit: Option<u64>) -> Result<(), String> {
             s.failed.len()
         )
     };
-    let options = tokenvault::rotation::Options { batch_size, limit };
-    let summary = tokenvault::rotation::rotate(&db, &vault, options, &mut |s| {
+    let options = tokenvault::credentials::rotation::Options { batch_size, limit };
+    let summary = tokenvault::credentials::rotation::rotate(&db, &vault, options, &mut |s| {
         bar.set_length(s.total.max(s.visited()));
         bar.set_position(s.visited());
         bar.set_message(describe(s));
@@ -307,13 +308,14 @@ fn keys(command: KeysCommand) -> Result<(), String> {
         } => {
             let spec = key_spec(tenant, name, &scopes, user, expires_in.as_deref())?;
             let db = admin_db()?;
+            let issued = Issued::api_key(None).map_err(|e| e.to_string())?;
             let created = db
-                .run_blocking(|conn| auth::create_api_key(conn, &spec, None))
+                .run_blocking(|conn| issue::create_api_key(conn, &spec, issued))
                 .map_err(|e| format!("cannot create the key: {e}"))?;
             if json {
                 let out = CreatedApiKey {
                     info: ApiKeyInfo::new(&created.row, db::now()),
-                    key: created.key,
+                    key: created.key.into_inner(),
                 };
                 println!("{}", serde_json::to_string(&out).unwrap_or_default());
             } else {
@@ -321,7 +323,10 @@ fn keys(command: KeysCommand) -> Result<(), String> {
                     "Created API key {} (tenant {}, scopes {}).",
                     created.row.id, created.row.tenant, created.row.scopes
                 );
-                println!("It is shown only this once:\n\n    {}\n", created.key);
+                println!(
+                    "It is shown only this once:\n\n    {}\n",
+                    created.key.as_str()
+                );
             }
             Ok(())
         }

@@ -7,7 +7,7 @@ use actix_web::test::TestRequest;
 use common::{api_key_body, spawn_with};
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use tokenvault::auth::KeySpec;
+use tokenvault::auth::issue::KeySpec;
 
 fn bearer(token: &str) -> (&'static str, String) {
     ("Authorization", format!("Bearer {token}"))
@@ -35,7 +35,7 @@ async fn mint_returns_the_resource_once_and_the_token_works_as_bearer() {
     let keys = app.with_conn(|c| Ok(tokenvault::db::api_keys::ApiKeyRow::list(c, None)?));
     let key_id = &keys
         .iter()
-        .find(|k| k.key_hash == tokenvault::auth::hash_secret(&key))
+        .find(|k| k.key_hash == tokenvault::secret::hash_secret(&key))
         .unwrap()
         .id;
     assert_eq!(&body["api_key_id"], key_id.as_str());
@@ -69,7 +69,7 @@ async fn mint_returns_the_resource_once_and_the_token_works_as_bearer() {
             .unwrap()
     };
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].1, tokenvault::auth::hash_secret(&token));
+    assert_eq!(stored[0].1, tokenvault::secret::hash_secret(&token));
     assert!(!format!("{stored:?}").contains(&token[5..]));
 }
 
@@ -158,12 +158,12 @@ async fn bearer_failures_are_401_and_minting_with_a_token_is_403() {
     let created = app.create_key_with(KeySpec {
         tenant: "acme".into(),
         name: "minter".into(),
-        scopes: "tokens:read".into(),
+        scopes: tokenvault::auth::scope::KeyScopes::parse_list("tokens:read").unwrap(),
         user_id: None,
         expires_at: None,
     });
     let empty = json!({});
-    let mint = || app.post("/v2/access-tokens", &created.key, &empty);
+    let mint = || app.post("/v2/access-tokens", created.key.as_str(), &empty);
     let token = mint().await.body["access_token"]
         .as_str()
         .unwrap()
@@ -214,7 +214,7 @@ async fn bearer_failures_are_401_and_minting_with_a_token_is_403() {
     {
         use tokenvault::db::schema::access_tokens::dsl::*;
         diesel::update(
-            access_tokens.filter(token_hash.eq(tokenvault::auth::hash_secret(&expired))),
+            access_tokens.filter(token_hash.eq(tokenvault::secret::hash_secret(&expired))),
         )
         .set(expires_at.eq(tokenvault::db::now() - chrono::Duration::seconds(1)))
         .execute(&mut app.db.connect())
@@ -228,7 +228,7 @@ async fn bearer_failures_are_401_and_minting_with_a_token_is_403() {
     let doomed = mint().await.body;
     let id = doomed["id"].as_str().unwrap();
     let r = app
-        .delete(&format!("/v2/access-tokens/{id}"), &created.key)
+        .delete(&format!("/v2/access-tokens/{id}"), created.key.as_str())
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["access_token"], Value::Null);

@@ -6,7 +6,7 @@ mod common;
 use actix_web::test::TestRequest;
 use common::{api_key_body, oauth2_body, spawn_with};
 use serde_json::json;
-use tokenvault::auth::KeySpec;
+use tokenvault::auth::issue::KeySpec;
 
 #[actix_web::test]
 async fn missing_unknown_and_malformed_keys_are_401() {
@@ -38,12 +38,14 @@ async fn revoked_key_is_401() {
     let created = app.create_key_with(KeySpec {
         tenant: "acme".into(),
         name: "to revoke".into(),
-        scopes: "tokens:read".into(),
+        scopes: tokenvault::auth::scope::KeyScopes::parse_list("tokens:read").unwrap(),
         user_id: None,
         expires_at: None,
     });
     assert_eq!(
-        app.get("/v2/users/u1/tokens", &created.key).await.status,
+        app.get("/v2/users/u1/tokens", created.key.as_str())
+            .await
+            .status,
         200
     );
     let id = created.row.id.clone();
@@ -54,7 +56,7 @@ async fn revoked_key_is_401() {
             tokenvault::db::now(),
         )?)
     });
-    let r = app.get("/v2/users/u1/tokens", &created.key).await;
+    let r = app.get("/v2/users/u1/tokens", created.key.as_str()).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.message(), "This API key has been revoked");
 }
@@ -65,11 +67,11 @@ async fn expired_key_is_401() {
     let created = app.create_key_with(KeySpec {
         tenant: "acme".into(),
         name: "expired".into(),
-        scopes: "tokens:read".into(),
+        scopes: tokenvault::auth::scope::KeyScopes::parse_list("tokens:read").unwrap(),
         user_id: None,
         expires_at: Some(tokenvault::db::now() - chrono::Duration::seconds(1)),
     });
-    let r = app.get("/v2/users/u1/tokens", &created.key).await;
+    let r = app.get("/v2/users/u1/tokens", created.key.as_str()).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.message(), "This API key has expired");
 }
@@ -219,10 +221,10 @@ async fn bootstrap_key_is_an_admin_key_of_the_default_tenant() {
     let keys = app.with_conn(|conn| Ok(tokenvault::db::api_keys::ApiKeyRow::list(conn, None)?));
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].tenant, "default");
-    assert_eq!(keys[0].scopes, "admin");
+    assert_eq!(keys[0].scopes.to_column(), "admin");
     assert_eq!(
         keys[0].key_hash,
-        tokenvault::auth::hash_secret(&app.admin_key)
+        tokenvault::secret::hash_secret(&app.admin_key)
     );
     assert!(!format!("{:?}", keys[0]).contains(&app.admin_key));
 }
@@ -247,7 +249,7 @@ fn instances_starting_together_create_one_admin_key() {
         .collect();
     let printed: Vec<String> = starts
         .into_iter()
-        .filter_map(|start| start.join().unwrap().unwrap())
+        .filter_map(|start| start.join().unwrap().unwrap().map(|k| k.into_inner()))
         .collect();
     assert_eq!(
         printed.len(),

@@ -155,7 +155,7 @@ fn key_created_by_the_cli_authenticates_over_http() {
         .unwrap()
         .to_string();
     actix_web::rt::System::new().block_on(async move {
-        let app = common::spawn_on(db, |c| c.encryption_keys = Some(enc)).await;
+        let app = common::spawn_on(db, |c| c.encryption_keys = Some(enc.into())).await;
         let r = app.get("/v2/users/u1/tokens", &key).await;
         assert_eq!(r.status, 200);
         let r = app
@@ -340,7 +340,7 @@ fn rotate_key_reencrypts_with_a_summary_and_is_safe_to_rerun() {
     assert!(ok);
     assert!(out.contains("0 re-encrypted, 50 already current"), "{out}");
 
-    let readable = tokenvault::rotation::verify(
+    let readable = tokenvault::credentials::rotation::verify(
         &pool,
         &tokenvault::crypto::Vault::from_secrets(&new).unwrap(),
     )

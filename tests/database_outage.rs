@@ -7,41 +7,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{TestDb, api_key_body, spawn_on};
+use common::fault_proxy::{FaultProxy, through};
+use common::{TestApp, TestDb, api_key_body};
 use diesel::connection::SimpleConnection;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
-
-/// Forwards connections on `listen` to `target` until stopped; stopping drops every connection.
-struct Proxy {
-    tasks: std::sync::Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
-    acceptor: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(listener: TcpListener, target: SocketAddr) -> Proxy {
-        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let registry = tasks.clone();
-        let acceptor = actix_web::rt::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let task = actix_web::rt::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                registry.lock().unwrap().push(task);
-            }
-        });
-        Proxy { tasks, acceptor }
-    }
-
-    fn stop(self) {
-        self.acceptor.abort();
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-}
 
 #[actix_web::test]
 async fn database_outage_answers_503_fast_and_recovers() {
@@ -51,21 +19,17 @@ async fn database_outage_answers_503_fast_and_recovers() {
         return;
     };
     let target: SocketAddr = "127.0.0.1:5432".parse().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let proxy_addr = listener.local_addr().unwrap();
-    let proxy = Proxy::start(listener, target).await;
-    let proxied = direct_url
-        .replacen("127.0.0.1:5432", &proxy_addr.to_string(), 1)
-        .replacen("localhost:5432", &proxy_addr.to_string(), 1);
-    assert_ne!(
-        proxied, direct_url,
-        "TEST_DATABASE_URL must name 127.0.0.1:5432 or localhost:5432"
-    );
+    let proxy = FaultProxy::start("127.0.0.1:0".parse().unwrap(), target).await;
+    let proxy_addr = proxy.addr;
+    let proxied = through(&direct_url, proxy_addr);
 
-    let app = spawn_on(db, |config| {
-        config.database = tokenvault::config::DatabaseUrl::Postgres(proxied.clone());
-    })
-    .await;
+    let app = TestApp::new()
+        .backend(db)
+        .config(move |config| {
+            config.database = tokenvault::config::DatabaseUrl::Postgres(proxied);
+        })
+        .start()
+        .await;
     app.store("u1", &api_key_body("openai")).await;
     // Earlier load leaves several idle pooled connections, all of which the outage kills.
     let db = app.state.db.clone();
@@ -111,8 +75,7 @@ async fn database_outage_answers_503_fast_and_recovers() {
         assert_eq!(r.error(), "database_unavailable");
     }
 
-    let listener = TcpListener::bind(proxy_addr).await.unwrap();
-    let proxy = Proxy::start(listener, target).await;
+    let proxy = FaultProxy::start(proxy_addr, target).await;
     let r = app.get("/v2/users/u1/tokens/openai", &app.admin_key).await;
     assert_eq!(r.status, 200, "first request after recovery: {}", r.body);
     assert_eq!(r.body["token_data"]["api_key"], "sk-OPENAI-SECRET");

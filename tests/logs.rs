@@ -175,7 +175,7 @@ async fn full_run_logs_no_secret() {
 fn debug_output_of_state_and_config_holds_no_key() {
     let db = common::TestDb::new();
     let (config, admin_key) = common::test_config(&db);
-    let encryption_key = config.encryption_keys.clone().unwrap();
+    let encryption_key = config.encryption_keys.clone().unwrap().into_inner();
     let debug = format!("{config:?}");
     assert!(
         !debug.contains(&encryption_key) && !debug.contains(&admin_key),

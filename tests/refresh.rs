@@ -501,7 +501,7 @@ async fn lease_of_a_crashed_instance_is_taken_over_after_it_expires() {
     app.store("u1", &expiring_body("google", "google", 60))
         .await;
     // A winner that died mid-refresh left its lease for another 800 ms.
-    let until = tokenvault::refresh::now_millis() + 800;
+    let until = tokenvault::credentials::refresh::policy::now_millis() + 800;
     diesel::update(tokens::table)
         .set((
             tokens::refresh_lease_owner.eq("inst_crashed"),
@@ -515,7 +515,7 @@ async fn lease_of_a_crashed_instance_is_taken_over_after_it_expires() {
     assert_eq!(r.body["refreshed"], true);
     assert_eq!(mock.token_calls(), 1);
     assert!(
-        tokenvault::refresh::now_millis() >= until,
+        tokenvault::credentials::refresh::policy::now_millis() >= until,
         "took over before the lease expired"
     );
     let (owner, lease): (Option<String>, Option<i64>) = tokens::table

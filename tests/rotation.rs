@@ -6,8 +6,8 @@ mod common;
 
 use common::{seed_credentials, spawn_with};
 use serde_json::json;
+use tokenvault::credentials::rotation::{Options, rotate, verify};
 use tokenvault::crypto::{Vault, generate_key};
-use tokenvault::rotation::{Options, rotate, verify};
 
 fn vault(spec: &str) -> Vault {
     Vault::from_secrets(spec).unwrap()
@@ -17,12 +17,12 @@ fn vault(spec: &str) -> Vault {
 async fn rotation_with_a_concurrent_writer_loses_nothing() {
     const ROWS: usize = 3000;
     let (old, new) = (generate_key(), generate_key());
-    let app = spawn_with(|c| c.encryption_keys = Some(old.clone())).await;
+    let app = spawn_with(|c| c.encryption_keys = Some(old.clone().into())).await;
     seed_credentials(&app.state.db, &vault(&old), ROWS);
     // The servers are redeployed with "new,old" first, then the rotation runs beside them.
     let both = format!("{new},{old}");
     let server = app
-        .instance_with(|c| c.encryption_keys = Some(both.clone()))
+        .instance_with(|c| c.encryption_keys = Some(both.clone().into()))
         .await;
 
     let (db, rotating_vault) = (app.state.db.clone(), vault(&both));
@@ -72,7 +72,7 @@ async fn rotation_with_a_concurrent_writer_loses_nothing() {
     }
     // And the server, restarted with the new key only, serves them.
     let restarted = app
-        .instance_with(|c| c.encryption_keys = Some(new.clone()))
+        .instance_with(|c| c.encryption_keys = Some(new.clone().into()))
         .await;
     let r = restarted
         .get("/v2/users/u00007/tokens/openai", &restarted.admin_key)
@@ -83,7 +83,7 @@ async fn rotation_with_a_concurrent_writer_loses_nothing() {
 #[actix_web::test]
 async fn interrupted_rotation_resumes_where_it_stopped() {
     let (old, new) = (generate_key(), generate_key());
-    let app = spawn_with(|c| c.encryption_keys = Some(old.clone())).await;
+    let app = spawn_with(|c| c.encryption_keys = Some(old.clone().into())).await;
     seed_credentials(&app.state.db, &vault(&old), 1000);
     let both = vault(&format!("{new},{old}"));
 
@@ -123,17 +123,18 @@ async fn interrupted_rotation_resumes_where_it_stopped() {
 #[actix_web::test]
 async fn unreadable_rows_are_reported_by_identity_without_contents() {
     let (old, new, foreign) = (generate_key(), generate_key(), generate_key());
-    let app = spawn_with(|c| c.encryption_keys = Some(old.clone())).await;
+    let app = spawn_with(|c| c.encryption_keys = Some(old.clone().into())).await;
     seed_credentials(&app.state.db, &vault(&old), 20);
     // One row under a key nobody configured.
     use diesel::prelude::*;
     use tokenvault::db::schema::tokens;
     let sealed = vault(&foreign).seal(
-        tokenvault::crypto::RowRef {
-            tenant: tokenvault::DEFAULT_TENANT,
-            user_id: "u00003",
-            integration_key: "openai",
-        },
+        &tokenvault::credentials::model::CredentialKey::parse(
+            tokenvault::DEFAULT_TENANT,
+            "u00003",
+            "openai",
+        )
+        .unwrap(),
         &json!({"api_key": "sk-FOREIGN-SECRET"}),
     );
     diesel::update(tokens::table.filter(tokens::user_id.eq("u00003")))

@@ -87,7 +87,7 @@ async fn ciphertext_copied_to_another_row_is_refused_with_500() {
 async fn ciphertext_written_by_the_python_service_decrypts() {
     let fixture: Value = serde_json::from_str(include_str!("fixtures/python_fernet.json")).unwrap();
     let secret = fixture["secret"].as_str().unwrap().to_string();
-    let app = spawn_with(|config| config.encryption_keys = Some(secret)).await;
+    let app = spawn_with(|config| config.encryption_keys = Some(secret.into())).await;
     let row = &fixture["row"];
     let (user, key) = (
         row["user_id"].as_str().unwrap(),
@@ -111,7 +111,7 @@ async fn ciphertext_written_by_the_python_service_decrypts() {
 async fn legacy_ciphertext_of_the_python_service_is_served_then_bound_by_rotation() {
     let fixture: Value = serde_json::from_str(include_str!("fixtures/python_fernet.json")).unwrap();
     let secret = fixture["secret"].as_str().unwrap().to_string();
-    let app = spawn_with(|config| config.encryption_keys = Some(secret.clone())).await;
+    let app = spawn_with(|config| config.encryption_keys = Some(secret.clone().into())).await;
     let (user, key) = ("py-user", "legacy-openai");
     app.store(user, &api_key_body(key)).await;
     app.store("someone-else", &api_key_body(key)).await;
@@ -129,10 +129,10 @@ async fn legacy_ciphertext_of_the_python_service_is_served_then_bound_by_rotatio
 
     // rotate-key binds it to its row even though the key did not change…
     let vault = tokenvault::crypto::Vault::from_secrets(&secret).unwrap();
-    let summary = tokenvault::rotation::rotate(
+    let summary = tokenvault::credentials::rotation::rotate(
         &app.state.db,
         &vault,
-        tokenvault::rotation::Options {
+        tokenvault::credentials::rotation::Options {
             batch_size: 10,
             limit: None,
         },
@@ -171,11 +171,12 @@ async fn data_written_with_another_key_is_not_served() {
     let foreign = tokenvault::crypto::Vault::from_secrets(&tokenvault::crypto::generate_key())
         .unwrap()
         .seal(
-            tokenvault::crypto::RowRef {
-                tenant: tokenvault::DEFAULT_TENANT,
-                user_id: "u1",
-                integration_key: "openai",
-            },
+            &tokenvault::credentials::model::CredentialKey::parse(
+                tokenvault::DEFAULT_TENANT,
+                "u1",
+                "openai",
+            )
+            .unwrap(),
             &json!({"api_key": "sk-OTHER"}),
         );
     diesel::update(tokens::table)

@@ -6,13 +6,16 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::api::{AuthErrors, read_optional_json, timestamp};
-use crate::auth::{self, ACCESS_TOKEN_BOUNDS, Caller, Scope};
+use crate::auth::caller::{Caller, presented_secret};
+use crate::auth::issue::{self, ACCESS_TOKEN_BOUNDS, API_KEY_PREFIX, Issued};
+use crate::auth::scope::Scope;
+use crate::auth::{self, AuthError};
 use crate::db::access_tokens::AccessTokenRow;
-use crate::db::{self};
+use crate::db::{self, DbError};
 use crate::error::{ApiError, ErrorBody};
 use crate::expiry;
+use crate::state::AppState;
 
 /// Body of `POST /v2/access-tokens`; every field is optional and the body may be empty.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -90,17 +93,16 @@ pub async fn create(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateAccessTokenRequest = read_optional_json(body).await?;
-    let caller = match request.client_secret.as_deref() {
-        Some(secret) if secret.starts_with(auth::API_KEY_PREFIX) => {
-            auth::authenticate(&state, secret).await?
-        }
+    let secret = match request.client_secret.as_deref() {
+        Some(secret) if secret.starts_with(API_KEY_PREFIX) => secret,
         Some(_) => {
             return Err(ApiError::Unauthorized(
                 "client_secret must be an API key (agk_…)".into(),
             ));
         }
-        None => auth::caller_from_headers(&state, req.headers()).await?,
+        None => presented_secret(req.headers())?,
     };
+    let caller = auth::authenticate(&state.db, &state.auth, secret).await?;
     caller.require_api_key("mint another access token")?;
     match request.grant_type.as_deref().map(str::trim) {
         None | Some("") | Some("client_credentials") => {}
@@ -120,12 +122,13 @@ pub async fn create(
     )
     .map_err(ApiError::InvalidRequest)?
     .ok_or_else(|| ApiError::internal("access token without expiry"))?;
-    let minter = caller.clone();
+    let issued = Issued::access_token().map_err(ApiError::internal)?;
     let minted = state
         .db
-        .run(move |conn| auth::mint_access_token(conn, &minter, expires_at))
+        .run(move |conn| issue::mint_access_token(conn, &caller, issued, expires_at))
         .await?;
-    Ok(HttpResponse::Created().json(AccessToken::new(&minted.row, Some(minted.token), now)))
+    let secret = Some(minted.token.into_inner());
+    Ok(HttpResponse::Created().json(AccessToken::new(&minted.row, secret, now)))
 }
 
 /// List live access tokens: the calling key's, or the whole tenant's for an admin key.
@@ -189,11 +192,12 @@ pub async fn destroy(
         .await?
         .ok_or_else(|| ApiError::NotFound("Access token not found".into()))?;
     if row.api_key_id != caller.key_id && !caller.has(Scope::Admin) {
-        return Err(ApiError::Forbidden(
+        return Err(AuthError::Forbidden(
             "This access token was minted from another API key; only that key or an admin key \
              of the tenant can destroy it"
                 .into(),
-        ));
+        )
+        .into());
     }
     let now = db::now();
     let (target, tenant) = (id.clone(), caller.tenant.clone());
@@ -201,8 +205,8 @@ pub async fn destroy(
         .db
         .run(move |conn| {
             AccessTokenRow::destroy(conn, &target, now)?;
-            AccessTokenRow::find(conn, &tenant, &target)?
-                .ok_or_else(|| ApiError::NotFound("Access token not found".into()))
+            let destroyed = AccessTokenRow::find(conn, &tenant, &target)?;
+            destroyed.ok_or(DbError::Missing("the destroyed access token vanished"))
         })
         .await?;
     state.auth.forget_access_token(&id);

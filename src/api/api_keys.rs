@@ -5,13 +5,59 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::AppState;
-use crate::api::AuthErrors;
-use crate::auth::{self, ApiKeyInfo, Caller, KeySpec, Scope};
+use chrono::NaiveDateTime;
+
+use crate::api::{AuthErrors, timestamp};
+use crate::auth::caller::Caller;
+use crate::auth::issue::{self, Issued, KeySpec};
+use crate::auth::scope::{DEFAULT_KEY_SCOPES, Scope};
 use crate::db::api_keys::ApiKeyRow;
-use crate::db::{self};
+use crate::db::{self, DbError};
 use crate::error::{ApiError, ErrorBody};
 use crate::expiry;
+use crate::state::AppState;
+
+/// An API key as listed (CLI `keys list --json`, `GET /v2/api-keys`): never the key itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyInfo {
+    #[schema(example = "key_3kTMd9Qw2xYz8aBc")]
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    #[schema(example = "agk_3n8Q1x")]
+    pub prefix: String,
+    #[schema(example = json!(["tokens:read"]))]
+    pub scopes: Vec<String>,
+    /// The one user this key can reach, if bound.
+    pub user_id: Option<String>,
+    /// `active`, `revoked` or `expired`.
+    #[schema(example = "active")]
+    pub state: &'static str,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<String>,
+    pub created_at: String,
+}
+
+impl ApiKeyInfo {
+    pub fn new(row: &ApiKeyRow, now: NaiveDateTime) -> ApiKeyInfo {
+        ApiKeyInfo {
+            id: row.id.clone(),
+            tenant: row.tenant.clone(),
+            name: row.name.clone(),
+            prefix: row.prefix.clone(),
+            scopes: row.scopes.names(),
+            user_id: row.user_id.clone(),
+            state: issue::key_state(row, now),
+            expires_at: row.expires_at.map(timestamp),
+            revoked_at: row.revoked_at.map(timestamp),
+            last_used_at: row.last_used_at.map(timestamp),
+            created_at: timestamp(row.created_at),
+        }
+    }
+}
 
 /// Body of `POST /v2/api-keys`. The tenant is always the caller's.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -50,7 +96,7 @@ const KEY_BOUNDS: expiry::Bounds = expiry::Bounds {
 
 fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     caller.require(Scope::Admin)?;
-    caller.require_api_key("manage API keys")
+    Ok(caller.require_api_key("manage API keys")?)
 }
 
 /// Create an API key in the caller's tenant; the key is returned once.
@@ -85,7 +131,7 @@ pub async fn create(
     let scopes = request
         .scopes
         .map(|names| names.join(","))
-        .unwrap_or_else(|| auth::DEFAULT_KEY_SCOPES.to_string());
+        .unwrap_or_else(|| DEFAULT_KEY_SCOPES.to_string());
     let spec = KeySpec::parse(
         &caller.tenant,
         &request.name,
@@ -94,13 +140,14 @@ pub async fn create(
         expires_at,
     )
     .map_err(ApiError::InvalidRequest)?;
+    let issued = Issued::api_key(None).map_err(ApiError::internal)?;
     let created = state
         .db
-        .run(move |conn| auth::create_api_key(conn, &spec, None))
+        .run(move |conn| issue::create_api_key(conn, &spec, issued))
         .await?;
     Ok(HttpResponse::Created().json(CreatedApiKey {
         info: ApiKeyInfo::new(&created.row, now),
-        key: created.key,
+        key: created.key.into_inner(),
     }))
 }
 
@@ -153,16 +200,18 @@ pub async fn revoke(
     let row = state
         .db
         .run(move |conn| {
-            let not_found = || ApiError::NotFound("API key not found".into());
-            let row = ApiKeyRow::find(conn, &target)?.ok_or_else(not_found)?;
             // Another tenant's key does not exist as far as this caller can tell.
-            if row.tenant != tenant {
-                return Err(not_found());
+            if ApiKeyRow::find(conn, &target)?.is_none_or(|r| r.tenant != tenant) {
+                return Ok(None);
             }
             ApiKeyRow::revoke(conn, &target, now)?;
-            ApiKeyRow::find(conn, &target)?.ok_or_else(not_found)
+            let revoked = ApiKeyRow::find(conn, &target)?;
+            Ok(Some(
+                revoked.ok_or(DbError::Missing("the revoked API key vanished"))?,
+            ))
         })
-        .await?;
+        .await?
+        .ok_or_else(|| ApiError::NotFound("API key not found".into()))?;
     state.auth.forget_key(&id);
     tracing::info!(key_id = %id, tenant = %row.tenant, revoked_by = %caller.key_id, "API key revoked");
     Ok(HttpResponse::Ok().json(ApiKeyInfo::new(&row, now)))

@@ -5,8 +5,8 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct HealthStatus {

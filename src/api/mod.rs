@@ -9,11 +9,14 @@ pub mod tokens;
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error, web};
+use std::collections::BTreeMap;
+
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -45,27 +48,49 @@ impl Modify for SecurityAddon {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
-                crate::auth::API_KEY_HEADER,
+                crate::auth::caller::API_KEY_HEADER,
             ))),
         );
     }
 }
 
-/// The errors any authenticated route may answer.
-#[allow(dead_code)]
-#[derive(IntoResponses)]
-pub enum AuthErrors {
-    /// Missing, unknown, revoked or expired API key or access token (`unauthorized`).
-    #[response(status = 401)]
-    Unauthorized(ErrorBody),
-    /// The key lacks the scope or is bound to another user (`forbidden`).
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// The database is unreachable (`database_unavailable`), or, on routes that refresh, the
-    /// provider failed transiently and no valid token is left (`refresh_unavailable`, with
-    /// `Retry-After`); retry shortly.
-    #[response(status = 503)]
-    Unavailable(ErrorBody),
+/// The errors any authenticated route may answer (documentation only).
+pub struct AuthErrors;
+
+impl IntoResponses for AuthErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let error = |description: &str| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", content)
+                    .build(),
+            )
+        };
+        BTreeMap::from([
+            (
+                "401".to_string(),
+                error(
+                    "Missing, unknown, revoked or expired API key or access token (`unauthorized`).",
+                ),
+            ),
+            (
+                "403".to_string(),
+                error("The key lacks the scope or is bound to another user (`forbidden`)."),
+            ),
+            (
+                "503".to_string(),
+                error(
+                    "The database is unreachable (`database_unavailable`), or, on routes that \
+                     refresh, the\nprovider failed transiently and no valid token is left \
+                     (`refresh_unavailable`, with\n`Retry-After`); retry shortly.",
+                ),
+            ),
+        ])
+    }
 }
 
 /// Registers every documented route. The router tries routes in this order: the hot path
@@ -222,7 +247,7 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<KnownRoutes>) -> HttpR
     }
 }
 
-/// Timestamps in responses: RFC 3339, UTC, with `Z`.
+/// Timestamps in responses (and the CLI): RFC 3339, UTC, with `Z`.
 pub fn timestamp(at: chrono::NaiveDateTime) -> String {
     at.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

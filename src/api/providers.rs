@@ -2,10 +2,10 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use crate::AppState;
 use crate::api::AuthErrors;
-use crate::auth::Caller;
+use crate::auth::caller::Caller;
 use crate::providers::ProviderInfo;
+use crate::state::AppState;
 
 /// List the supported providers, their token types and scope catalogues.
 ///

@@ -1,24 +1,23 @@
 //! `/v2/users/{user_id}/tokens`: store, list, get, delete and refresh a user's credentials.
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::Connection;
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use crate::AppState;
 use crate::api::{AuthErrors, timestamp};
-use crate::auth::{Caller, Scope};
-use crate::crypto::RowRef;
-use crate::db::events::{Event, EventRow};
-use crate::db::tokens::{NewToken, RowKey, STATUS_ACTIVE, Stored, TokenRow};
+use crate::auth::caller::Caller;
+use crate::auth::scope::Scope;
+use crate::credentials::data::{TokenData, UsableSecret};
+use crate::credentials::model::{CredentialKey, Revocation, check_user_id};
+use crate::credentials::service::{NewCredential, is_expired};
+use crate::credentials::{Credential, Inconsistency};
+use crate::db::tokens::{Stored, TokenRow};
 use crate::db::{self};
 use crate::error::{ApiError, ErrorBody};
-use crate::providers::client::client_for;
-use crate::refresh::{self as engine, Credential};
-use crate::token_data::{self, TokenData, TokenType};
+use crate::state::AppState;
 
 /// Body of `POST /v2/users/{user_id}/tokens`.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -87,7 +86,7 @@ pub struct GetTokenResponse {
     /// The usable secret: `access_token`, `refresh_token`, `token_type` for oauth2; the
     /// `api_key` fields; or the `token` fields. Never client credentials.
     #[schema(value_type = Object)]
-    pub token_data: Map<String, Value>,
+    pub token_data: UsableSecret,
     pub scopes: Option<Vec<String>>,
     pub expires_at: Option<String>,
     pub is_expired: bool,
@@ -160,22 +159,6 @@ pub struct RefreshTokenResponse {
     pub refreshed_at: String,
 }
 
-fn is_expired(expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
-    expires_at.is_some_and(|at| at <= now)
-}
-
-fn parse_expires_at(value: &str) -> Result<NaiveDateTime, ApiError> {
-    let value = value.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-        return Ok(at.with_timezone(&Utc).naive_utc());
-    }
-    NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| {
-        ApiError::InvalidRequest(
-            "expires_at must be an RFC 3339 time, e.g. 2025-01-16T10:00:00Z".into(),
-        )
-    })
-}
-
 /// The `{user_id}` of a route.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -188,7 +171,7 @@ impl UserPath {
     /// Checks the value and that `caller` may use `scope` on this user; returns the user id.
     fn authorize(self, caller: &Caller, scope: Scope) -> Result<String, ApiError> {
         caller.require_for_user(scope, &self.user_id)?;
-        token_data::check_user_id(&self.user_id)?;
+        check_user_id(&self.user_id).map_err(ApiError::InvalidRequest)?;
         Ok(self.user_id)
     }
 }
@@ -204,36 +187,34 @@ pub struct CredentialPath {
 }
 
 impl CredentialPath {
-    /// Checks the values and that `caller` may use `scope` on this user:
-    /// (user_id, integration_key).
-    fn authorize(self, caller: &Caller, scope: Scope) -> Result<(String, String), ApiError> {
+    /// Checks the values and that `caller` may use `scope` on this user: the credential's key.
+    fn authorize(self, caller: &Caller, scope: Scope) -> Result<CredentialKey, ApiError> {
         caller.require_for_user(scope, &self.user_id)?;
-        token_data::check_user_id(&self.user_id)?;
-        token_data::check_integration_key(&self.integration_key)?;
-        Ok((self.user_id, self.integration_key))
+        CredentialKey::parse(&caller.tenant, &self.user_id, &self.integration_key)
+            .map_err(ApiError::InvalidRequest)
     }
 }
 
-fn metadata(row: &TokenRow, now: NaiveDateTime) -> TokenMetadata {
-    TokenMetadata {
+/// A row's scope list, as responses show it.
+fn scopes_of(row: &TokenRow) -> Result<Option<Vec<String>>, ApiError> {
+    let scopes = row
+        .scopes()
+        .map_err(|e| ApiError::internal(Inconsistency(format!("{}: {e}", row.key()))))?;
+    Ok(scopes.map(|s| s.as_slice().to_vec()))
+}
+
+fn metadata(row: &TokenRow, now: NaiveDateTime) -> Result<TokenMetadata, ApiError> {
+    Ok(TokenMetadata {
         integration_key: row.integration_key.clone(),
         provider: row.provider.clone(),
-        token_type: row.token_type.clone(),
-        scopes: row.scope_list(),
+        token_type: row.token_type.to_string(),
+        scopes: scopes_of(row)?,
         expires_at: row.expires_at.map(timestamp),
         created_at: timestamp(row.created_at),
         updated_at: timestamp(row.updated_at),
         is_expired: is_expired(row.expires_at, now),
-        status: row.status.clone(),
-    }
-}
-
-fn row_key<'a>(tenant: &'a str, user_id: &'a str, integration_key: &'a str) -> RowKey<'a> {
-    RowKey {
-        tenant,
-        user_id,
-        integration_key,
-    }
+        status: row.status.to_string(),
+    })
 }
 
 /// Store a credential (insert, or replace the one with the same integration key).
@@ -260,79 +241,24 @@ pub async fn store(
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner().authorize(&caller, Scope::TokensWrite)?;
     let request = body.into_inner();
-    token_data::check_integration_key(&request.integration_key)?;
+    let key = CredentialKey::parse(&caller.tenant, &user_id, &request.integration_key)
+        .map_err(ApiError::InvalidRequest)?;
     request
         .validate()
         .map_err(|e| ApiError::InvalidRequest(format!("Invalid request body: {e}")))?;
-
-    let provider = state
-        .registry
-        .get(request.provider.trim())
-        .ok_or_else(|| ApiError::Unprocessable("Invalid provider".into()))?;
-    let token_type = TokenType::parse(&request.token_type)
-        .ok_or_else(|| ApiError::Unprocessable("Invalid token type".into()))?;
-    if !provider.supports(token_type) {
-        return Err(ApiError::Unprocessable(format!(
-            "Invalid token type: {} does not accept {} credentials",
-            provider.key,
-            token_type.as_str()
-        )));
-    }
-    let data = token_data::validate(token_type, &request.token_data)?;
-    let now = db::now();
-    let expires_at = match (&request.expires_at, token_data::expires_in(&data)) {
-        (Some(at), _) => Some(parse_expires_at(at)?),
-        (None, Some(secs)) => Some(now + chrono::Duration::seconds(secs as i64)),
-        (None, None) => None,
+    let new = NewCredential {
+        provider: request.provider,
+        token_type: request.token_type,
+        token_data: request.token_data,
+        scopes: request.scopes,
+        expires_at: request.expires_at,
     };
-    let scopes = request
-        .scopes
-        .as_ref()
-        .map(|s| serde_json::to_string(s).unwrap_or_else(|_| "[]".into()));
-
-    let row = RowRef {
-        tenant: &caller.tenant,
-        user_id: &user_id,
-        integration_key: &request.integration_key,
-    };
-    let ciphertext = state.vault.seal(row, &Value::Object(data));
-    let (tenant, provider_key) = (caller.tenant.clone(), provider.key.clone());
-    let integration_key = request.integration_key.clone();
-    let token_type_name = token_type.as_str();
-    let (stored, saved) = state
-        .db
-        .run(move |conn| {
-            let new = NewToken {
-                tenant: &tenant,
-                user_id: &user_id,
-                integration_key: &integration_key,
-                provider: &provider_key,
-                token_type: token_type_name,
-                ciphertext: &ciphertext,
-                scopes: scopes.as_deref(),
-                expires_at,
-                status: STATUS_ACTIVE,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            let stored = TokenRow::upsert(conn, &new)?;
-            let outcome = match stored {
-                Stored::Created => "created",
-                Stored::Replaced => "replaced",
-            };
-            let key = row_key(&tenant, &user_id, &integration_key);
-            EventRow::record(conn, key, Event::Stored, outcome, None, now)?;
-            let saved = TokenRow::find(conn, &tenant, &user_id, &integration_key)?
-                .ok_or_else(|| ApiError::internal("stored credential vanished"))?;
-            Ok((stored, saved))
-        })
-        .await?;
+    let (stored, saved) = state.credentials.store(key, new).await?;
     let body = StoreTokenResponse {
         message: format!("Token stored successfully for {}", saved.integration_key),
         integration_key: saved.integration_key,
         provider: saved.provider,
-        token_type: saved.token_type,
+        token_type: saved.token_type.to_string(),
         created_at: timestamp(saved.created_at),
     };
     Ok(match stored {
@@ -359,13 +285,12 @@ pub async fn list(
     path: web::Path<UserPath>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner().authorize(&caller, Scope::TokensRead)?;
-    let tenant = caller.tenant.clone();
-    let rows = state
-        .db
-        .run(move |conn| Ok(TokenRow::list_for_user(conn, &tenant, &user_id)?))
-        .await?;
+    let rows = state.credentials.list(&caller.tenant, &user_id).await?;
     let now = db::now();
-    let items: Vec<TokenMetadata> = rows.iter().map(|row| metadata(row, now)).collect();
+    let items = rows
+        .iter()
+        .map(|row| metadata(row, now))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(items))
 }
 
@@ -396,24 +321,20 @@ pub async fn get(
     path: web::Path<CredentialPath>,
     query: web::Query<GetTokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensRead)?;
-    let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
+    let key = path.into_inner().authorize(&caller, Scope::TokensRead)?;
     let force = query.force_refresh.unwrap_or(false);
-    let usable = engine::get_usable(&state, credential, force).await?;
+    let usable = state.credentials.usable(&key, force).await?;
     let Credential { row, data } = usable.credential;
-    let token_type = TokenType::parse(&row.token_type)
-        .ok_or_else(|| ApiError::internal("unknown stored token type"))?;
-    let now = db::now();
     Ok(HttpResponse::Ok().json(GetTokenResponse {
-        token_data: token_data::usable_view(token_type, &Value::Object(data)),
-        scopes: row.scope_list(),
+        scopes: scopes_of(&row)?,
+        token_data: data.into_usable(),
         expires_at: row.expires_at.map(timestamp),
-        is_expired: is_expired(row.expires_at, now),
+        is_expired: is_expired(row.expires_at, db::now()),
         refreshed: usable.refreshed,
         integration_key: row.integration_key,
         provider: row.provider,
-        token_type: row.token_type,
-        status: row.status,
+        token_type: row.token_type.to_string(),
+        status: row.status.to_string(),
     }))
 }
 
@@ -441,33 +362,14 @@ pub async fn delete(
     path: web::Path<CredentialPath>,
     query: web::Query<DeleteTokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensDelete)?;
-    let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
-    let (revocation, revocation_error) =
-        revoke(&state, &credential, query.revoke != Some(false)).await;
-
-    let (tenant, key) = (caller.tenant.clone(), integration_key.clone());
-    let reason = revocation_error.clone();
+    let key = path.into_inner().authorize(&caller, Scope::TokensDelete)?;
     let deleted = state
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let now = db::now();
-                let row = row_key(&tenant, &user_id, &key);
-                if !TokenRow::delete(conn, &tenant, &user_id, &key)? {
-                    return Ok(false);
-                }
-                EventRow::record(conn, row, Event::Revoke, revocation, reason.as_deref(), now)?;
-                EventRow::record(conn, row, Event::Deleted, "success", None, now)?;
-                Ok(true)
-            })
-        })
+        .credentials
+        .delete(&key, query.revoke != Some(false))
         .await?;
-    if !deleted {
-        return Err(ApiError::token_not_found());
-    }
-    let message = match revocation {
-        "failed" => format!(
+    let integration_key = key.integration_key;
+    let message = match deleted.revocation {
+        Revocation::Failed => format!(
             "Token for {integration_key} deleted successfully, but revoking it at the provider failed"
         ),
         _ => format!("Token for {integration_key} deleted successfully"),
@@ -475,54 +377,9 @@ pub async fn delete(
     Ok(HttpResponse::Ok().json(DeleteTokenResponse {
         message,
         integration_key,
-        revocation,
-        revocation_error,
+        revocation: deleted.revocation.as_str(),
+        revocation_error: deleted.revocation_error,
     }))
-}
-
-/// Revokes a credential at its provider if asked and possible: (outcome, failure reason).
-async fn revoke(
-    state: &AppState,
-    credential: &Credential,
-    wanted: bool,
-) -> (&'static str, Option<String>) {
-    if !wanted {
-        return ("skipped", None);
-    }
-    let provider = state.registry.get(&credential.row.provider);
-    let provider = match provider {
-        Some(p)
-            if p.revoke.is_some() && credential.row.token_type == TokenType::OAuth2.as_str() =>
-        {
-            p
-        }
-        _ => return ("not_supported", None),
-    };
-    let client = client_for(
-        &credential.data,
-        state.config.oauth_clients.get(&provider.key),
-    );
-    let result = state
-        .refresher
-        .client()
-        .revoke(
-            provider,
-            &credential.data,
-            client.as_ref(),
-            state.config.refresh_timeout,
-        )
-        .await;
-    match result {
-        Ok(()) => ("revoked", None),
-        Err(failure) => {
-            tracing::warn!(
-                tenant = %credential.row.tenant, user_id = %credential.row.user_id,
-                integration_key = %credential.row.integration_key, provider = %provider.key,
-                reason = %failure.reason(), "revocation at the provider failed; deleting anyway"
-            );
-            ("failed", Some(failure.reason().to_string()))
-        }
-    }
 }
 
 /// List a credential's audit events, newest first.
@@ -549,30 +406,20 @@ pub async fn events(
     path: web::Path<CredentialPath>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensRead)?;
+    let key = path.into_inner().authorize(&caller, Scope::TokensRead)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::InvalidRequest(
             "limit must be between 1 and 500".into(),
         ));
     }
-    let tenant = caller.tenant.clone();
-    let rows = state
-        .db
-        .run(move |conn| {
-            Ok(EventRow::list(
-                conn,
-                row_key(&tenant, &user_id, &integration_key),
-                limit,
-            )?)
-        })
-        .await?;
+    let rows = state.credentials.events(&key, limit).await?;
     let events: Vec<TokenEvent> = rows
         .into_iter()
         .map(|e| TokenEvent {
             id: e.id,
-            event: e.event,
-            outcome: e.outcome,
+            event: e.event.to_string(),
+            outcome: e.outcome.to_string(),
             reason: e.reason,
             created_at: timestamp(e.created_at),
         })
@@ -602,9 +449,8 @@ pub async fn refresh(
     state: web::Data<AppState>,
     path: web::Path<CredentialPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, integration_key) = path.into_inner().authorize(&caller, Scope::TokensRefresh)?;
-    let credential = engine::load(&state, &caller.tenant, &user_id, &integration_key).await?;
-    let fresh = engine::refresh_now(&state, credential).await?;
+    let key = path.into_inner().authorize(&caller, Scope::TokensRefresh)?;
+    let fresh = state.credentials.refresh_now(&key).await?;
     Ok(HttpResponse::Ok().json(RefreshTokenResponse {
         integration_key: fresh.row.integration_key,
         success: true,

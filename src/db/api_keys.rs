@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::api_keys;
+use crate::auth::scope::KeyScopes;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
@@ -18,7 +19,8 @@ pub struct ApiKeyRow {
     /// The first characters of the key, for recognising it in a list.
     pub prefix: String,
     /// Comma-separated scopes.
-    pub scopes: String,
+    #[diesel(deserialize_as = String)]
+    pub scopes: KeyScopes,
     pub user_id: Option<String>,
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
@@ -98,23 +100,5 @@ impl ApiKeyRow {
             .set(api_keys::last_used_at.eq(Some(at)))
             .execute(conn)
             .map(|_| ())
-    }
-
-    /// `active`, `revoked` or `expired` at `now`.
-    pub fn state(&self, now: NaiveDateTime) -> &'static str {
-        if self.revoked_at.is_some() {
-            "revoked"
-        } else if self.expires_at.is_some_and(|at| at <= now) {
-            "expired"
-        } else {
-            "active"
-        }
-    }
-
-    pub fn scope_names(&self) -> impl Iterator<Item = &str> {
-        self.scopes
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
     }
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::token_events;
-use super::tokens::RowKey;
+use crate::credentials::model::{CredentialKey, EventKind, Outcome};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = token_events)]
@@ -16,8 +16,10 @@ pub struct EventRow {
     pub tenant: String,
     pub user_id: String,
     pub integration_key: String,
-    pub event: String,
-    pub outcome: String,
+    #[diesel(deserialize_as = String)]
+    pub event: EventKind,
+    #[diesel(deserialize_as = String)]
+    pub outcome: Outcome,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -34,44 +36,22 @@ struct NewEvent<'a> {
     created_at: NaiveDateTime,
 }
 
-/// What happened to a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    Stored,
-    Deleted,
-    Revoke,
-    Refresh,
-}
-
-impl Event {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Stored => "stored",
-            Event::Deleted => "deleted",
-            Event::Revoke => "revoke",
-            Event::Refresh => "refresh",
-        }
-    }
-}
-
 impl EventRow {
-    /// Appends an event. `outcome` is a short class (`success`, `created`, `invalid`,
-    /// `transient`, `failed`, `skipped`, …); `reason` a sentence without secrets.
+    /// Appends an event; `reason` is a sentence without secrets.
     pub fn record(
         conn: &mut DbConnection,
-        key: RowKey<'_>,
-        event: Event,
-        outcome: &str,
+        key: &CredentialKey,
+        (event, outcome): (EventKind, Outcome),
         reason: Option<&str>,
         at: NaiveDateTime,
     ) -> QueryResult<()> {
         diesel::insert_into(token_events::table)
             .values(NewEvent {
-                tenant: key.tenant,
-                user_id: key.user_id,
-                integration_key: key.integration_key,
+                tenant: &key.tenant,
+                user_id: &key.user_id,
+                integration_key: &key.integration_key,
                 event: event.as_str(),
-                outcome,
+                outcome: outcome.as_str(),
                 reason,
                 created_at: at,
             })
@@ -82,13 +62,13 @@ impl EventRow {
     /// The newest `limit` events of a credential, newest first.
     pub fn list(
         conn: &mut DbConnection,
-        key: RowKey<'_>,
+        key: &CredentialKey,
         limit: i64,
     ) -> QueryResult<Vec<EventRow>> {
         token_events::table
-            .filter(token_events::tenant.eq(key.tenant))
-            .filter(token_events::user_id.eq(key.user_id))
-            .filter(token_events::integration_key.eq(key.integration_key))
+            .filter(token_events::tenant.eq(&key.tenant))
+            .filter(token_events::user_id.eq(&key.user_id))
+            .filter(token_events::integration_key.eq(&key.integration_key))
             .order(token_events::id.desc())
             .limit(limit)
             .select(EventRow::as_select())

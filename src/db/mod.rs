@@ -1,6 +1,6 @@
-//! The database: one connection type over PostgreSQL and SQLite, the pool, migrations, and `Db`,
-//! which runs blocking diesel work off the async workers and turns a lost connection into
-//! `503 database_unavailable`.
+//! The database: one connection type over PostgreSQL and SQLite, the pool, migrations, `Db`,
+//! which runs blocking diesel work off the async workers, and `DbError`, which tells a lost or
+//! unreachable database from a failed query. Nothing here knows about HTTP.
 
 pub mod access_tokens;
 pub mod api_keys;
@@ -19,7 +19,6 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseUrl;
-use crate::error::ApiError;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -97,6 +96,34 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
     applied.map_err(|e| format!("migration failed: {e}"))
 }
 
+/// What went wrong with the database. Cheap to clone (a refresh result reaches every waiter).
+/// Causes are kept for the log line; none of them holds a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DbError {
+    /// The database cannot be reached, or a connection broke under a query: retry later.
+    #[error("the database is unavailable ({0})")]
+    Unavailable(String),
+    /// A query failed for another reason: a bug, a constraint, a value this version cannot read.
+    #[error("database query failed")]
+    Query(#[source] Arc<DieselError>),
+    /// A row the same job had just written or found is gone.
+    #[error("{0}")]
+    Missing(&'static str),
+    /// The blocking task running the job died.
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+impl From<DieselError> for DbError {
+    fn from(error: DieselError) -> Self {
+        if is_connection_error(&error) {
+            DbError::Unavailable(error.to_string())
+        } else {
+            DbError::Query(Arc::new(error))
+        }
+    }
+}
+
 /// Whether a diesel error means the connection itself is gone (as opposed to a bad query).
 pub fn is_connection_error(error: &DieselError) -> bool {
     match error {
@@ -169,7 +196,6 @@ impl r2d2::HandleError<ConnectError> for TracingErrorHandler {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
-    postgres: bool,
     /// Bumped whenever a connection is seen to fail. Idle connections from before the last
     /// failure are checked once before use, so the first request after the database comes back
     /// succeeds instead of drawing a dead connection.
@@ -191,15 +217,7 @@ impl Db {
                 url: url.clone(),
                 outages: outages.clone(),
             });
-        Db {
-            pool,
-            postgres: url.is_postgres(),
-            outages,
-        }
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        self.postgres
+        Db { pool, outages }
     }
 
     /// (open connections, idle connections) of the pool.
@@ -209,14 +227,14 @@ impl Db {
     }
 
     /// Checks out a connection known to work since the last outage, within the checkout timeout.
-    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
+    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
         let deadline = Instant::now() + CHECKOUT_TIMEOUT;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let mut pooled = self
                 .pool
                 .get_timeout(remaining.max(Duration::from_millis(1)))
-                .map_err(|_| ApiError::DatabaseUnavailable)?;
+                .map_err(|e| DbError::Unavailable(format!("no connection: {e}")))?;
             let epoch = self.outages.load(Ordering::Acquire);
             if pooled.epoch == epoch {
                 return Ok(pooled);
@@ -232,11 +250,11 @@ impl Db {
     /// Runs `work` on a pooled connection on the current thread (CLI commands, start-up).
     pub fn run_blocking<T>(
         &self,
-        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+        work: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let mut pooled = self.checkout()?;
         let result = work(&mut pooled.conn);
-        if matches!(result, Err(ApiError::DatabaseUnavailable)) {
+        if matches!(result, Err(DbError::Unavailable(_))) {
             pooled.broken = true;
             self.outages.fetch_add(1, Ordering::AcqRel);
         }
@@ -245,15 +263,24 @@ impl Db {
 
     /// Runs `work` on a pooled connection on the blocking thread pool, so the async workers
     /// never wait on the database.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || db.run_blocking(work))
+        tokio::task::spawn_blocking(move || db.run_blocking(work))
             .await
-            .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+            .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// `run` inside one transaction.
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(work)).await
     }
 
     /// Applies pending migrations; fails with the real cause when the database is unreachable.

@@ -1,4 +1,5 @@
-//! The `tokens` table: one encrypted credential per (tenant, user_id, integration_key).
+//! The `tokens` table: one encrypted credential per `CredentialKey` (tenant, user_id,
+//! integration_key), with its refresh lease and cooldown.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -6,6 +7,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::DbConnection;
 use super::schema::tokens;
+use crate::credentials::model::{CredentialKey, Scopes, TokenStatus, TokenType, UnknownValue};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tokens)]
@@ -15,13 +17,15 @@ pub struct TokenRow {
     pub user_id: String,
     pub integration_key: String,
     pub provider: String,
-    pub token_type: String,
+    #[diesel(deserialize_as = String)]
+    pub token_type: TokenType,
     /// Fernet ciphertext of the bound envelope; never leaves the service.
     pub ciphertext: String,
-    /// JSON array of scope strings.
+    /// JSON array of scope strings (see `Scopes`).
     pub scopes: Option<String>,
     pub expires_at: Option<NaiveDateTime>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: TokenStatus,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -51,39 +55,6 @@ pub struct NewToken<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// Status of a credential that works (or can be refreshed).
-pub const STATUS_ACTIVE: &str = "active";
-/// A transient refresh failure left it past its expiry.
-pub const STATUS_EXPIRED: &str = "expired";
-/// The provider rejected the refresh token: the user must re-authorize.
-pub const STATUS_INVALID: &str = "invalid";
-
-/// The primary key of a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowKey<'a> {
-    pub tenant: &'a str,
-    pub user_id: &'a str,
-    pub integration_key: &'a str,
-}
-
-/// The primary key of a credential, owned: for moving into database closures and map keys.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CredentialId {
-    pub tenant: String,
-    pub user_id: String,
-    pub integration_key: String,
-}
-
-impl CredentialId {
-    pub fn key(&self) -> RowKey<'_> {
-        RowKey {
-            tenant: &self.tenant,
-            user_id: &self.user_id,
-            integration_key: &self.integration_key,
-        }
-    }
-}
-
 /// What a successful refresh changes.
 #[derive(Debug)]
 pub struct RefreshedFields<'a> {
@@ -91,6 +62,24 @@ pub struct RefreshedFields<'a> {
     pub expires_at: Option<NaiveDateTime>,
     pub scopes: Option<&'a str>,
     pub updated_at: NaiveDateTime,
+}
+
+/// Whether a store created the row or replaced an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Created,
+    Replaced,
+}
+
+type ByKey<'a> = diesel::dsl::Find<tokens::table, (&'a str, &'a str, &'a str)>;
+
+/// The row of `key`: the one primary-key lookup every query here starts from.
+fn by_key(key: &CredentialKey) -> ByKey<'_> {
+    tokens::table.find((
+        key.tenant.as_str(),
+        key.user_id.as_str(),
+        key.integration_key.as_str(),
+    ))
 }
 
 type ReleaseLease = (
@@ -106,36 +95,22 @@ fn release_lease() -> ReleaseLease {
     )
 }
 
-/// Whether a store created the row or replaced an existing one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stored {
-    Created,
-    Replaced,
-}
-
 impl TokenRow {
-    pub fn find(
-        conn: &mut DbConnection,
-        tenant: &str,
-        user_id: &str,
-        integration_key: &str,
-    ) -> QueryResult<Option<TokenRow>> {
-        // The select clause is typed by backend, so the query is built once per arm.
-        macro_rules! query {
-            () => {
-                tokens::table
-                    .find((tenant, user_id, integration_key))
-                    .select(TokenRow::as_select())
-            };
-        }
+    pub fn find(conn: &mut DbConnection, key: &CredentialKey) -> QueryResult<Option<TokenRow>> {
         // The hot read of every GET. On the backend's own connection the prepared statement is
         // found in diesel's cache by the query's type; through the MultiConnection wrapper the SQL
         // would be rebuilt as the cache key on every call (measured: about half of a GET's
-        // instructions, see docs/PERFORMANCE.md).
+        // instructions, see docs/PERFORMANCE.md). By primary key: at most one row, so no LIMIT.
+        // The select clause is typed by backend, so the query is built once per arm.
         match conn {
-            // By primary key: at most one row, so no LIMIT (one bind parameter less).
-            DbConnection::Postgresql(pg) => query!().get_result(pg).optional(),
-            DbConnection::Sqlite(sqlite) => query!().get_result(sqlite).optional(),
+            DbConnection::Postgresql(pg) => by_key(key)
+                .select(TokenRow::as_select())
+                .get_result(pg)
+                .optional(),
+            DbConnection::Sqlite(sqlite) => by_key(key)
+                .select(TokenRow::as_select())
+                .get_result(sqlite)
+                .optional(),
         }
     }
 
@@ -189,31 +164,22 @@ impl TokenRow {
         Ok(updated > 0)
     }
 
-    /// `find` by primary key.
-    pub fn find_key(conn: &mut DbConnection, key: RowKey<'_>) -> QueryResult<Option<TokenRow>> {
-        Self::find(conn, key.tenant, key.user_id, key.integration_key)
-    }
-
     /// Takes the refresh lease for `owner` until `until_ms`, by compare-and-set: only if the row is
     /// still at `version` and no other lease is live at `now_ms`. True when taken.
     pub fn try_lease(
         conn: &mut DbConnection,
-        key: RowKey<'_>,
+        key: &CredentialKey,
         version: i64,
         owner: &str,
-        now_ms: i64,
-        until_ms: i64,
+        (now_ms, until_ms): (i64, i64),
     ) -> QueryResult<bool> {
         let taken = diesel::update(
-            tokens::table
-                .find((key.tenant, key.user_id, key.integration_key))
-                .filter(tokens::version.eq(version))
-                .filter(
-                    tokens::refresh_lease_until
-                        .is_null()
-                        .or(tokens::refresh_lease_until.lt(now_ms))
-                        .or(tokens::refresh_lease_owner.eq(owner)),
-                ),
+            by_key(key).filter(tokens::version.eq(version)).filter(
+                tokens::refresh_lease_until
+                    .is_null()
+                    .or(tokens::refresh_lease_until.lt(now_ms))
+                    .or(tokens::refresh_lease_owner.eq(owner)),
+            ),
         )
         .set((
             tokens::refresh_lease_owner.eq(owner),
@@ -227,26 +193,22 @@ impl TokenRow {
     /// True when written.
     pub fn complete_refresh(
         conn: &mut DbConnection,
-        key: RowKey<'_>,
+        key: &CredentialKey,
         owner: &str,
         update: &RefreshedFields<'_>,
     ) -> QueryResult<bool> {
-        let written = diesel::update(
-            tokens::table
-                .find((key.tenant, key.user_id, key.integration_key))
-                .filter(tokens::refresh_lease_owner.eq(owner)),
-        )
-        .set((
-            tokens::ciphertext.eq(update.ciphertext),
-            tokens::expires_at.eq(update.expires_at),
-            tokens::scopes.eq(update.scopes),
-            tokens::status.eq(STATUS_ACTIVE),
-            tokens::version.eq(tokens::version + 1),
-            tokens::updated_at.eq(update.updated_at),
-            release_lease(),
-            tokens::cooldown_until.eq(None::<i64>),
-        ))
-        .execute(conn)?;
+        let written = diesel::update(by_key(key).filter(tokens::refresh_lease_owner.eq(owner)))
+            .set((
+                tokens::ciphertext.eq(update.ciphertext),
+                tokens::expires_at.eq(update.expires_at),
+                tokens::scopes.eq(update.scopes),
+                tokens::status.eq(TokenStatus::Active.as_str()),
+                tokens::version.eq(tokens::version + 1),
+                tokens::updated_at.eq(update.updated_at),
+                release_lease(),
+                tokens::cooldown_until.eq(None::<i64>),
+            ))
+            .execute(conn)?;
         Ok(written > 0)
     }
 
@@ -254,32 +216,27 @@ impl TokenRow {
     /// while `owner` still holds it. True when written.
     pub fn fail_refresh(
         conn: &mut DbConnection,
-        key: RowKey<'_>,
+        key: &CredentialKey,
         owner: &str,
-        status: &str,
-        cooldown_until: Option<i64>,
+        (status, cooldown_until): (TokenStatus, Option<i64>),
         at: NaiveDateTime,
     ) -> QueryResult<bool> {
-        let written = diesel::update(
-            tokens::table
-                .find((key.tenant, key.user_id, key.integration_key))
-                .filter(tokens::refresh_lease_owner.eq(owner)),
-        )
-        .set((
-            tokens::status.eq(status),
-            tokens::cooldown_until.eq(cooldown_until),
-            tokens::version.eq(tokens::version + 1),
-            tokens::updated_at.eq(at),
-            release_lease(),
-        ))
-        .execute(conn)?;
+        let written = diesel::update(by_key(key).filter(tokens::refresh_lease_owner.eq(owner)))
+            .set((
+                tokens::status.eq(status.as_str()),
+                tokens::cooldown_until.eq(cooldown_until),
+                tokens::version.eq(tokens::version + 1),
+                tokens::updated_at.eq(at),
+                release_lease(),
+            ))
+            .execute(conn)?;
         Ok(written > 0)
     }
 
     /// Up to `limit` rows after `after` in primary-key order (keyset pagination).
     pub fn page_after(
         conn: &mut DbConnection,
-        after: Option<RowKey<'_>>,
+        after: Option<&CredentialKey>,
         limit: i64,
     ) -> QueryResult<Vec<TokenRow>> {
         let mut query = tokens::table
@@ -294,11 +251,11 @@ impl TokenRow {
         if let Some(k) = after {
             query = query.filter(
                 tokens::tenant
-                    .gt(k.tenant)
-                    .or(tokens::tenant.eq(k.tenant).and(
-                        tokens::user_id.gt(k.user_id).or(tokens::user_id
-                            .eq(k.user_id)
-                            .and(tokens::integration_key.gt(k.integration_key))),
+                    .gt(&k.tenant)
+                    .or(tokens::tenant.eq(&k.tenant).and(
+                        tokens::user_id.gt(&k.user_id).or(tokens::user_id
+                            .eq(&k.user_id)
+                            .and(tokens::integration_key.gt(&k.integration_key))),
                     )),
             );
         }
@@ -314,42 +271,25 @@ impl TokenRow {
     /// change. True when swapped.
     pub fn swap_ciphertext(
         conn: &mut DbConnection,
-        key: RowKey<'_>,
+        key: &CredentialKey,
         old: &str,
         new: &str,
     ) -> QueryResult<bool> {
-        let updated = diesel::update(
-            tokens::table
-                .find((key.tenant, key.user_id, key.integration_key))
-                .filter(tokens::ciphertext.eq(old)),
-        )
-        .set(tokens::ciphertext.eq(new))
-        .execute(conn)?;
+        let updated = diesel::update(by_key(key).filter(tokens::ciphertext.eq(old)))
+            .set(tokens::ciphertext.eq(new))
+            .execute(conn)?;
         Ok(updated > 0)
     }
 
     /// Deletes a credential; false when there was none.
-    pub fn delete(
-        conn: &mut DbConnection,
-        tenant: &str,
-        user_id: &str,
-        integration_key: &str,
-    ) -> QueryResult<bool> {
-        let deleted =
-            diesel::delete(tokens::table.find((tenant, user_id, integration_key))).execute(conn)?;
+    pub fn delete(conn: &mut DbConnection, key: &CredentialKey) -> QueryResult<bool> {
+        let deleted = diesel::delete(by_key(key)).execute(conn)?;
         Ok(deleted > 0)
     }
 
-    pub fn key(&self) -> RowKey<'_> {
-        RowKey {
-            tenant: &self.tenant,
-            user_id: &self.user_id,
-            integration_key: &self.integration_key,
-        }
-    }
-
-    pub fn id(&self) -> CredentialId {
-        CredentialId {
+    /// The key naming this row.
+    pub fn key(&self) -> CredentialKey {
+        CredentialKey {
             tenant: self.tenant.clone(),
             user_id: self.user_id.clone(),
             integration_key: self.integration_key.clone(),
@@ -357,9 +297,7 @@ impl TokenRow {
     }
 
     /// The decoded scope list.
-    pub fn scope_list(&self) -> Option<Vec<String>> {
-        self.scopes
-            .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
+    pub fn scopes(&self) -> Result<Option<Scopes>, UnknownValue> {
+        self.scopes.as_deref().map(Scopes::from_column).transpose()
     }
 }

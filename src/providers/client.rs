@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 use super::{BodyFormat, ClientAuth, Provider, RevokeAuth, RevokeMethod, RevokeToken};
 use crate::config::OAuthClient;
+use crate::credentials::data::OAuth2TokenData;
+use crate::secret::Secret;
 
 /// Largest provider reply read; anything bigger is malformed.
 const MAX_REPLY_BYTES: usize = 256 * 1024;
@@ -59,46 +61,14 @@ impl Failure {
 }
 
 /// What a successful refresh returned.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenReply {
-    pub access_token: String,
+    pub access_token: Secret<String>,
     /// A rotated refresh token; `None` keeps the stored one.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret<String>>,
     pub expires_in: Option<u64>,
     pub scope: Option<String>,
     pub token_type: Option<String>,
-}
-
-impl std::fmt::Debug for TokenReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenReply")
-            .field("access_token", &"<redacted>")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish()
-    }
-}
-
-/// The client credentials to use: those stored with the credential, else the platform's.
-pub fn client_for(
-    data: &Map<String, Value>,
-    configured: Option<&OAuthClient>,
-) -> Option<OAuthClient> {
-    let stored_id = data.get("client_id").and_then(Value::as_str);
-    match stored_id {
-        Some(id) if !id.is_empty() => Some(OAuthClient {
-            client_id: id.to_string(),
-            client_secret: data
-                .get("client_secret")
-                .and_then(Value::as_str)
-                .map(String::from),
-        }),
-        _ => configured.cloned(),
-    }
 }
 
 /// The HTTP client for provider calls. Cheap to clone.
@@ -124,7 +94,7 @@ impl ProviderClient {
     pub async fn refresh(
         &self,
         provider: &Provider,
-        refresh_token: &str,
+        refresh_token: &Secret<String>,
         client: Option<&OAuthClient>,
         timeout: Duration,
     ) -> Result<TokenReply, Failure> {
@@ -141,35 +111,23 @@ impl ProviderClient {
         })?;
         let mut params: Vec<(&str, &str)> = vec![
             ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
+            ("refresh_token", refresh_token.as_str()),
         ];
-        let mut request = self
-            .http
-            .post(token_url)
-            // GitHub answers form-encoded unless asked for JSON.
-            .header(reqwest::header::ACCEPT, "application/json")
-            .timeout(timeout);
-        match provider.client_auth {
-            ClientAuth::Basic => {
-                request = request.basic_auth(&client.client_id, client.client_secret.as_deref());
-            }
-            ClientAuth::Body => {
-                params.push(("client_id", client.client_id.as_str()));
-                if let Some(secret) = &client.client_secret {
-                    params.push(("client_secret", secret.as_str()));
-                }
-            }
-        }
-        request = with_body(request, provider.request_format, &params);
+        // GitHub answers form-encoded unless asked for JSON.
+        let request = self.request(reqwest::Method::POST, token_url, timeout);
+        let basic = provider.client_auth == ClientAuth::Basic;
+        let request = authenticate_client(request, &mut params, client, basic);
+        let request = with_body(request, provider.request_format, &params);
         let (status, retry_after, reply) = send(request, timeout).await?;
-        parse_token_reply(status, retry_after, &reply)
+        let map = check_reply(status, retry_after, &reply)?;
+        parse_token_reply(map)
     }
 
     /// Revokes a credential at the provider, as its registry entry describes.
     pub async fn revoke(
         &self,
         provider: &Provider,
-        data: &Map<String, Value>,
+        data: &OAuth2TokenData,
         client: Option<&OAuthClient>,
         timeout: Duration,
     ) -> Result<(), Failure> {
@@ -179,78 +137,79 @@ impl ProviderClient {
                 provider.key
             ))
         })?;
-        let text = |field: &str| {
-            data.get(field)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        };
         let token = match spec.token {
-            RevokeToken::Refresh => text("refresh_token").or_else(|| text("access_token")),
-            RevokeToken::Access => text("access_token"),
-        }
-        .ok_or_else(|| Failure::transient("no token to revoke"))?;
-        let needs_client = spec.auth == RevokeAuth::Client || spec.url.contains("{client_id}");
-        let client = match (needs_client, client) {
-            (true, None) => {
-                return Err(Failure::transient(format!(
-                    "no OAuth client configured for {} to revoke with",
-                    provider.key
-                )));
-            }
-            (_, client) => client,
+            RevokeToken::Refresh => data.refresh_token().unwrap_or(&data.access_token),
+            RevokeToken::Access => &data.access_token,
         };
+        if token.as_str().is_empty() {
+            return Err(Failure::transient("no token to revoke"));
+        }
+        let needs_client = spec.auth == RevokeAuth::Client || spec.url.contains("{client_id}");
+        if needs_client && client.is_none() {
+            return Err(Failure::transient(format!(
+                "no OAuth client configured for {} to revoke with",
+                provider.key
+            )));
+        }
         let url = match client {
-            Some(client) => spec.url.replace("{client_id}", &client.client_id),
+            Some(client) => spec.url.replace("{client_id}", client.client_id.as_str()),
             None => spec.url.clone(),
         };
         let method = match spec.method {
             RevokeMethod::Post => reqwest::Method::POST,
             RevokeMethod::Delete => reqwest::Method::DELETE,
         };
-        let mut request = self
-            .http
-            .request(method, url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .timeout(timeout);
+        let mut request = self.request(method, &url, timeout);
         let mut params: Vec<(&str, &str)> = Vec::new();
         match (spec.auth, client) {
-            (RevokeAuth::Bearer, _) => request = request.bearer_auth(token),
-            (RevokeAuth::Client, Some(client)) => match provider.client_auth {
-                ClientAuth::Basic => {
-                    request =
-                        request.basic_auth(&client.client_id, client.client_secret.as_deref());
-                }
-                ClientAuth::Body if spec.method == RevokeMethod::Delete => {
-                    // GitHub's DELETE /applications/{client_id}/token takes Basic only.
-                    request =
-                        request.basic_auth(&client.client_id, client.client_secret.as_deref());
-                }
-                ClientAuth::Body => {
-                    params.push(("client_id", client.client_id.as_str()));
-                    if let Some(secret) = &client.client_secret {
-                        params.push(("client_secret", secret.as_str()));
-                    }
-                }
-            },
+            (RevokeAuth::Bearer, _) => request = request.bearer_auth(token.as_str()),
+            (RevokeAuth::Client, Some(client)) => {
+                // GitHub's DELETE /applications/{client_id}/token takes Basic only.
+                let basic = provider.client_auth == ClientAuth::Basic
+                    || spec.method == RevokeMethod::Delete;
+                request = authenticate_client(request, &mut params, client, basic);
+            }
             _ => {}
         }
         if spec.auth != RevokeAuth::Bearer {
-            params.push((spec.token_field.as_str(), token));
+            params.push((spec.token_field.as_str(), token.as_str()));
         }
-        request = with_body(request, spec.format, &params);
+        let request = with_body(request, spec.format, &params);
         let (status, retry_after, reply) = send(request, timeout).await?;
-        let parsed = parse_body(&reply);
-        if let Some(failure) = reply_failure(status, retry_after, parsed.as_ref()) {
-            return Err(failure);
-        }
-        if !status.is_success() {
-            return Err(Failure::transient(format!(
-                "revocation answered HTTP {}",
-                status.as_u16()
-            )));
-        }
-        Ok(())
+        check_reply(status, retry_after, &reply).map(|_| ())
     }
+
+    /// A request to a provider: JSON asked for, bounded by `timeout`.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        timeout: Duration,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(timeout)
+    }
+}
+
+/// The OAuth client's credentials on a request: HTTP Basic, or `client_id`/`client_secret`
+/// among the body parameters.
+fn authenticate_client<'a>(
+    request: reqwest::RequestBuilder,
+    params: &mut Vec<(&'a str, &'a str)>,
+    client: &'a OAuthClient,
+    basic: bool,
+) -> reqwest::RequestBuilder {
+    let secret = client.client_secret.as_ref().map(Secret::as_str);
+    if basic {
+        return request.basic_auth(client.client_id.as_str(), secret);
+    }
+    params.push(("client_id", client.client_id.as_str()));
+    if let Some(secret) = secret {
+        params.push(("client_secret", secret));
+    }
+    request
 }
 
 fn with_body(
@@ -368,11 +327,13 @@ fn reply_failure(
     }
 }
 
-fn parse_token_reply(
+/// The reply's key/values when it is a success: no failure described (`reply_failure`) and a
+/// 2xx status.
+fn check_reply(
     status: StatusCode,
     retry_after: Option<u64>,
     body: &[u8],
-) -> Result<TokenReply, Failure> {
+) -> Result<Option<Map<String, Value>>, Failure> {
     let parsed = parse_body(body);
     if let Some(failure) = reply_failure(status, retry_after, parsed.as_ref()) {
         return Err(failure);
@@ -383,6 +344,10 @@ fn parse_token_reply(
             status.as_u16()
         )));
     }
+    Ok(parsed)
+}
+
+fn parse_token_reply(parsed: Option<Map<String, Value>>) -> Result<TokenReply, Failure> {
     let map = parsed.ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))?;
     let text = |field: &str| {
         map.get(field)
@@ -400,8 +365,8 @@ fn parse_token_reply(
         _ => None,
     });
     Ok(TokenReply {
-        access_token,
-        refresh_token: text("refresh_token"),
+        access_token: Secret::new(access_token),
+        refresh_token: text("refresh_token").map(Secret::new),
         expires_in,
         scope: text("scope"),
         token_type: text("token_type"),
@@ -413,7 +378,8 @@ mod tests {
     use super::*;
 
     fn parse(status: u16, body: &str) -> Result<TokenReply, Failure> {
-        parse_token_reply(StatusCode::from_u16(status).unwrap(), None, body.as_bytes())
+        let status = StatusCode::from_u16(status).unwrap();
+        parse_token_reply(check_reply(status, None, body.as_bytes())?)
     }
 
     #[test]
@@ -423,15 +389,18 @@ mod tests {
             r#"{"access_token":"a1","expires_in":3600,"refresh_token":"r2"}"#,
         )
         .unwrap();
-        assert_eq!(json.access_token, "a1");
+        assert_eq!(json.access_token.as_str(), "a1");
         assert_eq!(json.expires_in, Some(3600));
-        assert_eq!(json.refresh_token.as_deref(), Some("r2"));
+        assert_eq!(
+            json.refresh_token.map(Secret::into_inner).as_deref(),
+            Some("r2")
+        );
         let form = parse(
             200,
             "access_token=ghu_1&expires_in=28800&refresh_token=ghr_2&token_type=bearer",
         )
         .unwrap();
-        assert_eq!(form.access_token, "ghu_1");
+        assert_eq!(form.access_token.as_str(), "ghu_1");
         assert_eq!(form.expires_in, Some(28800));
     }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::token_data::TokenType;
+use crate::credentials::model::TokenType;
 
 const EMBEDDED: &str = include_str!("providers.toml");
 

@@ -2,21 +2,26 @@
 //! `TEST_DATABASE_URL` names a PostgreSQL database), the real app over it, and HTTP helpers.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod oauth_mock;
 
+use std::rc::Rc;
+
 use actix_http::Request;
-use actix_web::body::MessageBody;
+use actix_web::body::BoxBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::{test, web};
 use diesel::connection::SimpleConnection;
+use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
 use tokenvault::AppState;
-use tokenvault::auth::{self, KeySpec};
+use tokenvault::auth::issue::{self, Issued, KeySpec};
+use tokenvault::auth::scope::KeyScopes;
 use tokenvault::config::{Config, DatabaseUrl};
-use tokenvault::db::{self, DbConnection};
-use tokenvault::error::ApiError;
+use tokenvault::db::{self, DbConnection, DbError};
+use tokenvault::secret::{Secret, random_base62};
 
 /// A database of its own for one test, removed when dropped.
 pub struct TestDb {
@@ -32,10 +37,7 @@ impl TestDb {
             .filter(|v| !v.is_empty())
         {
             Some(base) if base.starts_with("postgres") => {
-                let schema = format!(
-                    "t_{}",
-                    auth::random_base62(16).unwrap().to_ascii_lowercase()
-                );
+                let schema = format!("t_{}", random_base62(16).unwrap().to_ascii_lowercase());
                 let base_url = DatabaseUrl::parse(&base).unwrap();
                 let mut conn = db::establish(&base_url).expect("connect to TEST_DATABASE_URL");
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
@@ -88,10 +90,10 @@ impl Drop for TestDb {
 
 /// A test config over `db`: a fresh encryption key and a known admin key.
 pub fn test_config(db: &TestDb) -> (Config, String) {
-    let admin_key = format!("agk_{}", auth::random_base62(43).unwrap());
+    let admin_key = format!("agk_{}", random_base62(43).unwrap());
     let mut config = Config::for_database(db.url.clone());
-    config.encryption_keys = Some(tokenvault::crypto::generate_key());
-    config.bootstrap_api_key = Some(admin_key.clone());
+    config.encryption_keys = Some(Secret::new(tokenvault::crypto::generate_key()));
+    config.bootstrap_api_key = Some(Secret::new(admin_key.clone()));
     (config, admin_key)
 }
 
@@ -111,8 +113,14 @@ impl TestResponse {
     }
 }
 
-pub struct TestApp<S> {
-    pub svc: S,
+/// The app as a service the tests call: one type for every app, whatever its configuration.
+pub type AppService = Rc<
+    dyn Fn(Request) -> LocalBoxFuture<'static, Result<ServiceResponse<BoxBody>, actix_web::Error>>,
+>;
+
+/// A running app over a test database.
+pub struct TestApp {
+    pub svc: AppService,
     pub state: web::Data<AppState>,
     pub admin_key: String,
     pub db: std::sync::Arc<TestDb>,
@@ -120,72 +128,117 @@ pub struct TestApp<S> {
     pub files: Vec<std::sync::Arc<tempfile::NamedTempFile>>,
 }
 
-/// The app on a fresh database, with `adjust` applied to the config.
-pub async fn spawn_with(
-    adjust: impl FnOnce(&mut Config),
-) -> TestApp<
-    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
-> {
-    spawn_on(TestDb::new(), adjust).await
+type Adjust<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
+
+/// Builds a `TestApp`: `TestApp::new().backend(db).with_provider(&mock).config(|c| …).start()`.
+pub struct TestAppBuilder<'a> {
+    db: Option<TestDb>,
+    providers_toml: Option<String>,
+    adjust: Vec<Adjust<'a>>,
 }
 
-/// The app over an existing test database.
-pub async fn spawn_on(
-    db: TestDb,
-    adjust: impl FnOnce(&mut Config),
-) -> TestApp<
-    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
-> {
-    let (mut config, admin_key) = test_config(&db);
-    adjust(&mut config);
-    // Off this thread: the test's own tasks (mock servers, proxies) run on it.
+impl<'a> TestAppBuilder<'a> {
+    /// Over this database (default: a fresh one of the backend `TEST_DATABASE_URL` names).
+    pub fn backend(mut self, db: TestDb) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// With the mock's endpoints as `PROVIDERS_FILE`.
+    pub fn with_provider(self, mock: &oauth_mock::MockProvider) -> Self {
+        self.with_providers_toml(mock.providers_toml())
+    }
+
+    /// With `providers_toml` as `PROVIDERS_FILE`.
+    pub fn with_providers_toml(mut self, providers_toml: String) -> Self {
+        self.providers_toml = Some(providers_toml);
+        self
+    }
+
+    /// With the config adjusted.
+    pub fn config(mut self, adjust: impl FnOnce(&mut Config) + 'a) -> Self {
+        self.adjust.push(Box::new(adjust));
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let db = self.db.unwrap_or_else(TestDb::new);
+        let (mut config, admin_key) = test_config(&db);
+        let mut files = Vec::new();
+        if let Some(toml) = self.providers_toml {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), toml).unwrap();
+            config.providers_file = Some(file.path().to_path_buf());
+            files.push(std::sync::Arc::new(file));
+        }
+        for adjust in self.adjust {
+            adjust(&mut config);
+        }
+        let (svc, state) = start_instance(config).await;
+        TestApp {
+            svc,
+            state,
+            admin_key,
+            db: std::sync::Arc::new(db),
+            files,
+        }
+    }
+}
+
+/// Prepares the app for `config` (off this thread: the test's own tasks, such as mock servers
+/// and proxies, run on it) and wraps it as an `AppService`.
+async fn start_instance(config: Config) -> (AppService, web::Data<AppState>) {
     let (state, _startup) = web::block(move || tokenvault::prepare(config))
         .await
         .unwrap()
         .expect("prepare app");
     let state = web::Data::new(state);
-    let svc = test::init_service(tokenvault::build_app(state.clone())).await;
-    TestApp {
-        svc,
-        state,
-        admin_key,
-        db: std::sync::Arc::new(db),
-        files: Vec::new(),
-    }
+    let svc = Rc::new(test::init_service(tokenvault::build_app(state.clone())).await);
+    let call: AppService = Rc::new(move |req| {
+        let svc = Rc::clone(&svc);
+        Box::pin(async move { svc.call(req).await.map(|r| r.map_into_boxed_body()) })
+    });
+    (call, state)
+}
+
+/// The app on a fresh database, with `adjust` applied to the config.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    TestApp::new().config(adjust).start().await
+}
+
+/// The app over an existing test database.
+pub async fn spawn_on(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    TestApp::new().backend(db).config(adjust).start().await
 }
 
 /// The app with `providers_toml` as its `PROVIDERS_FILE` (e.g. a mock's endpoints).
 pub async fn spawn_with_providers(
     providers_toml: String,
     adjust: impl FnOnce(&mut Config),
-) -> TestApp<
-    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
-> {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), providers_toml).unwrap();
-    let path = file.path().to_path_buf();
-    let mut app = spawn_with(move |config| {
-        config.providers_file = Some(path);
-        adjust(config);
-    })
-    .await;
-    app.files.push(std::sync::Arc::new(file));
-    app
+) -> TestApp {
+    TestApp::new()
+        .with_providers_toml(providers_toml)
+        .config(adjust)
+        .start()
+        .await
 }
 
-pub async fn spawn() -> TestApp<
-    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
-> {
-    spawn_with(|_| {}).await
+pub async fn spawn() -> TestApp {
+    TestApp::new().start().await
 }
 
-impl<S, B> TestApp<S>
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+impl TestApp {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<'a>() -> TestAppBuilder<'a> {
+        TestAppBuilder {
+            db: None,
+            providers_toml: None,
+            adjust: Vec::new(),
+        }
+    }
+
     pub async fn call(&self, req: test::TestRequest) -> TestResponse {
-        let response = test::call_service(&self.svc, req.to_request()).await;
+        let response = (self.svc)(req.to_request()).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = test::read_body(response).await;
@@ -246,29 +299,15 @@ where
 
     /// Another instance of the app on the same database: its own pool, single-flight map and
     /// lease name, as a second process would have.
-    pub async fn second_instance(
-        &self,
-    ) -> TestApp<
-        impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
-    > {
+    pub async fn second_instance(&self) -> TestApp {
         self.instance_with(|_| {}).await
     }
 
     /// Another instance on the same database, its config adjusted (e.g. other keys).
-    pub async fn instance_with(
-        &self,
-        adjust: impl FnOnce(&mut Config),
-    ) -> TestApp<
-        impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
-    > {
+    pub async fn instance_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = self.state.config.clone();
         adjust(&mut config);
-        let (state, _) = web::block(move || tokenvault::prepare(config))
-            .await
-            .unwrap()
-            .expect("prepare second instance");
-        let state = web::Data::new(state);
-        let svc = test::init_service(tokenvault::build_app(state.clone())).await;
+        let (svc, state) = start_instance(config).await;
         TestApp {
             svc,
             state,
@@ -290,22 +329,24 @@ where
         self.create_key_with(KeySpec {
             tenant: tenant.into(),
             name: "test".into(),
-            scopes: auth::Scope::parse_list(scopes).unwrap(),
+            scopes: KeyScopes::parse_list(scopes).unwrap(),
             user_id: user.map(String::from),
             expires_at: None,
         })
         .key
+        .into_inner()
     }
 
-    pub fn create_key_with(&self, spec: KeySpec) -> auth::CreatedKey {
+    pub fn create_key_with(&self, spec: KeySpec) -> issue::CreatedKey {
+        let issued = Issued::api_key(None).unwrap();
         self.state
             .db
-            .run_blocking(|conn| auth::create_api_key(conn, &spec, None))
+            .run_blocking(|conn| issue::create_api_key(conn, &spec, issued))
             .unwrap()
     }
 
     /// Runs `work` on a direct connection to the test database.
-    pub fn with_conn<T>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>) -> T {
+    pub fn with_conn<T>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, DbError>) -> T {
         self.state.db.run_blocking(work).unwrap()
     }
 }
@@ -351,18 +392,16 @@ pub fn expiring_body(integration_key: &str, provider: &str, expires_in_secs: i64
 /// `sk-old-<i>`) sealed with `vault`, straight into the table.
 pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vault, count: usize) {
     use diesel::Connection;
+    use tokenvault::credentials::model::CredentialKey;
     use tokenvault::db::tokens::{NewToken, TokenRow};
     db.run_blocking(|conn| {
         conn.transaction(|conn| {
             let now = tokenvault::db::now();
             for i in 0..count {
                 let user = format!("u{i:05}");
-                let row = tokenvault::crypto::RowRef {
-                    tenant: tokenvault::DEFAULT_TENANT,
-                    user_id: &user,
-                    integration_key: "openai",
-                };
-                let ciphertext = vault.seal(row, &json!({"api_key": format!("sk-old-{i}")}));
+                let row =
+                    CredentialKey::parse(tokenvault::DEFAULT_TENANT, &user, "openai").unwrap();
+                let ciphertext = vault.seal(&row, &json!({"api_key": format!("sk-old-{i}")}));
                 TokenRow::upsert(
                     conn,
                     &NewToken {
@@ -381,7 +420,7 @@ pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vau
                     },
                 )?;
             }
-            Ok::<_, ApiError>(())
+            Ok::<_, DbError>(())
         })
     })
     .unwrap();

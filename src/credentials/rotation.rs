@@ -6,13 +6,13 @@
 //! only counted. Safe while the server runs: a row written concurrently (a store or a refresh)
 //! keeps the concurrent write, which the server sealed itself; the row is read again and checked.
 
+use diesel::Connection;
 use serde_json::Value;
 
+use super::model::CredentialKey;
 use crate::crypto::Vault;
-use crate::db::Db;
-use crate::db::tokens::{CredentialId, TokenRow};
-use crate::error::ApiError;
-use crate::refresh::row_ref;
+use crate::db::tokens::TokenRow;
+use crate::db::{Db, DbError};
 
 /// How many times a row that keeps changing under us is retried before it is reported.
 const MAX_ATTEMPTS: usize = 5;
@@ -35,7 +35,7 @@ pub struct Summary {
     /// Rows deleted while we were at them.
     pub vanished: u64,
     /// Rows that could not be re-encrypted: their identity and why (never their contents).
-    pub failed: Vec<(CredentialId, String)>,
+    pub failed: Vec<(CredentialKey, String)>,
     /// True when the run stopped at `Options::limit` before the end.
     pub interrupted: bool,
 }
@@ -53,13 +53,14 @@ enum Plan {
 }
 
 fn plan(vault: &Vault, row: &TokenRow) -> Plan {
-    match vault.open(row_ref(row), &row.ciphertext) {
+    let key = row.key();
+    match vault.open(&key, &row.ciphertext) {
         Err(e) => Plan::Failed(e.to_string()),
         // Under the first key and bound to its row: nothing to do. A legacy (unbound) ciphertext
         // is re-sealed even under the first key, so that afterwards every row is bound.
         Ok(opened) if opened.key_index == 0 && opened.bound => Plan::Current,
         Ok(opened) => Plan::Swap {
-            new: vault.seal(row_ref(row), &opened.data),
+            new: vault.seal(&key, &opened.data),
         },
     }
 }
@@ -71,12 +72,12 @@ pub fn rotate(
     vault: &Vault,
     options: Options,
     progress: &mut dyn FnMut(&Summary),
-) -> Result<Summary, ApiError> {
+) -> Result<Summary, DbError> {
     let mut summary = Summary {
         total: db.run_blocking(|conn| Ok(TokenRow::count(conn)?))? as u64,
         ..Summary::default()
     };
-    let mut after: Option<CredentialId> = None;
+    let mut after: Option<CredentialKey> = None;
     loop {
         let batch_size = match options.limit {
             Some(limit) if summary.visited() >= limit => {
@@ -86,30 +87,25 @@ pub fn rotate(
             Some(limit) => options.batch_size.min((limit - summary.visited()) as i64),
             None => options.batch_size,
         };
-        let batch = db.run_blocking(|conn| {
-            Ok(TokenRow::page_after(
-                conn,
-                after.as_ref().map(CredentialId::key),
-                batch_size,
-            )?)
-        })?;
+        let batch =
+            db.run_blocking(|conn| Ok(TokenRow::page_after(conn, after.as_ref(), batch_size)?))?;
         let Some(last) = batch.last() else { break };
-        after = Some(last.id());
+        after = Some(last.key());
 
         let mut swaps = Vec::new();
         for row in &batch {
             match plan(vault, row) {
                 Plan::Current => summary.already_current += 1,
-                Plan::Failed(why) => summary.failed.push((row.id(), why)),
+                Plan::Failed(why) => summary.failed.push((row.key(), why)),
                 Plan::Swap { new } => swaps.push((row, new)),
             }
         }
         // One short write transaction per batch; rows that changed meanwhile are retried alone.
         let lost: Vec<&TokenRow> = db.run_blocking(|conn| {
-            conn_transaction(conn, |conn| {
+            conn.transaction(|conn| {
                 let mut lost = Vec::new();
                 for (row, new) in &swaps {
-                    if !TokenRow::swap_ciphertext(conn, row.key(), &row.ciphertext, new)? {
+                    if !TokenRow::swap_ciphertext(conn, &row.key(), &row.ciphertext, new)? {
                         lost.push(*row);
                     }
                 }
@@ -118,30 +114,22 @@ pub fn rotate(
         })?;
         summary.reencrypted += (swaps.len() - lost.len()) as u64;
         for row in lost {
-            retry_row(db, vault, row.id(), &mut summary)?;
+            retry_row(db, vault, row.key(), &mut summary)?;
         }
         progress(&summary);
     }
     Ok(summary)
 }
 
-fn conn_transaction<T>(
-    conn: &mut crate::db::DbConnection,
-    work: impl FnOnce(&mut crate::db::DbConnection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    use diesel::Connection;
-    conn.transaction(work)
-}
-
 /// A row that changed under us: read it again and re-encrypt what is there now.
 fn retry_row(
     db: &Db,
     vault: &Vault,
-    id: CredentialId,
+    id: CredentialKey,
     summary: &mut Summary,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     for _ in 0..MAX_ATTEMPTS {
-        let current = db.run_blocking(|conn| Ok(TokenRow::find_key(conn, id.key())?))?;
+        let current = db.run_blocking(|conn| Ok(TokenRow::find(conn, &id)?))?;
         let Some(row) = current else {
             summary.vanished += 1;
             return Ok(());
@@ -157,12 +145,7 @@ fn retry_row(
             }
             Plan::Swap { new } => {
                 if db.run_blocking(|conn| {
-                    Ok(TokenRow::swap_ciphertext(
-                        conn,
-                        row.key(),
-                        &row.ciphertext,
-                        &new,
-                    )?)
+                    Ok(TokenRow::swap_ciphertext(conn, &id, &row.ciphertext, &new)?)
                 })? {
                     summary.reencrypted += 1;
                     return Ok(());
@@ -178,25 +161,20 @@ fn retry_row(
 }
 
 /// Opens every row with `vault`: each row's identity and data (`Null` when it cannot be opened).
-pub fn verify(db: &Db, vault: &Vault) -> Result<Vec<(CredentialId, Value)>, ApiError> {
+pub fn verify(db: &Db, vault: &Vault) -> Result<Vec<(CredentialKey, Value)>, DbError> {
     let mut out = Vec::new();
-    let mut after: Option<CredentialId> = None;
+    let mut after: Option<CredentialKey> = None;
     loop {
-        let batch = db.run_blocking(|conn| {
-            Ok(TokenRow::page_after(
-                conn,
-                after.as_ref().map(CredentialId::key),
-                500,
-            )?)
-        })?;
+        let batch = db.run_blocking(|conn| Ok(TokenRow::page_after(conn, after.as_ref(), 500)?))?;
         let Some(last) = batch.last() else { break };
-        after = Some(last.id());
+        after = Some(last.key());
         for row in &batch {
+            let key = row.key();
             let data = vault
-                .open(row_ref(row), &row.ciphertext)
+                .open(&key, &row.ciphertext)
                 .map(|opened| opened.data)
                 .unwrap_or(Value::Null);
-            out.push((row.id(), data));
+            out.push((key, data));
         }
     }
     Ok(out)

@@ -1,0 +1,128 @@
+//! Who is calling and what they may do: scopes (`scope`), the caller and its extractor
+//! (`caller`), issuing API keys and access tokens (`issue`), and the short-lived cache that
+//! keeps authentication off the database on the hot path (`cache`).
+
+pub mod cache;
+pub mod caller;
+pub mod issue;
+pub mod scope;
+
+use std::sync::Arc;
+
+use crate::db::access_tokens::AccessTokenRow;
+use crate::db::api_keys::ApiKeyRow;
+use crate::db::{self, Db, DbError};
+use crate::secret::{RandomError, hash_secret};
+use cache::{AuthCache, Authenticated};
+use caller::Caller;
+use issue::{ACCESS_TOKEN_PREFIX, API_KEY_PREFIX};
+
+/// Longest presented secret even looked at.
+const MAX_PRESENTED_LEN: usize = 256;
+
+/// Why a caller is refused, or could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No, unknown, revoked or expired credential.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// Checks a presented API key (`agk_…`) or access token (`agat_…`) and returns its caller.
+pub async fn authenticate(
+    db: &Db,
+    cache: &AuthCache,
+    presented: &str,
+) -> Result<Caller, AuthError> {
+    let is_access_token = presented.starts_with(ACCESS_TOKEN_PREFIX);
+    let invalid = if is_access_token {
+        "Invalid access token"
+    } else {
+        "Invalid API key"
+    };
+    if !(is_access_token || presented.starts_with(API_KEY_PREFIX))
+        || presented.len() > MAX_PRESENTED_LEN
+    {
+        return Err(AuthError::Unauthorized(invalid.into()));
+    }
+    let secret_hash = hash_secret(presented);
+    let found = match cache.get(&secret_hash) {
+        Some(found) => found,
+        None => {
+            let found = look_up(db, secret_hash.clone(), is_access_token)
+                .await?
+                .map(Arc::new)
+                .ok_or_else(|| AuthError::Unauthorized(invalid.into()))?;
+            cache.put(secret_hash, Arc::clone(&found));
+            found
+        }
+    };
+    check_live(&found, db::now())?;
+    if cache.due_for_touch(&found.key.id) {
+        let (db, key_id) = (db.clone(), found.key.id.clone());
+        // Off the request path: a failed bookkeeping write must not fail the request.
+        tokio::spawn(async move {
+            let _ = db
+                .run(move |conn| Ok(ApiKeyRow::touch(conn, &key_id, db::now())?))
+                .await;
+        });
+    }
+    Ok(Caller::from_row(
+        &found.key,
+        found.access.as_ref().map(|access| access.id.clone()),
+    ))
+}
+
+/// The key (or access token and its key) with this hash, in one round trip.
+async fn look_up(
+    db: &Db,
+    secret_hash: String,
+    is_access_token: bool,
+) -> Result<Option<Authenticated>, DbError> {
+    db.run(move |conn| {
+        Ok(if is_access_token {
+            AccessTokenRow::find_by_hash_with_key(conn, &secret_hash)?.map(|(access, key)| {
+                Authenticated {
+                    key,
+                    access: Some(access),
+                }
+            })
+        } else {
+            ApiKeyRow::find_by_hash(conn, &secret_hash)?
+                .map(|key| Authenticated { key, access: None })
+        })
+    })
+    .await
+}
+
+/// Unauthorized when the access token or its key is destroyed, revoked or expired at `now`.
+fn check_live(found: &Authenticated, now: chrono::NaiveDateTime) -> Result<(), AuthError> {
+    let refuse = |message: String| Err(AuthError::Unauthorized(message));
+    if let Some(access) = &found.access {
+        if access.destroyed_at.is_some() {
+            return refuse("This access token has been destroyed".into());
+        }
+        if access.expires_at <= now {
+            return refuse("This access token has expired".into());
+        }
+    }
+    let via = if found.access.is_some() {
+        "The API key this access token was minted from"
+    } else {
+        "This API key"
+    };
+    if found.key.revoked_at.is_some() {
+        return refuse(format!("{via} has been revoked"));
+    }
+    if found.key.expires_at.is_some_and(|at| at <= now) {
+        return refuse(format!("{via} has expired"));
+    }
+    Ok(())
+}

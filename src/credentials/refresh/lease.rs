@@ -1,0 +1,132 @@
+//! The cross-instance half of single flight: a lease in the token row, taken by compare-and-set
+//! (only at the version read, only if no live lease). An instance that loses waits, polling the
+//! row, until the version moves (the winner wrote its result) or the lease expires (the winner
+//! died, and it takes over). The outcome is written, and the lease released, in one transaction
+//! with its audit event.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+
+use super::policy::{FailureRecord, now_millis};
+use crate::credentials::Error;
+use crate::credentials::model::{CredentialKey, EventKind, Outcome};
+use crate::db::events::EventRow;
+use crate::db::tokens::{RefreshedFields, TokenRow};
+use crate::db::{Db, DbError};
+
+/// A lease outlives the provider timeout by this much before another instance may take over.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How often an instance waiting on another's lease looks at the row again.
+const LEASE_POLL: Duration = Duration::from_millis(25);
+
+/// How taking the lease ended.
+pub enum Acquired {
+    /// This instance holds it: call the provider.
+    Taken,
+    /// Another instance finished (or the credential was stored anew): its row.
+    Moved(Box<TokenRow>),
+}
+
+/// How long a lease lasts for a provider call bounded by `timeout`.
+pub fn lease_len(timeout: Duration) -> Duration {
+    timeout + LEASE_MARGIN
+}
+
+/// Takes the lease of `key` at `version` for `owner`, waiting out another instance's lease for
+/// at most two lease lengths.
+pub async fn acquire(
+    db: &Db,
+    key: &CredentialKey,
+    version: i64,
+    owner: &str,
+    lease_len: Duration,
+) -> Result<Acquired, Error> {
+    let give_up_at = Instant::now() + lease_len * 2;
+    let lease_ms = i64::try_from(lease_len.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let (k, o) = (key.clone(), owner.to_string());
+        let taken = db
+            .run(move |conn| {
+                let now_ms = now_millis();
+                let span = (now_ms, now_ms.saturating_add(lease_ms));
+                Ok(TokenRow::try_lease(conn, &k, version, &o, span)?)
+            })
+            .await?;
+        if taken {
+            return Ok(Acquired::Taken);
+        }
+        let current = find(db, key).await?.ok_or(Error::NotFound)?;
+        if current.version != version {
+            return Ok(Acquired::Moved(Box::new(current)));
+        }
+        if Instant::now() >= give_up_at {
+            return Err(Error::Unavailable {
+                reason: "another instance is still refreshing this credential".into(),
+                retry_after: Some(1),
+            });
+        }
+        tokio::time::sleep(LEASE_POLL).await;
+    }
+}
+
+/// The row of `key` as it is now.
+pub async fn find(db: &Db, key: &CredentialKey) -> Result<Option<TokenRow>, DbError> {
+    let key = key.clone();
+    db.run(move |conn| Ok(TokenRow::find(conn, &key)?)).await
+}
+
+/// What a successful refresh writes.
+pub struct Success {
+    pub ciphertext: String,
+    pub expires_at: Option<NaiveDateTime>,
+    pub scopes: Option<String>,
+    pub reason: &'static str,
+    pub at: NaiveDateTime,
+}
+
+/// Writes a successful refresh and its event while `owner` holds the lease: the written row, or
+/// `None` when the lease was lost meanwhile.
+pub async fn complete(
+    db: &Db,
+    key: &CredentialKey,
+    owner: &str,
+    success: Success,
+) -> Result<Option<TokenRow>, DbError> {
+    let (key, owner) = (key.clone(), owner.to_string());
+    db.transaction(move |conn| {
+        let fields = RefreshedFields {
+            ciphertext: &success.ciphertext,
+            expires_at: success.expires_at,
+            scopes: success.scopes.as_deref(),
+            updated_at: success.at,
+        };
+        if !TokenRow::complete_refresh(conn, &key, &owner, &fields)? {
+            return Ok(None);
+        }
+        let event = (EventKind::Refresh, Outcome::Success);
+        EventRow::record(conn, &key, event, Some(success.reason), success.at)?;
+        Ok(TokenRow::find(conn, &key)?)
+    })
+    .await
+}
+
+/// Writes a failed refresh and its event while `owner` holds the lease.
+pub async fn fail(
+    db: &Db,
+    key: &CredentialKey,
+    owner: &str,
+    record: FailureRecord,
+    (reason, at): (String, NaiveDateTime),
+) -> Result<(), DbError> {
+    let (key, owner) = (key.clone(), owner.to_string());
+    db.transaction(move |conn| {
+        let change = (record.status, record.cooldown_until);
+        if TokenRow::fail_refresh(conn, &key, &owner, change, at)? {
+            let event = (EventKind::Refresh, record.outcome);
+            EventRow::record(conn, &key, event, Some(&reason), at)?;
+        }
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,318 @@
+//! The credential service: store, load, use (refreshing first when due), refresh, delete, and
+//! the audit log. Handlers call one of these; background work can call them too.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::data::TokenData;
+use super::model::{CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType};
+use super::refresh::flight::Flights;
+use super::refresh::policy;
+use super::{Error, Inconsistency};
+use crate::config::OAuthClient;
+use crate::crypto::Vault;
+use crate::db::events::EventRow;
+use crate::db::tokens::{NewToken, Stored, TokenRow};
+use crate::db::{self, Db, DbError};
+use crate::expiry;
+use crate::providers::Registry;
+use crate::providers::client::ProviderClient;
+use crate::secret::random_base62;
+
+/// A credential as stored, and its decrypted data.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub row: TokenRow,
+    pub data: TokenData,
+}
+
+/// A credential ready to hand out, and whether this request refreshed it.
+#[derive(Debug)]
+pub struct Usable {
+    pub credential: Credential,
+    pub refreshed: bool,
+}
+
+/// What a store request brings, before it is checked.
+#[derive(Debug)]
+pub struct NewCredential {
+    pub provider: String,
+    pub token_type: String,
+    pub token_data: Value,
+    pub scopes: Option<Vec<String>>,
+    /// RFC 3339; a time without offset is taken as UTC.
+    pub expires_at: Option<String>,
+}
+
+/// What a delete did at the provider.
+#[derive(Debug)]
+pub struct Deleted {
+    pub revocation: Revocation,
+    /// Why revocation failed, when it did.
+    pub revocation_error: Option<String>,
+}
+
+/// Refresh settings, from the configuration.
+#[derive(Debug, Clone)]
+pub struct RefreshSettings {
+    /// Refresh when less than this is left.
+    pub window: Duration,
+    /// Hard timeout of a provider call.
+    pub timeout: Duration,
+    /// After a transient failure, no attempt for this long (or the provider's `Retry-After`).
+    pub cooldown: Duration,
+    /// The platform's OAuth client per provider.
+    pub oauth_clients: BTreeMap<String, OAuthClient>,
+}
+
+pub(super) struct Inner {
+    pub(super) db: Db,
+    pub(super) vault: Arc<Vault>,
+    pub(super) registry: Arc<Registry>,
+    pub(super) client: ProviderClient,
+    pub(super) settings: RefreshSettings,
+    /// This instance's name in lease columns.
+    pub(super) instance: String,
+    pub(super) flights: Flights<CredentialKey, Result<Credential, Error>>,
+}
+
+/// Everything the credential operations work with. Cheap to clone; a refresh task owns a clone.
+#[derive(Clone)]
+pub struct CredentialService {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for CredentialService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialService")
+            .field("vault", &self.inner.vault)
+            .field("settings", &self.inner.settings)
+            .field("instance", &self.inner.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialService {
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        registry: Arc<Registry>,
+        client: ProviderClient,
+        settings: RefreshSettings,
+    ) -> Result<CredentialService, Error> {
+        let instance = format!("inst_{}", random_base62(12).map_err(Error::internal)?);
+        let inner = Inner {
+            db,
+            vault,
+            registry,
+            client,
+            settings,
+            instance,
+            flights: Flights::default(),
+        };
+        Ok(CredentialService {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Decrypts a row's token data.
+    pub(super) fn open(&self, row: TokenRow) -> Result<Credential, Error> {
+        let key = row.key();
+        let opened = self
+            .inner
+            .vault
+            .open(&key, &row.ciphertext)
+            .map_err(Error::internal)?;
+        let data = TokenData::from_value(row.token_type, opened.data).map_err(|e| {
+            Error::internal(Inconsistency(format!(
+                "{key}: stored token data does not fit its type ({e})"
+            )))
+        })?;
+        Ok(Credential { row, data })
+    }
+
+    /// Reads and decrypts a credential.
+    pub async fn load(&self, key: &CredentialKey) -> Result<Credential, Error> {
+        let key = key.clone();
+        let row = self
+            .inner
+            .db
+            .run(move |conn| Ok(TokenRow::find(conn, &key)?))
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.open(row)
+    }
+
+    /// The credential, refreshed first when it is due (inside the refresh window, or `force`).
+    pub async fn usable(&self, key: &CredentialKey, force: bool) -> Result<Usable, Error> {
+        let credential = self.load(key).await?;
+        self.make_usable(credential, force).await
+    }
+
+    /// Refreshes now, or says precisely why not.
+    pub async fn refresh_now(&self, key: &CredentialKey) -> Result<Credential, Error> {
+        let credential = self.load(key).await?;
+        let registry = &self.inner.registry;
+        if let Some(why) = policy::not_refreshable(&credential, registry) {
+            return Err(Error::Invalid(why));
+        }
+        if credential.row.status == TokenStatus::Invalid {
+            return Err(Error::rejected(None));
+        }
+        self.refresh(&credential).await
+    }
+
+    /// Stores a credential under `key` (insert, or replace): whether it was new, and the row.
+    pub async fn store(
+        &self,
+        key: CredentialKey,
+        new: NewCredential,
+    ) -> Result<(Stored, TokenRow), Error> {
+        let provider = self
+            .inner
+            .registry
+            .get(new.provider.trim())
+            .ok_or_else(|| Error::Unprocessable("Invalid provider".into()))?;
+        let token_type = TokenType::parse_request(&new.token_type)
+            .ok_or_else(|| Error::Unprocessable("Invalid token type".into()))?;
+        if !provider.supports(token_type) {
+            return Err(Error::Unprocessable(format!(
+                "Invalid token type: {} does not accept {token_type} credentials",
+                provider.key
+            )));
+        }
+        let data = TokenData::validate(token_type, &new.token_data).map_err(Error::Invalid)?;
+        let now = db::now();
+        let expires_at = match (&new.expires_at, data.oauth2().and_then(|d| d.expires_in)) {
+            (Some(at), _) => Some(expiry::parse_time(at).map_err(|_| {
+                Error::Invalid(
+                    "expires_at must be an RFC 3339 time, e.g. 2025-01-16T10:00:00Z".into(),
+                )
+            })?),
+            (None, Some(secs)) => policy::expires_at_after(now, secs),
+            (None, None) => None,
+        };
+        let scopes = new.scopes.map(|s| Scopes::new(s).to_column());
+        let ciphertext = self.inner.vault.seal(&key, &data.to_value());
+        let provider_key = provider.key.clone();
+        let written = self
+            .inner
+            .db
+            .transaction(move |conn| {
+                let new = NewToken {
+                    tenant: &key.tenant,
+                    user_id: &key.user_id,
+                    integration_key: &key.integration_key,
+                    provider: &provider_key,
+                    token_type: token_type.as_str(),
+                    ciphertext: &ciphertext,
+                    scopes: scopes.as_deref(),
+                    expires_at,
+                    status: TokenStatus::Active.as_str(),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let stored = TokenRow::upsert(conn, &new)?;
+                let outcome = match stored {
+                    Stored::Created => Outcome::Created,
+                    Stored::Replaced => Outcome::Replaced,
+                };
+                EventRow::record(conn, &key, (EventKind::Stored, outcome), None, now)?;
+                let saved = TokenRow::find(conn, &key)?
+                    .ok_or(DbError::Missing("the stored credential vanished"))?;
+                Ok((stored, saved))
+            })
+            .await?;
+        Ok(written)
+    }
+
+    /// A user's credentials (rows only: metadata, never decrypted).
+    pub async fn list(&self, tenant: &str, user_id: &str) -> Result<Vec<TokenRow>, Error> {
+        let (tenant, user_id) = (tenant.to_string(), user_id.to_string());
+        Ok(self
+            .inner
+            .db
+            .run(move |conn| Ok(TokenRow::list_for_user(conn, &tenant, &user_id)?))
+            .await?)
+    }
+
+    /// Revokes at the provider first when `revoke` (best effort), then deletes.
+    pub async fn delete(&self, key: &CredentialKey, revoke: bool) -> Result<Deleted, Error> {
+        let credential = self.load(key).await?;
+        let (revocation, revocation_error) = match revoke {
+            true => self.revoke(&credential).await,
+            false => (Revocation::Skipped, None),
+        };
+        let (key, reason) = (key.clone(), revocation_error.clone());
+        let deleted = self
+            .inner
+            .db
+            .transaction(move |conn| {
+                let now = db::now();
+                if !TokenRow::delete(conn, &key)? {
+                    return Ok(false);
+                }
+                let revoke_event = (EventKind::Revoke, Outcome::from(revocation));
+                EventRow::record(conn, &key, revoke_event, reason.as_deref(), now)?;
+                let deleted_event = (EventKind::Deleted, Outcome::Success);
+                EventRow::record(conn, &key, deleted_event, None, now)?;
+                Ok(true)
+            })
+            .await?;
+        if !deleted {
+            return Err(Error::NotFound);
+        }
+        Ok(Deleted {
+            revocation,
+            revocation_error,
+        })
+    }
+
+    /// Revokes a credential at its provider if possible: the outcome, and why it failed.
+    async fn revoke(&self, credential: &Credential) -> (Revocation, Option<String>) {
+        let provider = self.inner.registry.get(&credential.row.provider);
+        let (provider, data) = match (provider, credential.data.oauth2()) {
+            (Some(p), Some(data)) if p.revoke.is_some() => (p, data),
+            _ => return (Revocation::NotSupported, None),
+        };
+        let client = data.client(self.inner.settings.oauth_clients.get(&provider.key));
+        let timeout = self.inner.settings.timeout;
+        let result = self
+            .inner
+            .client
+            .revoke(provider, data, client.as_ref(), timeout)
+            .await;
+        match result {
+            Ok(()) => (Revocation::Revoked, None),
+            Err(failure) => {
+                let row = &credential.row;
+                tracing::warn!(
+                    tenant = %row.tenant, user_id = %row.user_id,
+                    integration_key = %row.integration_key, provider = %provider.key,
+                    reason = %failure.reason(), "revocation at the provider failed; deleting anyway"
+                );
+                (Revocation::Failed, Some(failure.reason().to_string()))
+            }
+        }
+    }
+
+    /// The newest `limit` audit events of a credential (also after it was deleted).
+    pub async fn events(&self, key: &CredentialKey, limit: i64) -> Result<Vec<EventRow>, Error> {
+        let key = key.clone();
+        Ok(self
+            .inner
+            .db
+            .run(move |conn| Ok(EventRow::list(conn, &key, limit)?))
+            .await?)
+    }
+}
+
+/// Whether a credential is past its expiry at `now`.
+pub fn is_expired(expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    expires_at.is_some_and(|at| at <= now)
+}
