@@ -39,10 +39,6 @@ impl DatabaseUrl {
         ))
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, DatabaseUrl::Postgres(_))
-    }
-
     /// A description safe to log: the PostgreSQL password, if any, is masked.
     pub fn redacted(&self) -> String {
         match self {
@@ -207,11 +203,10 @@ mod tests {
             DatabaseUrl::parse("sqlite:///var/lib/tv.db"),
             Ok(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/tv.db")))
         );
-        assert!(
-            DatabaseUrl::parse("postgresql://u@h/db")
-                .unwrap()
-                .is_postgres()
-        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
         assert!(DatabaseUrl::parse("postgress://u@h/db").is_err());
         assert!(DatabaseUrl::parse("./file.db").is_err());
     }

@@ -53,7 +53,7 @@ pub struct StoreTokenResponse {
     #[schema(example = "google")]
     pub provider: String,
     #[schema(example = "oauth2")]
-    pub token_type: String,
+    pub token_type: &'static str,
     #[schema(example = "Token stored successfully for google")]
     pub message: String,
     #[schema(example = "2025-01-15T10:00:00Z")]
@@ -65,7 +65,7 @@ pub struct StoreTokenResponse {
 pub struct TokenMetadata {
     pub integration_key: String,
     pub provider: String,
-    pub token_type: String,
+    pub token_type: &'static str,
     pub scopes: Option<Vec<String>>,
     pub expires_at: Option<String>,
     pub created_at: String,
@@ -74,7 +74,7 @@ pub struct TokenMetadata {
     /// `active`, `expired` (a transient refresh failure left it past expiry) or `invalid`
     /// (the provider rejected the refresh token: re-authorize).
     #[schema(example = "active")]
-    pub status: String,
+    pub status: &'static str,
 }
 
 /// A usable credential.
@@ -82,7 +82,7 @@ pub struct TokenMetadata {
 pub struct GetTokenResponse {
     pub integration_key: String,
     pub provider: String,
-    pub token_type: String,
+    pub token_type: &'static str,
     /// The usable secret: `access_token`, `refresh_token`, `token_type` for oauth2; the
     /// `api_key` fields; or the `token` fields. Never client credentials.
     #[schema(value_type = Object)]
@@ -93,7 +93,7 @@ pub struct GetTokenResponse {
     /// Whether this request refreshed the token at the provider.
     pub refreshed: bool,
     #[schema(example = "active")]
-    pub status: String,
+    pub status: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -207,13 +207,13 @@ fn metadata(row: &TokenRow, now: NaiveDateTime) -> Result<TokenMetadata, ApiErro
     Ok(TokenMetadata {
         integration_key: row.integration_key.clone(),
         provider: row.provider.clone(),
-        token_type: row.token_type.to_string(),
+        token_type: row.token_type.as_str(),
         scopes: scopes_of(row)?,
         expires_at: row.expires_at.map(timestamp),
         created_at: timestamp(row.created_at),
         updated_at: timestamp(row.updated_at),
         is_expired: is_expired(row.expires_at, now),
-        status: row.status.to_string(),
+        status: row.status.as_str(),
     })
 }
 
@@ -258,7 +258,7 @@ pub async fn store(
         message: format!("Token stored successfully for {}", saved.integration_key),
         integration_key: saved.integration_key,
         provider: saved.provider,
-        token_type: saved.token_type.to_string(),
+        token_type: saved.token_type.as_str(),
         created_at: timestamp(saved.created_at),
     };
     Ok(match stored {
@@ -333,8 +333,8 @@ pub async fn get(
         refreshed: usable.refreshed,
         integration_key: row.integration_key,
         provider: row.provider,
-        token_type: row.token_type.to_string(),
-        status: row.status.to_string(),
+        token_type: row.token_type.as_str(),
+        status: row.status.as_str(),
     }))
 }
 

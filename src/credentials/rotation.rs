@@ -7,7 +7,6 @@
 //! keeps the concurrent write, which the server sealed itself; the row is read again and checked.
 
 use diesel::Connection;
-use serde_json::Value;
 
 use super::model::CredentialKey;
 use crate::crypto::Vault;
@@ -158,24 +157,4 @@ fn retry_row(
         "kept changing during rotation; run rotate-key again".into(),
     ));
     Ok(())
-}
-
-/// Opens every row with `vault`: each row's identity and data (`Null` when it cannot be opened).
-pub fn verify(db: &Db, vault: &Vault) -> Result<Vec<(CredentialKey, Value)>, DbError> {
-    let mut out = Vec::new();
-    let mut after: Option<CredentialKey> = None;
-    loop {
-        let batch = db.run_blocking(|conn| Ok(TokenRow::page_after(conn, after.as_ref(), 500)?))?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.key());
-        for row in &batch {
-            let key = row.key();
-            let data = vault
-                .open(&key, &row.ciphertext)
-                .map(|opened| opened.data)
-                .unwrap_or(Value::Null);
-            out.push((key, data));
-        }
-    }
-    Ok(out)
 }

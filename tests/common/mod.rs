@@ -435,3 +435,21 @@ pub fn api_key_body(integration_key: &str) -> Value {
         "token_data": {"api_key": "sk-OPENAI-SECRET", "organization_id": "org-1"}
     })
 }
+
+/// Opens every stored row with `vault`: each row's key and data (`Null` when it cannot be opened).
+pub fn open_all(
+    db: &tokenvault::db::Db,
+    vault: &tokenvault::crypto::Vault,
+) -> Vec<(tokenvault::credentials::model::CredentialKey, Value)> {
+    use tokenvault::db::tokens::TokenRow;
+    let rows = db
+        .run_blocking(|conn| Ok(TokenRow::page_after(conn, None, i64::MAX)?))
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            let key = row.key();
+            let data = vault.open(&key, &row.ciphertext).map(|o| o.data);
+            (key, data.unwrap_or(Value::Null))
+        })
+        .collect()
+}
