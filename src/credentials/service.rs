@@ -127,9 +127,12 @@ impl CredentialService {
             .vault
             .open(&key, &row.ciphertext)
             .map_err(Error::internal)?;
+        // serde's message may quote a value, so only its class goes into the log.
         let data = TokenData::from_value(row.token_type, opened.data).map_err(|e| {
             Error::internal(Inconsistency(format!(
-                "{key}: stored token data does not fit its type ({e})"
+                "{key}: stored token data does not fit its type {} ({:?} error)",
+                row.token_type,
+                e.classify()
             )))
         })?;
         Ok(Credential { row, data })
