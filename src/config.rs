@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::db::DbSettings;
 use crate::secret::Secret;
 
 /// Where the data lives. Chosen from the URL scheme, never by trial and error, so a mistyped
@@ -122,6 +123,10 @@ pub struct Config {
     pub oauth_clients: BTreeMap<String, OAuthClient>,
     /// How long an authenticated API key is trusted without asking the database again.
     pub auth_cache_ttl: Duration,
+    /// Time bounds of database work.
+    pub db: DbSettings,
+    /// How long a provider's refresh answer is retried into a failing database.
+    pub refresh_persist: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -131,16 +136,28 @@ impl Config {
     pub fn from_env() -> Result<Self, String> {
         let _ = dotenvy::dotenv();
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let secs = |name: &str, default: u64| -> Result<Duration, String> {
+        let number = |name: &str, default: u64, unit: &str| -> Result<u64, String> {
             match var(name) {
-                None => Ok(Duration::from_secs(default)),
+                None => Ok(default),
                 Some(v) => v
                     .trim()
                     .parse::<u64>()
-                    .map(Duration::from_secs)
-                    .map_err(|_| format!("{name} must be a whole number of seconds, got {v:?}")),
+                    .map_err(|_| format!("{name} must be a whole number of {unit}, got {v:?}")),
             }
         };
+        let secs =
+            |name: &str, default: u64| number(name, default, "seconds").map(Duration::from_secs);
+        let millis = |name: &str, default: u64| {
+            number(name, default, "milliseconds").map(Duration::from_millis)
+        };
+        let db = DbSettings {
+            deadline: millis("TOKENVAULT_DB_DEADLINE_MS", 1500)?,
+            statement_timeout: millis("TOKENVAULT_DB_STATEMENT_TIMEOUT_MS", 5000)?,
+            lock_timeout: millis("TOKENVAULT_DB_LOCK_TIMEOUT_MS", 1000)?,
+        };
+        if db.deadline.is_zero() || db.statement_timeout.is_zero() || db.lock_timeout.is_zero() {
+            return Err("TOKENVAULT_DB_*_MS settings must be above zero".into());
+        }
         let log_format = match var("TOKENVAULT_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -165,6 +182,8 @@ impl Config {
             refresh_cooldown: secs("REFRESH_COOLDOWN_SECS", 30)?,
             oauth_clients: oauth_clients_from(std::env::vars()),
             auth_cache_ttl: secs("TOKENVAULT_AUTH_CACHE_SECS", 5)?,
+            db,
+            refresh_persist: secs("TOKENVAULT_REFRESH_PERSIST_SECS", 120)?,
             log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })
@@ -183,6 +202,8 @@ impl Config {
             refresh_cooldown: Duration::from_secs(30),
             oauth_clients: BTreeMap::new(),
             auth_cache_ttl: Duration::from_secs(5),
+            db: DbSettings::default(),
+            refresh_persist: Duration::from_secs(120),
             log_filter: "info".into(),
             log_format: LogFormat::Text,
         }

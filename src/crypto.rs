@@ -146,6 +146,28 @@ impl Vault {
     }
 }
 
+/// The row name and content of the key check value (see `credentials::key_check`).
+fn check_row() -> CredentialKey {
+    CredentialKey {
+        tenant: "tokenvault".into(),
+        user_id: "key-check".into(),
+        integration_key: "key-check".into(),
+    }
+}
+
+impl Vault {
+    /// A check value sealed with the first key: proves later which key the data was written with.
+    pub fn seal_check(&self) -> String {
+        self.seal(&check_row(), &serde_json::json!({"check": "tokenvault"}))
+    }
+
+    /// Which configured key opens a check value.
+    pub fn open_check(&self, ciphertext: &str) -> Result<usize, CryptoError> {
+        self.open(&check_row(), ciphertext)
+            .map(|opened| opened.key_index)
+    }
+}
+
 /// A 44-character value is used as a Fernet key; anything else is stretched with PBKDF2 exactly as
 /// the original Python service did, so its data stays readable with the same setting.
 fn fernet_from_secret(secret: &str) -> Option<Fernet> {
@@ -173,14 +195,24 @@ pub fn generate_key() -> String {
     Fernet::generate_key()
 }
 
-/// Reads the generated key file in `dir`, creating it (mode 0600) when absent. Returns the key
-/// and whether it was just created.
-pub fn load_or_create_key_file(dir: &Path) -> Result<(String, PathBuf, bool), String> {
+/// Reads the generated key file in `dir`, creating it (mode 0600) when absent and `may_create`
+/// (never over existing data). Returns the key and whether it was just created.
+pub fn load_or_create_key_file(
+    dir: &Path,
+    may_create: bool,
+) -> Result<(String, PathBuf, bool), String> {
     let path = dir.join(KEY_FILE_NAME);
     match std::fs::read_to_string(&path) {
         Ok(key) => return Ok((key.trim().to_string(), path, false)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(format!("cannot read key file {}: {e}", path.display())),
+    }
+    if !may_create {
+        return Err(format!(
+            "the key file {} is missing but the database holds encrypted data: restore the key \
+             file, or set SECRET_TOKEN_ENC_KEY to the key the data was written with",
+            path.display()
+        ));
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;

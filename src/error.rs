@@ -65,6 +65,9 @@ pub enum ApiError {
     /// 503: the database cannot be reached right now.
     #[error("The database is unavailable; retry shortly")]
     DatabaseUnavailable,
+    /// 503: every database connection is in use past the wait bound (or a row stayed locked).
+    #[error("The server is busy; retry shortly")]
+    ServerBusy,
     /// 500: a bug or an inconsistency. The string is logged, never sent.
     #[error("Internal error")]
     Internal(String),
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RefreshUnavailable { .. } => "refresh_unavailable",
             ApiError::DatabaseUnavailable => "database_unavailable",
+            ApiError::ServerBusy => "server_busy",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -106,9 +110,9 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::ConnectionError(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RefreshUnavailable { .. } | ApiError::DatabaseUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::RefreshUnavailable { .. }
+            | ApiError::DatabaseUnavailable
+            | ApiError::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +133,12 @@ impl ResponseError for ApiError {
                 ..
             } => {
                 response.insert_header(("Retry-After", secs.to_string()));
+            }
+            ApiError::DatabaseUnavailable => {
+                response.insert_header(("Retry-After", "2"));
+            }
+            ApiError::ServerBusy => {
+                response.insert_header(("Retry-After", "1"));
             }
             _ => {}
         }
@@ -157,6 +167,10 @@ impl From<DbError> for ApiError {
             DbError::Unavailable(cause) => {
                 tracing::debug!(cause = %cause, "database unavailable");
                 ApiError::DatabaseUnavailable
+            }
+            DbError::Busy(cause) => {
+                tracing::debug!(cause = %cause, "database busy");
+                ApiError::ServerBusy
             }
             other => ApiError::Internal(with_causes(&other)),
         }

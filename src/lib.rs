@@ -30,8 +30,8 @@ use crate::auth::cache::AuthCache;
 use crate::auth::issue::{self, KeySpec};
 use crate::auth::scope::{KeyScopes, Scope};
 use crate::config::{Config, DatabaseUrl};
-use crate::credentials::CredentialService;
 use crate::credentials::service::RefreshSettings;
+use crate::credentials::{CredentialService, key_check};
 use crate::crypto::Vault;
 use crate::db::api_keys::ApiKeyRow;
 use crate::db::{Db, DbConnection, DbError};
@@ -66,8 +66,12 @@ fn pool_size(url: &DatabaseUrl) -> u32 {
     }
 }
 
-/// Loads the encryption keys: configured, or generated next to the SQLite database.
-pub fn load_vault(config: &Config) -> Result<(Vault, Option<(std::path::PathBuf, bool)>), String> {
+/// Loads the encryption keys: configured, or the key file next to the SQLite database
+/// (generated only while the database holds nothing encrypted).
+pub fn load_vault(
+    config: &Config,
+    db: &Db,
+) -> Result<(Vault, Option<(std::path::PathBuf, bool)>), String> {
     if let Some(spec) = &config.encryption_keys {
         return Ok((Vault::from_secrets(spec.as_str())?, None));
     }
@@ -82,24 +86,34 @@ pub fn load_vault(config: &Config) -> Result<(Vault, Option<(std::path::PathBuf,
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or_else(|| std::path::Path::new("."));
-            let (key, file, created) = crypto::load_or_create_key_file(dir)?;
+            let holds_data = key_check::holds_encrypted_data(db)
+                .map_err(|e| format!("cannot read the database: {e}"))?;
+            let (key, file, created) = crypto::load_or_create_key_file(dir, !holds_data)?;
             Ok((Vault::from_secrets(&key)?, Some((file, created))))
         }
     }
 }
 
+/// Opens the configured database (pool of `max_connections`) and applies pending migrations.
+pub fn open_database(config: &Config, max_connections: u32) -> Result<(Db, Vec<String>), String> {
+    let db = Db::with_settings(&config.database, max_connections, config.db);
+    let migrations = db.migrate(&config.database)?;
+    Ok((db, migrations))
+}
+
 /// Connects, migrates, loads keys and the registry, and makes sure an admin key exists.
 pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
     let registry = Arc::new(Registry::load(config.providers_file.as_deref())?);
-    let (vault, key_file) = load_vault(&config)?;
-    let db = Db::new(&config.database, pool_size(&config.database));
-    let migrations = db.migrate(&config.database)?;
+    let (db, migrations) = open_database(&config, pool_size(&config.database))?;
+    let (vault, key_file) = load_vault(&config, &db)?;
+    key_check::verify_or_seal(&db, &vault)?;
     let first_admin_key = ensure_admin_key(&db, config.bootstrap_api_key.as_ref())?;
     let settings = RefreshSettings {
         window: config.refresh_window,
         timeout: config.refresh_timeout,
         cooldown: config.refresh_cooldown,
         oauth_clients: config.oauth_clients.clone(),
+        persist: config.refresh_persist,
     };
     let credentials = CredentialService::new(
         db.clone(),

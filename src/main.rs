@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use tokenvault::api::api_keys::{ApiKeyInfo, CreatedApiKey};
 use tokenvault::auth::issue::{self, Issued, KeySpec};
 use tokenvault::config::Config;
+use tokenvault::credentials::key_check;
 use tokenvault::db::api_keys::ApiKeyRow;
 use tokenvault::db::{self, Db};
 
@@ -48,6 +49,8 @@ enum Command {
         #[arg(long)]
         limit: Option<u64>,
     },
+    /// Tell which configured key of SECRET_TOKEN_ENC_KEY opens the stored data.
+    CheckKey,
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write to this file instead of standard output.
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => keys(command),
         Command::RotateKey { batch_size, limit } => rotate_key(batch_size, limit),
         Command::Openapi { output } => write_openapi(output),
+        Command::CheckKey => check_key(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -196,18 +200,33 @@ fn migrate() -> Result<(), String> {
     Ok(())
 }
 
+fn check_key() -> Result<(), String> {
+    let config = load_config()?;
+    let (db, _) = tokenvault::open_database(&config, 1)?;
+    let (vault, _) = tokenvault::load_vault(&config, &db)?;
+    let count = vault.key_count();
+    match key_check::which_key(&db, &vault)? {
+        None => println!("the database holds no encrypted data yet; key 1 of {count} will seal it"),
+        Some(0) => println!("key 1 of {count} (the encryption key) opens the data"),
+        Some(i) => println!(
+            "key {} of {count} opens the data; run `tokenvault rotate-key` to re-encrypt it with key 1",
+            i + 1
+        ),
+    }
+    Ok(())
+}
+
 fn rotate_key(batch_size: i64, limit: Option<u64>) -> Result<(), String> {
     use indicatif::{ProgressBar, ProgressStyle};
     let config = load_config()?;
-    let (vault, _) = tokenvault::load_vault(&config)?;
+    let (db, _) = tokenvault::open_database(&config, 2)?;
+    let (vault, _) = tokenvault::load_vault(&config, &db)?;
     if vault.key_count() == 1 {
         eprintln!(
             "note: SECRET_TOKEN_ENC_KEY holds one key; rows under another key cannot be read. \
              To rotate, set it to \"NEW,OLD\"."
         );
     }
-    let db = Db::new(&config.database, 2);
-    db.migrate(&config.database)?;
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -289,10 +308,15 @@ fn write_openapi(output: Option<std::path::PathBuf>) -> Result<(), String> {
 }
 
 /// Opens the configured database, migrated, for an administration command.
+/// Opens the configured database, migrated, for an administration command; a configured key
+/// that does not open the data stops it too.
 fn admin_db() -> Result<Db, String> {
     let config = load_config()?;
-    let db = Db::new(&config.database, 1);
-    db.migrate(&config.database)?;
+    let (db, _) = tokenvault::open_database(&config, 1)?;
+    if let Some(keys) = &config.encryption_keys {
+        let vault = tokenvault::crypto::Vault::from_secrets(keys.as_str())?;
+        key_check::which_key(&db, &vault)?;
+    }
     Ok(db)
 }
 

@@ -356,3 +356,33 @@ fn rotate_key_reencrypts_with_a_summary_and_is_safe_to_rerun() {
     );
     assert!(err.contains("could not be re-encrypted"), "{err}");
 }
+
+#[test]
+fn check_key_says_which_key_opens_the_data_and_commands_refuse_a_wrong_one() {
+    let db = TestDb::new();
+    let (old, new) = (
+        tokenvault::crypto::generate_key(),
+        tokenvault::crypto::generate_key(),
+    );
+    let (ok, out, err) = run(tokenvault(&db, &old).arg("check-key"));
+    assert!(ok, "{err}");
+    assert!(out.contains("holds no encrypted data yet"), "{out}");
+    let pool = tokenvault::db::Db::new(&db.url, 1);
+    common::seed_credentials(
+        &pool,
+        &tokenvault::crypto::Vault::from_secrets(&old).unwrap(),
+        3,
+    );
+
+    let (ok, out, err) = run(tokenvault(&db, &format!("{new},{old}")).arg("check-key"));
+    assert!(ok, "{err}");
+    assert!(out.contains("key 2 of 2 opens the data"), "{out}");
+
+    // A key that opens nothing: every command that needs the data refuses, in one line.
+    for args in [&["check-key"][..], &["keys", "list"][..]] {
+        let (ok, _, err) = run(tokenvault(&db, &new).args(args));
+        assert!(!ok, "{args:?} accepted a wrong key");
+        assert!(err.contains("does not match the data"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}

@@ -86,7 +86,7 @@ async fn look_up(
     secret_hash: String,
     is_access_token: bool,
 ) -> Result<Option<Authenticated>, DbError> {
-    db.run(move |conn| {
+    db.read(move |conn| {
         Ok(if is_access_token {
             AccessTokenRow::find_by_hash_with_key(conn, &secret_hash)?.map(|(access, key)| {
                 Authenticated {

@@ -3,6 +3,7 @@
 //! re-encrypting every stored one under a new key (`rotation`). Nothing here knows about HTTP.
 
 pub mod data;
+pub mod key_check;
 pub mod model;
 pub mod refresh;
 pub mod rotation;

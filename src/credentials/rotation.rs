@@ -64,8 +64,9 @@ fn plan(vault: &Vault, row: &TokenRow) -> Plan {
     }
 }
 
-/// Re-encrypts every row under the vault's first key; `progress` hears the counts after each
-/// batch. Errors only when the database fails; undecryptable rows are counted as failed.
+/// Re-encrypts every row under the vault's first key (and, when all succeeded, re-seals the key
+/// check with it); `progress` hears the counts after each batch. Errors only when the database
+/// fails; undecryptable rows are counted as failed.
 pub fn rotate(
     db: &Db,
     vault: &Vault,
@@ -116,6 +117,10 @@ pub fn rotate(
             retry_row(db, vault, row.key(), &mut summary)?;
         }
         progress(&summary);
+    }
+    // Every row is now under the first key: so is the proof of which key the data needs.
+    if summary.failed.is_empty() && !summary.interrupted {
+        super::key_check::reseal(db, vault)?;
     }
     Ok(summary)
 }

@@ -67,6 +67,8 @@ pub struct RefreshSettings {
     pub cooldown: Duration,
     /// The platform's OAuth client per provider.
     pub oauth_clients: BTreeMap<String, OAuthClient>,
+    /// How long a provider's answer is retried into a failing database.
+    pub persist: Duration,
 }
 
 pub(super) struct Inner {
@@ -144,7 +146,7 @@ impl CredentialService {
         let row = self
             .inner
             .db
-            .run(move |conn| Ok(TokenRow::find(conn, &key)?))
+            .read(move |conn| Ok(TokenRow::find(conn, &key)?))
             .await?
             .ok_or(Error::NotFound)?;
         self.open(row)
@@ -240,7 +242,7 @@ impl CredentialService {
         Ok(self
             .inner
             .db
-            .run(move |conn| Ok(TokenRow::list_for_user(conn, &tenant, &user_id)?))
+            .read(move |conn| Ok(TokenRow::list_for_user(conn, &tenant, &user_id)?))
             .await?)
     }
 
@@ -310,7 +312,7 @@ impl CredentialService {
         Ok(self
             .inner
             .db
-            .run(move |conn| Ok(EventRow::list(conn, &key, limit)?))
+            .read(move |conn| Ok(EventRow::list(conn, &key, limit)?))
             .await?)
     }
 }

@@ -5,12 +5,14 @@
 pub mod access_tokens;
 pub mod api_keys;
 pub mod events;
+pub mod key_check;
+mod pool;
 pub mod schema;
 pub mod tokens;
 
+pub use pool::{Db, DbSettings};
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
@@ -23,8 +25,6 @@ use crate::config::DatabaseUrl;
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
-/// How long a request waits for a pooled connection before answering 503.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(800);
 /// Arbitrary key of the PostgreSQL advisory lock that serialises migrations between instances.
 const MIGRATION_LOCK_KEY: i64 = 0x746f_6b65_6e76;
 
@@ -41,39 +41,65 @@ pub fn now() -> NaiveDateTime {
 }
 
 /// Opens one connection of the backend the URL names, reporting the real cause on failure.
-pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, String> {
+/// With `settings`, every wait on it is bounded: PostgreSQL gets `statement_timeout`,
+/// `lock_timeout`, TCP keepalives and `tcp_user_timeout`; SQLite a `busy_timeout`. Without,
+/// only the connect timeout applies (migrations, which may wait for another instance's lock).
+pub fn establish(url: &DatabaseUrl, settings: Option<&DbSettings>) -> Result<DbConnection, String> {
     match url {
-        DatabaseUrl::Sqlite(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
-            }
-            let path_str = path
-                .to_str()
-                .ok_or_else(|| format!("SQLite path {} is not valid UTF-8", path.display()))?;
-            let mut conn = diesel::SqliteConnection::establish(path_str)
-                .map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
-            // Concurrent writers wait for each other instead of failing with "database is locked".
-            conn.batch_execute(
-                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(|e| format!("cannot configure SQLite database {}: {e}", path.display()))?;
-            Ok(DbConnection::Sqlite(conn))
-        }
+        DatabaseUrl::Sqlite(path) => establish_sqlite(path, settings),
         DatabaseUrl::Postgres(raw) => {
-            let with_timeout = if raw.contains("connect_timeout=") {
-                raw.clone()
-            } else if raw.contains('?') {
-                format!("{raw}&connect_timeout=2")
-            } else {
-                format!("{raw}?connect_timeout=2")
-            };
-            diesel::PgConnection::establish(&with_timeout)
-                .map(DbConnection::Postgresql)
-                .map_err(|e| format!("cannot connect to PostgreSQL at {}: {e}", url.redacted()))
+            let tcp_ms = settings.map_or(0, |s| s.statement_timeout.as_millis());
+            let mut url_with = raw.clone();
+            for (name, value) in [
+                ("connect_timeout", "2".to_string()),
+                ("keepalives", "1".to_string()),
+                ("keepalives_idle", "5".to_string()),
+                ("keepalives_interval", "2".to_string()),
+                ("keepalives_count", "2".to_string()),
+                ("tcp_user_timeout", tcp_ms.to_string()),
+            ] {
+                if !raw.contains(&format!("{name}=")) {
+                    let sep = if url_with.contains('?') { '&' } else { '?' };
+                    url_with = format!("{url_with}{sep}{name}={value}");
+                }
+            }
+            let mut conn = diesel::PgConnection::establish(&url_with)
+                .map_err(|e| format!("cannot connect to PostgreSQL at {}: {e}", url.redacted()))?;
+            if let Some(s) = settings {
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET lock_timeout = {}",
+                    s.statement_timeout.as_millis(),
+                    s.lock_timeout.as_millis()
+                ))
+                .map_err(|e| format!("cannot configure the PostgreSQL session: {e}"))?;
+            }
+            Ok(DbConnection::Postgresql(conn))
         }
     }
+}
+
+fn establish_sqlite(
+    path: &std::path::Path,
+    settings: Option<&DbSettings>,
+) -> Result<DbConnection, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+    }
+    let path_str = path
+        .to_str()
+        .ok_or_else(|| format!("SQLite path {} is not valid UTF-8", path.display()))?;
+    let mut conn = diesel::SqliteConnection::establish(path_str)
+        .map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
+    // Concurrent writers wait for each other (a bounded time) instead of failing at once with
+    // "database is locked".
+    let busy_ms = settings.map_or(5000, |s| s.lock_timeout.as_millis());
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {busy_ms}; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+    ))
+    .map_err(|e| format!("cannot configure SQLite database {}: {e}", path.display()))?;
+    Ok(DbConnection::Sqlite(conn))
 }
 
 /// Applies pending migrations of the connection's backend; returns the names applied.
@@ -100,9 +126,14 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
 /// Causes are kept for the log line; none of them holds a secret.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
-    /// The database cannot be reached, or a connection broke under a query: retry later.
+    /// The database cannot be reached, or a connection broke under a query, or it did not
+    /// answer within the deadline: retry later.
     #[error("the database is unavailable ({0})")]
     Unavailable(String),
+    /// The database works but cannot take this now: every pooled connection is in use past the
+    /// wait bound, or a row stayed locked past `lock_timeout`.
+    #[error("the database is busy ({0})")]
+    Busy(String),
     /// A query failed for another reason: a bug, a constraint, a value this version cannot read.
     #[error("database query failed")]
     Query(#[source] Arc<DieselError>),
@@ -118,9 +149,35 @@ impl From<DieselError> for DbError {
     fn from(error: DieselError) -> Self {
         if is_connection_error(&error) {
             DbError::Unavailable(error.to_string())
+        } else if is_busy_error(&error) {
+            DbError::Busy(error.to_string())
         } else {
             DbError::Query(Arc::new(error))
         }
+    }
+}
+
+impl DbError {
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            DbError::Unavailable(_) | DbError::Busy(_) | DbError::Task(_)
+        )
+    }
+}
+
+/// A lock wait or statement that ran out of its bound (PostgreSQL `lock_timeout`,
+/// `statement_timeout`), or SQLite's busy timeout.
+fn is_busy_error(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            message.contains("lock timeout")
+                || message.contains("statement timeout")
+                || message.contains("database is locked")
+        }
+        _ => false,
     }
 }
 
@@ -137,156 +194,5 @@ pub fn is_connection_error(error: &DieselError) -> bool {
         },
         DieselError::BrokenTransactionManager => true,
         _ => false,
-    }
-}
-
-/// A pooled connection, whether it was seen to break (then the pool drops it), and the outage
-/// epoch it was last known good in.
-pub struct PooledDb {
-    conn: DbConnection,
-    broken: bool,
-    epoch: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConnectError(String);
-
-struct Manager {
-    url: DatabaseUrl,
-    outages: Arc<AtomicU64>,
-}
-
-impl r2d2::ManageConnection for Manager {
-    type Connection = PooledDb;
-    type Error = ConnectError;
-
-    fn connect(&self) -> Result<PooledDb, ConnectError> {
-        establish(&self.url)
-            .map(|conn| PooledDb {
-                conn,
-                broken: false,
-                epoch: self.outages.load(Ordering::Acquire),
-            })
-            .map_err(ConnectError)
-    }
-
-    fn is_valid(&self, pooled: &mut PooledDb) -> Result<(), ConnectError> {
-        pooled
-            .conn
-            .batch_execute("SELECT 1")
-            .map_err(|e| ConnectError(e.to_string()))
-    }
-
-    fn has_broken(&self, pooled: &mut PooledDb) -> bool {
-        pooled.broken
-    }
-}
-
-#[derive(Debug)]
-struct TracingErrorHandler;
-
-impl r2d2::HandleError<ConnectError> for TracingErrorHandler {
-    fn handle_error(&self, error: ConnectError) {
-        tracing::warn!(error = %error, "database connection failed");
-    }
-}
-
-/// The connection pool. Cheap to clone.
-#[derive(Clone)]
-pub struct Db {
-    pool: r2d2::Pool<Manager>,
-    /// Bumped whenever a connection is seen to fail. Idle connections from before the last
-    /// failure are checked once before use, so the first request after the database comes back
-    /// succeeds instead of drawing a dead connection.
-    outages: Arc<AtomicU64>,
-}
-
-impl Db {
-    /// Builds the pool without connecting; the first use (migrations, a request) connects.
-    pub fn new(url: &DatabaseUrl, max_connections: u32) -> Db {
-        let outages = Arc::new(AtomicU64::new(0));
-        let pool = r2d2::Pool::builder()
-            .max_size(max_connections)
-            .min_idle(Some(0))
-            .connection_timeout(CHECKOUT_TIMEOUT)
-            // A checkout costs no extra round trip; a connection that fails is dropped instead.
-            .test_on_check_out(false)
-            .error_handler(Box::new(TracingErrorHandler))
-            .build_unchecked(Manager {
-                url: url.clone(),
-                outages: outages.clone(),
-            });
-        Db { pool, outages }
-    }
-
-    /// (open connections, idle connections) of the pool.
-    pub fn pool_state(&self) -> (u32, u32) {
-        let state = self.pool.state();
-        (state.connections, state.idle_connections)
-    }
-
-    /// Checks out a connection known to work since the last outage, within the checkout timeout.
-    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let mut pooled = self
-                .pool
-                .get_timeout(remaining.max(Duration::from_millis(1)))
-                .map_err(|e| DbError::Unavailable(format!("no connection: {e}")))?;
-            let epoch = self.outages.load(Ordering::Acquire);
-            if pooled.epoch == epoch {
-                return Ok(pooled);
-            }
-            if pooled.conn.batch_execute("SELECT 1").is_ok() {
-                pooled.epoch = epoch;
-                return Ok(pooled);
-            }
-            pooled.broken = true;
-        }
-    }
-
-    /// Runs `work` on a pooled connection on the current thread (CLI commands, start-up).
-    pub fn run_blocking<T>(
-        &self,
-        work: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        let mut pooled = self.checkout()?;
-        let result = work(&mut pooled.conn);
-        if matches!(result, Err(DbError::Unavailable(_))) {
-            pooled.broken = true;
-            self.outages.fetch_add(1, Ordering::AcqRel);
-        }
-        result
-    }
-
-    /// Runs `work` on a pooled connection on the blocking thread pool, so the async workers
-    /// never wait on the database.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
-    {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.run_blocking(work))
-            .await
-            .map_err(|e| DbError::Task(e.to_string()))?
-    }
-
-    /// `run` inside one transaction.
-    pub async fn transaction<T, F>(&self, work: F) -> Result<T, DbError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
-    {
-        self.run(move |conn| conn.transaction(work)).await
-    }
-
-    /// Applies pending migrations; fails with the real cause when the database is unreachable.
-    pub fn migrate(&self, url: &DatabaseUrl) -> Result<Vec<String>, String> {
-        // A dedicated connection, so the real connection error reaches the user.
-        let mut conn = establish(url)?;
-        run_migrations(&mut conn)
     }
 }

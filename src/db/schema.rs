@@ -63,3 +63,11 @@ diesel::table! {
 
 diesel::joinable!(access_tokens -> api_keys (api_key_id));
 diesel::allow_tables_to_appear_in_same_query!(access_tokens, api_keys);
+
+diesel::table! {
+    key_check (id) {
+        id -> Integer,
+        ciphertext -> Text,
+        updated_at -> Timestamp,
+    }
+}

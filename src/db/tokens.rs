@@ -189,21 +189,22 @@ impl TokenRow {
         Ok(taken > 0)
     }
 
-    /// Writes a successful refresh, releasing the lease, only while `owner` still holds it.
-    /// True when written.
+    /// Writes a successful refresh and releases the lease, by compare-and-set on the version
+    /// the refresh started from: it lands unless another refresh or a new store landed first
+    /// (an expired lease alone does not discard it). True when written.
     pub fn complete_refresh(
         conn: &mut DbConnection,
         key: &CredentialKey,
-        owner: &str,
+        version: i64,
         update: &RefreshedFields<'_>,
     ) -> QueryResult<bool> {
-        let written = diesel::update(by_key(key).filter(tokens::refresh_lease_owner.eq(owner)))
+        let written = diesel::update(by_key(key).filter(tokens::version.eq(version)))
             .set((
                 tokens::ciphertext.eq(update.ciphertext),
                 tokens::expires_at.eq(update.expires_at),
                 tokens::scopes.eq(update.scopes),
                 tokens::status.eq(TokenStatus::Active.as_str()),
-                tokens::version.eq(tokens::version + 1),
+                tokens::version.eq(version + 1),
                 tokens::updated_at.eq(update.updated_at),
                 release_lease(),
                 tokens::cooldown_until.eq(None::<i64>),

@@ -448,4 +448,72 @@ mod tests {
         let failure = parse(200, r#"{"access_token":""}"#).unwrap_err();
         assert!(failure.reason().contains("no access_token"));
     }
+
+    mod properties {
+        use super::*;
+        use crate::credentials::data::{OAuth2TokenData, TokenData};
+        use crate::credentials::model::TokenType;
+        use crate::credentials::refresh::policy;
+        use proptest::prelude::*;
+
+        fn any_number() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                any::<u64>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(
+                    |f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                ),
+                any::<String>().prop_map(Value::from),
+                "[0-9]{1,40}".prop_map(Value::from),
+            ]
+        }
+
+        fn stored() -> OAuth2TokenData {
+            let data = serde_json::json!({"access_token": "a", "refresh_token": "r"});
+            match TokenData::validate(TokenType::OAuth2, &data) {
+                Ok(TokenData::OAuth2(data)) => data,
+                _ => unreachable!("a valid oauth2 token_data"),
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn any_reply_body_parses_or_fails_without_panicking(
+                status in 100u16..600,
+                retry_after in proptest::option::of(any::<u64>()),
+                body in proptest::collection::vec(any::<u8>(), 0..512),
+            ) {
+                let status = StatusCode::from_u16(status).unwrap();
+                if let Ok(reply) = check_reply(status, retry_after, &body).and_then(parse_token_reply) {
+                    prop_assert!(!reply.access_token.as_str().is_empty());
+                }
+            }
+
+            #[test]
+            fn numbers_of_any_range_never_panic_the_refresh(
+                expires_in in any_number(),
+                scope in proptest::option::of(".{0,64}"),
+                retry_after in proptest::option::of(any::<u64>()),
+                now_ms in any::<i64>(),
+                cooldown_secs in any::<u32>(),
+            ) {
+                let mut reply = serde_json::json!({"access_token": "ya29.x", "expires_in": expires_in});
+                if let Some(scope) = scope {
+                    reply["scope"] = Value::from(scope);
+                }
+                let body = serde_json::to_vec(&reply).unwrap();
+                let parsed = check_reply(StatusCode::OK, retry_after, &body).and_then(parse_token_reply);
+                let reply = parsed.map_err(|f| TestCaseError::fail(f.reason().to_string()))?;
+                let merged = stored().merge_reply(&reply);
+                prop_assert_eq!(merged.expires_in, reply.expires_in);
+                let now = crate::db::now();
+                if let Some(secs) = reply.expires_in {
+                    prop_assert!(policy::expires_at_after(now, secs).is_some());
+                }
+                let cooldown = std::time::Duration::from_secs(u64::from(cooldown_secs));
+                policy::cooldown_until(now_ms, cooldown, retry_after);
+                policy::seconds_until(now_ms, i64::MIN);
+            }
+        }
+    }
 }

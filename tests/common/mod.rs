@@ -39,7 +39,8 @@ impl TestDb {
             Some(base) if base.starts_with("postgres") => {
                 let schema = format!("t_{}", random_base62(16).unwrap().to_ascii_lowercase());
                 let base_url = DatabaseUrl::parse(&base).unwrap();
-                let mut conn = db::establish(&base_url).expect("connect to TEST_DATABASE_URL");
+                let mut conn =
+                    db::establish(&base_url, None).expect("connect to TEST_DATABASE_URL");
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
                     .unwrap();
                 let sep = if base.contains('?') { '&' } else { '?' };
@@ -69,7 +70,7 @@ impl TestDb {
 
     /// A direct connection to this test's database, bypassing the app.
     pub fn connect(&self) -> DbConnection {
-        db::establish(&self.url).unwrap()
+        db::establish(&self.url, None).unwrap()
     }
 
     /// The folder of the SQLite file (None on PostgreSQL).
@@ -81,7 +82,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((base, schema)) = &self.pg_schema
-            && let Ok(mut conn) = db::establish(&DatabaseUrl::parse(base).unwrap())
+            && let Ok(mut conn) = db::establish(&DatabaseUrl::parse(base).unwrap(), None)
         {
             let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }

@@ -5,11 +5,16 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
 type Map<K, V> = Arc<Mutex<HashMap<K, watch::Receiver<Option<V>>>>>;
+
+/// Work a flight still does after its result is out (writing it down). Until it ends, the
+/// flight stays in the map: later callers join it and get the result from memory.
+pub type Tail = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The flights in progress, by key.
 pub struct Flights<K, V> {
@@ -48,7 +53,7 @@ where
     pub async fn join_or_lead<F, Fut>(&self, key: K, lead: F) -> Option<V>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = V> + Send + 'static,
+        Fut: Future<Output = (V, Option<Tail>)> + Send + 'static,
     {
         let mut receiver = {
             let mut map = self.map.lock().ok()?;
@@ -63,8 +68,11 @@ where
                     };
                     let flight = lead();
                     tokio::spawn(async move {
-                        let result = flight.await;
+                        let (result, tail) = flight.await;
                         let _ = sender.send(Some(result));
+                        if let Some(tail) = tail {
+                            tail.await;
+                        }
                         drop(landing);
                     });
                     receiver

@@ -19,6 +19,12 @@ use crate::db::{Db, DbError};
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// How often an instance waiting on another's lease looks at the row again.
 const LEASE_POLL: Duration = Duration::from_millis(25);
+/// How long a waiter whose current token still works waits for another instance's refresh.
+const STILL_VALID_PATIENCE: Duration = Duration::from_secs(2);
+/// First pause between attempts to write a refresh result into a failing database; doubles up
+/// to `PERSIST_BACKOFF_MAX`.
+const PERSIST_BACKOFF: Duration = Duration::from_millis(100);
+const PERSIST_BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// How taking the lease ended.
 pub enum Acquired {
@@ -33,16 +39,25 @@ pub fn lease_len(timeout: Duration) -> Duration {
     timeout + LEASE_MARGIN
 }
 
+/// How long to wait for another instance's refresh: briefly when the current token still works
+/// (the caller is served it), else until a dead leader's lease would have expired twice over.
+pub fn patience(token_still_valid: bool, lease_len: Duration) -> Duration {
+    match token_still_valid {
+        true => STILL_VALID_PATIENCE,
+        false => lease_len * 2,
+    }
+}
+
 /// Takes the lease of `key` at `version` for `owner`, waiting out another instance's lease for
-/// at most two lease lengths.
+/// at most `patience`.
 pub async fn acquire(
     db: &Db,
     key: &CredentialKey,
-    version: i64,
-    owner: &str,
+    (version, owner): (i64, &str),
     lease_len: Duration,
+    patience: Duration,
 ) -> Result<Acquired, Error> {
-    let give_up_at = Instant::now() + lease_len * 2;
+    let give_up_at = Instant::now() + patience;
     let lease_ms = i64::try_from(lease_len.as_millis()).unwrap_or(i64::MAX);
     loop {
         let (k, o) = (key.clone(), owner.to_string());
@@ -73,10 +88,11 @@ pub async fn acquire(
 /// The row of `key` as it is now.
 pub async fn find(db: &Db, key: &CredentialKey) -> Result<Option<TokenRow>, DbError> {
     let key = key.clone();
-    db.run(move |conn| Ok(TokenRow::find(conn, &key)?)).await
+    db.read(move |conn| Ok(TokenRow::find(conn, &key)?)).await
 }
 
 /// What a successful refresh writes.
+#[derive(Clone)]
 pub struct Success {
     pub ciphertext: String,
     pub expires_at: Option<NaiveDateTime>,
@@ -85,15 +101,16 @@ pub struct Success {
     pub at: NaiveDateTime,
 }
 
-/// Writes a successful refresh and its event while `owner` holds the lease: the written row, or
-/// `None` when the lease was lost meanwhile.
+/// Writes a successful refresh and its event, by compare-and-set on the `version` the refresh
+/// started from (releasing the lease): the written row, or `None` when another refresh or a
+/// new store landed first.
 pub async fn complete(
     db: &Db,
     key: &CredentialKey,
-    owner: &str,
+    version: i64,
     success: Success,
 ) -> Result<Option<TokenRow>, DbError> {
-    let (key, owner) = (key.clone(), owner.to_string());
+    let key = key.clone();
     db.transaction(move |conn| {
         let fields = RefreshedFields {
             ciphertext: &success.ciphertext,
@@ -101,7 +118,7 @@ pub async fn complete(
             scopes: success.scopes.as_deref(),
             updated_at: success.at,
         };
-        if !TokenRow::complete_refresh(conn, &key, &owner, &fields)? {
+        if !TokenRow::complete_refresh(conn, &key, version, &fields)? {
             return Ok(None);
         }
         let event = (EventKind::Refresh, Outcome::Success);
@@ -109,6 +126,38 @@ pub async fn complete(
         Ok(TokenRow::find(conn, &key)?)
     })
     .await
+}
+
+/// Retries `complete` through a database fault for up to `window`: once a provider has
+/// answered, its tokens (a rotated refresh token above all) must reach the database.
+pub async fn persist(db: Db, key: CredentialKey, version: i64, success: Success, window: Duration) {
+    let give_up_at = Instant::now() + window;
+    let mut pause = PERSIST_BACKOFF;
+    for attempt in 2u32.. {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(PERSIST_BACKOFF_MAX);
+        match complete(&db, &key, version, success.clone()).await {
+            Ok(Some(_)) => {
+                tracing::info!(%key, attempt, "refresh result written after a database fault");
+                return;
+            }
+            Ok(None) => {
+                tracing::warn!(%key, "another refresh or a new store landed first; this refresh's result is superseded");
+                return;
+            }
+            Err(e) if e.is_transient() && Instant::now() < give_up_at => {
+                tracing::debug!(%key, attempt, error = %e, "refresh result not written yet; retrying");
+            }
+            Err(e) => {
+                tracing::error!(
+                    %key, attempt, error = %e,
+                    "refresh result could not be written: the provider's new tokens are lost; \
+                     the user may have to re-authorize this connection"
+                );
+                return;
+            }
+        }
+    }
 }
 
 /// Writes a failed refresh and its event while `owner` holds the lease.

@@ -14,9 +14,19 @@ use super::model::{CredentialKey, Scopes, TokenStatus, TokenType};
 use super::service::{Credential, CredentialService, Usable};
 use super::{Error, Inconsistency};
 use crate::db;
+use crate::db::tokens::TokenRow;
 use crate::providers::Provider;
 use crate::providers::client::{Failure, TokenReply};
+use flight::Tail;
 use lease::Acquired;
+
+/// How a flight leader's refresh ended.
+enum Led {
+    /// Refreshed and written.
+    Written(Credential),
+    /// Refreshed; the database write failed and is being retried (`Tail`).
+    Persisting(Credential, Tail),
+}
 
 impl CredentialService {
     /// GET's rule: refresh first when due; a transient failure falls back to the current token
@@ -76,7 +86,7 @@ impl CredentialService {
         let joined = self
             .inner
             .flights
-            .join_or_lead(credential.row.key(), move || service.lead(leader))
+            .join_or_lead(credential.row.key(), move || service.lead_flight(leader))
             .await;
         joined.unwrap_or_else(|| {
             Err(Error::internal(Inconsistency(
@@ -85,8 +95,20 @@ impl CredentialService {
         })
     }
 
-    /// The flight leader: lease → provider call → write the outcome.
-    async fn lead(self, credential: Credential) -> Result<Credential, Error> {
+    /// The flight leader: its result for every waiter, and the write still going on, if any.
+    async fn lead_flight(
+        self,
+        credential: Credential,
+    ) -> (Result<Credential, Error>, Option<Tail>) {
+        match self.lead(credential).await {
+            Ok(Led::Written(fresh)) => (Ok(fresh), None),
+            Ok(Led::Persisting(fresh, tail)) => (Ok(fresh), Some(tail)),
+            Err(e) => (Err(e), None),
+        }
+    }
+
+    /// Lease → provider call → write the outcome.
+    async fn lead(self, credential: Credential) -> Result<Led, Error> {
         let row = &credential.row;
         let provider = self
             .inner
@@ -98,11 +120,17 @@ impl CredentialService {
             })?;
         let key = row.key();
         let lease_len = lease::lease_len(self.inner.settings.timeout);
+        let patience = lease::patience(policy::still_valid(row.expires_at, db::now()), lease_len);
         let owner = &self.inner.instance;
-        if let Acquired::Moved(current) =
-            lease::acquire(&self.inner.db, &key, row.version, owner, lease_len).await?
-        {
-            return self.outcome_of(*current);
+        let taken = lease::acquire(
+            &self.inner.db,
+            &key,
+            (row.version, owner),
+            lease_len,
+            patience,
+        );
+        if let Acquired::Moved(current) = taken.await? {
+            return self.outcome_of(*current).map(Led::Written);
         }
         let started = Instant::now();
         let result = self.call_provider(&provider, &credential.data).await;
@@ -136,14 +164,16 @@ impl CredentialService {
             .await
     }
 
-    /// Seals the merged reply and writes it while the lease holds; else serves what is there.
+    /// Seals the merged reply and writes it (compare-and-set on the version the refresh started
+    /// from). A database fault does not lose it: waiters get it from memory while the write is
+    /// retried in the background.
     async fn write_success(
         &self,
         key: &CredentialKey,
         provider: &Provider,
         credential: Credential,
         reply: TokenReply,
-    ) -> Result<Credential, Error> {
+    ) -> Result<Led, Error> {
         let Credential { row, data } = credential;
         let TokenData::OAuth2(oauth2) = data else {
             return Err(Error::internal(Inconsistency(format!(
@@ -152,8 +182,52 @@ impl CredentialService {
         };
         let fresh = TokenData::OAuth2(oauth2.merge_reply(&reply));
         let rotated = reply.refresh_token.is_some();
+        let success = self.success_write(key, &row, &fresh, &reply);
+        tracing::info!(%key, provider = %provider.key, rotated, "refreshed credential");
+        if provider.rotates_refresh_token && !rotated {
+            tracing::debug!(%key, provider = %provider.key, "provider usually rotates refresh tokens; this reply kept it");
+        }
+        let db = &self.inner.db;
+        match lease::complete(db, key, row.version, success.clone()).await {
+            Ok(Some(row)) => Ok(Led::Written(Credential { row, data: fresh })),
+            // Another refresh or a new store landed first: serve what is there.
+            Ok(None) => {
+                let current = lease::find(db, key).await?.ok_or(Error::NotFound)?;
+                self.outcome_of(current).map(Led::Written)
+            }
+            Err(e) if e.is_transient() => {
+                tracing::warn!(%key, error = %e, "refresh result not written yet; retrying in the background");
+                let in_memory = TokenRow {
+                    expires_at: success.expires_at,
+                    scopes: success.scopes.clone(),
+                    status: TokenStatus::Active,
+                    updated_at: success.at,
+                    cooldown_until: None,
+                    ..row
+                };
+                let window = self.inner.settings.persist;
+                let tail =
+                    lease::persist(db.clone(), key.clone(), in_memory.version, success, window);
+                let fresh = Credential {
+                    row: in_memory,
+                    data: fresh,
+                };
+                Ok(Led::Persisting(fresh, Box::pin(tail)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What a successful refresh writes.
+    fn success_write(
+        &self,
+        key: &CredentialKey,
+        row: &TokenRow,
+        fresh: &TokenData,
+        reply: &TokenReply,
+    ) -> lease::Success {
         let at = db::now();
-        let success = lease::Success {
+        lease::Success {
             ciphertext: self.inner.vault.seal(key, &fresh.to_value()),
             expires_at: reply
                 .expires_in
@@ -162,25 +236,11 @@ impl CredentialService {
                 Some(scope) => Some(Scopes::from_reply(scope).to_column()),
                 None => row.scopes.clone(),
             },
-            reason: match rotated {
+            reason: match reply.refresh_token.is_some() {
                 true => "refreshed; the provider rotated the refresh token",
                 false => "refreshed; the refresh token was kept",
             },
             at,
-        };
-        let owner = &self.inner.instance;
-        let written = lease::complete(&self.inner.db, key, owner, success).await?;
-        tracing::info!(%key, provider = %provider.key, rotated, "refreshed credential");
-        if provider.rotates_refresh_token && !rotated {
-            tracing::debug!(%key, provider = %provider.key, "provider usually rotates refresh tokens; this reply kept it");
-        }
-        match written {
-            Some(row) => Ok(Credential { row, data: fresh }),
-            // The lease was lost (the credential was stored anew meanwhile): serve what is there.
-            None => {
-                let current = lease::find(&self.inner.db, key).await?;
-                self.outcome_of(current.ok_or(Error::NotFound)?)
-            }
         }
     }
 
@@ -212,7 +272,7 @@ impl CredentialService {
     }
 
     /// What another instance's finished refresh (or a new store) left in the row.
-    fn outcome_of(&self, current: crate::db::tokens::TokenRow) -> Result<Credential, Error> {
+    fn outcome_of(&self, current: TokenRow) -> Result<Credential, Error> {
         if current.status == TokenStatus::Invalid {
             return Err(Error::rejected(Some(
                 "the provider rejected the refresh token (seen by another instance)",

@@ -1,0 +1,75 @@
+//! Start-up proof that a configured key opens the data: a check value sealed at first start
+//! (re-sealed by `rotate-key`) must open, or the server and every command refuse to start.
+//! A database from before the check existed is proven by its first credential instead.
+
+use crate::crypto::Vault;
+use crate::db::key_check::KeyCheck;
+use crate::db::tokens::TokenRow;
+use crate::db::{self, Db, DbError};
+
+/// Why start-up stops.
+fn mismatch(vault: &Vault) -> String {
+    format!(
+        "SECRET_TOKEN_ENC_KEY does not match the data in this database: none of the {} \
+         configured key(s) opens it. Set the key the data was written with (to change keys, \
+         set \"NEW,OLD\" and run `tokenvault rotate-key`)",
+        vault.key_count()
+    )
+}
+
+/// Whether the database holds anything encrypted (then a new key must never be generated).
+pub fn holds_encrypted_data(db: &Db) -> Result<bool, DbError> {
+    db.run_blocking(|conn| Ok(KeyCheck::find(conn)?.is_some() || TokenRow::count(conn)? > 0))
+}
+
+/// Which configured key opens the data: its index, or `None` on a database with nothing
+/// encrypted yet.
+pub fn which_key(db: &Db, vault: &Vault) -> Result<Option<usize>, String> {
+    let (check, first_row) = db
+        .run_blocking(|conn| {
+            let check = KeyCheck::find(conn)?;
+            let first = match check {
+                Some(_) => None,
+                None => TokenRow::page_after(conn, None, 1)?.pop(),
+            };
+            Ok((check, first))
+        })
+        .map_err(|e| format!("cannot read the key check: {e}"))?;
+    match (check, first_row) {
+        (Some(check), _) => vault
+            .open_check(&check)
+            .map(Some)
+            .map_err(|_| mismatch(vault)),
+        (None, Some(row)) => vault
+            .open(&row.key(), &row.ciphertext)
+            .map(|opened| Some(opened.key_index))
+            .map_err(|_| mismatch(vault)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Refuses a key that does not open the data; seals the check value when there is none yet.
+pub fn verify_or_seal(db: &Db, vault: &Vault) -> Result<usize, String> {
+    let opened = which_key(db, vault)?;
+    let has_check = db
+        .run_blocking(|conn| Ok(KeyCheck::find(conn)?.is_some()))
+        .map_err(|e| format!("cannot read the key check: {e}"))?;
+    if has_check {
+        return Ok(opened.unwrap_or(0));
+    }
+    let sealed = vault.seal_check();
+    let inserted = db
+        .run_blocking(|conn| Ok(KeyCheck::insert(conn, &sealed, db::now())?))
+        .map_err(|e| format!("cannot store the key check: {e}"))?;
+    if inserted {
+        return Ok(opened.unwrap_or(0));
+    }
+    // Another instance sealed one first: it must open with our keys too.
+    which_key(db, vault).map(|index| index.unwrap_or(0))
+}
+
+/// Re-seals the check value with the first key (after every row was re-encrypted with it).
+pub fn reseal(db: &Db, vault: &Vault) -> Result<(), DbError> {
+    let sealed = vault.seal_check();
+    db.run_blocking(|conn| Ok(KeyCheck::replace(conn, &sealed, db::now())?))
+}
