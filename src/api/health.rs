@@ -30,7 +30,7 @@ pub async fn healthz() -> HttpResponse {
     tag = "health",
     responses(
         (status = 200, body = HealthStatus),
-        (status = 503, description = "The database is unreachable", body = ErrorBody),
+        (status = 503, description = "The database is unreachable or did not answer within 0.9 s (`database_unavailable`, with `Retry-After`)", body = ErrorBody),
     )
 )]
 #[get("/readyz")]

@@ -84,9 +84,10 @@ impl IntoResponses for AuthErrors {
             (
                 "503".to_string(),
                 error(
-                    "The database is unreachable (`database_unavailable`), or, on routes that \
-                     refresh, the\nprovider failed transiently and no valid token is left \
-                     (`refresh_unavailable`, with\n`Retry-After`); retry shortly.",
+                    "The database is unreachable or silent (`database_unavailable`) or every \
+                     connection is busy (`server_busy`), or, on routes that refresh, the \
+                     provider failed transiently and no valid token is left \
+                     (`refresh_unavailable`); all with `Retry-After`: retry then.",
                 ),
             ),
         ])
