@@ -8,11 +8,17 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{DbConnection, DbError, establish};
 use crate::config::DatabaseUrl;
 
+/// Blocking jobs in flight per pooled connection (see `Db::permits`).
+const JOBS_PER_CONNECTION: usize = 4;
+/// Longest wait for a place in line while the database is healthy; then `Busy`.
+const QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// How often a waiting request looks at the database's health.
+const QUEUE_CHECK: Duration = Duration::from_millis(100);
 /// A failure this recent makes a checkout timeout an outage rather than a busy pool.
 const OUTAGE_MEMORY: Duration = Duration::from_secs(10);
 
@@ -34,6 +40,26 @@ impl Default for DbSettings {
             statement_timeout: Duration::from_secs(5),
             lock_timeout: Duration::from_secs(1),
         }
+    }
+}
+
+/// Where a job is, seen from the request waiting for it.
+#[derive(Debug, Default)]
+pub struct Job {
+    /// The request gave up on it at its deadline: discard its connection when it comes back.
+    abandoned: AtomicBool,
+    /// It is talking to the database (rather than waiting for a thread or a connection): a
+    /// deadline passing now means the database is silent, not that the server is busy.
+    in_database: AtomicBool,
+}
+
+impl Job {
+    fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
+    }
+
+    fn talking(&self, yes: bool) {
+        self.in_database.store(yes, Ordering::Release);
     }
 }
 
@@ -119,8 +145,9 @@ impl r2d2::HandleError<ConnectError> for ConnectFailures {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
-    /// One permit per pooled connection: requests queue here, in async land and in order,
-    /// rather than as blocked threads inside the pool.
+    /// Jobs allowed onto blocking threads at once: a few per pooled connection, so a freed
+    /// connection goes straight to a thread already waiting for it, while a burst beyond that
+    /// queues here, in async land and in order, rather than as hundreds of blocked threads.
     permits: Arc<Semaphore>,
     settings: DbSettings,
     health: Arc<Health>,
@@ -148,7 +175,9 @@ impl Db {
             });
         Db {
             pool,
-            permits: Arc::new(Semaphore::new(max_connections as usize)),
+            permits: Arc::new(Semaphore::new(
+                (max_connections as usize).saturating_mul(JOBS_PER_CONNECTION),
+            )),
             settings,
             health,
         }
@@ -165,7 +194,11 @@ impl Db {
     }
 
     /// Checks out a connection known to work since the last outage, waiting until `until`.
-    fn checkout(&self, until: Instant) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+    fn checkout(
+        &self,
+        until: Instant,
+        job: &Job,
+    ) -> Result<r2d2::PooledConnection<Manager>, DbError> {
         loop {
             let remaining = until.saturating_duration_since(Instant::now());
             let mut pooled = self
@@ -176,7 +209,10 @@ impl Db {
             if pooled.epoch == epoch {
                 return Ok(pooled);
             }
-            if pooled.conn.batch_execute("SELECT 1").is_ok() {
+            job.talking(true);
+            let alive = pooled.conn.batch_execute("SELECT 1").is_ok();
+            job.talking(false);
+            if alive {
                 pooled.epoch = epoch;
                 return Ok(pooled);
             }
@@ -198,16 +234,19 @@ impl Db {
     fn attempt<T>(
         &self,
         until: Instant,
-        abandoned: &AtomicBool,
+        job: &Job,
         work: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut pooled = self.checkout(until)?;
+        let mut pooled = self.checkout(until, job)?;
+        job.talking(true);
         let result = work(&mut pooled.conn);
-        if matches!(result, Err(DbError::Unavailable(_))) {
+        job.talking(false);
+        if let Err(DbError::Unavailable(cause)) = &result {
+            tracing::debug!(cause = %cause, "a pooled connection failed; discarding it");
             pooled.broken = true;
             self.health.failed();
         }
-        if abandoned.load(Ordering::Acquire) {
+        if job.abandoned() {
             pooled.broken = true;
         }
         result
@@ -220,7 +259,7 @@ impl Db {
         work: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let until = Instant::now() + self.settings.statement_timeout;
-        self.attempt(until, &AtomicBool::new(false), work)
+        self.attempt(until, &Job::default(), work)
     }
 
     /// Runs `work` on the blocking thread pool under the request deadline.
@@ -229,10 +268,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        self.run_within(self.settings.deadline, move |db, until, abandoned| {
-            db.attempt(until, abandoned, work)
-        })
-        .await
+        let bounds = (self.settings.deadline, QUEUE_WAIT);
+        self.run_within(bounds, move |db, until, job| db.attempt(until, job, work))
+            .await
     }
 
     /// A read, retried once on a fresh connection when the first one turns out broken (a
@@ -242,21 +280,20 @@ impl Db {
         T: Send + 'static,
         F: Fn(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        self.run_within(self.settings.deadline, move |db, until, abandoned| match db
-            .attempt(until, abandoned, &work)
-        {
-            Err(DbError::Unavailable(_)) if !abandoned.load(Ordering::Acquire) => {
-                db.attempt(until, abandoned, &work)
+        let bounds = (self.settings.deadline, QUEUE_WAIT);
+        self.run_within(bounds, move |db, until, job| {
+            match db.attempt(until, job, &work) {
+                Err(DbError::Unavailable(_)) if !job.abandoned() => db.attempt(until, job, &work),
+                other => other,
             }
-            other => other,
         })
         .await
     }
 
     /// A round trip to the database, answered within `within` whatever the database does.
     pub async fn ping(&self, within: Duration) -> Result<(), DbError> {
-        self.run_within(within, |db, until, abandoned| {
-            db.attempt(until, abandoned, |conn| Ok(conn.batch_execute("SELECT 1")?))
+        self.run_within((within * 2 / 3, within / 3), |db, until, job| {
+            db.attempt(until, job, |conn| Ok(conn.batch_execute("SELECT 1")?))
         })
         .await
     }
@@ -271,27 +308,53 @@ impl Db {
         self.run(move |conn| conn.transaction(work)).await
     }
 
-    /// Runs `job` off the async workers and answers by `deadline` whatever the job does; a job
-    /// still running then is abandoned (its connection is discarded when it returns).
-    pub async fn run_within<T, J>(&self, deadline: Duration, job: J) -> Result<T, DbError>
+    /// Waits for a place on the blocking threads: up to `patience` while the database is healthy
+    /// (a burst of clients is not an outage), a third of `deadline` while connections fail (so
+    /// the request still answers within the deadline and a bit).
+    async fn queue(
+        &self,
+        deadline: Duration,
+        patience: Duration,
+    ) -> Result<OwnedSemaphorePermit, DbError> {
+        let acquire = Arc::clone(&self.permits).acquire_owned();
+        tokio::pin!(acquire);
+        let started = Instant::now();
+        loop {
+            match tokio::time::timeout(QUEUE_CHECK, acquire.as_mut()).await {
+                Ok(Ok(permit)) => return Ok(permit),
+                Ok(Err(closed)) => return Err(DbError::Task(closed.to_string())),
+                Err(_) => {
+                    let waited = started.elapsed();
+                    let failing = self.health.failed_recently();
+                    if (failing && waited >= deadline / 3) || waited >= patience {
+                        return Err(self.no_connection("every connection is in use"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `job` off the async workers, after waiting at most `patience` for a place, and
+    /// answers by `deadline` (from then) whatever the job does; a job still running then is
+    /// abandoned (its connection is discarded when it returns).
+    pub async fn run_within<T, J>(
+        &self,
+        (deadline, patience): (Duration, Duration),
+        job: J,
+    ) -> Result<T, DbError>
     where
         T: Send + 'static,
-        J: FnOnce(&Db, Instant, &AtomicBool) -> Result<T, DbError> + Send + 'static,
+        J: FnOnce(&Db, Instant, &Job) -> Result<T, DbError> + Send + 'static,
     {
+        let permit = self.queue(deadline, patience).await?;
         let started = Instant::now();
         // Waiting for a connection may use two thirds of the deadline, so a saturated pool
         // answers `Busy` before the deadline answers `Unavailable`.
         let until = started + deadline * 2 / 3;
-        let wait = until.saturating_duration_since(Instant::now());
-        let permit =
-            match tokio::time::timeout(wait, Arc::clone(&self.permits).acquire_owned()).await {
-                Ok(Ok(permit)) => permit,
-                _ => return Err(self.no_connection("every connection is in use")),
-            };
-        let abandoned = Arc::new(AtomicBool::new(false));
-        let (db, flag) = (self.clone(), Arc::clone(&abandoned));
+        let state = Arc::new(Job::default());
+        let (db, job_state) = (self.clone(), Arc::clone(&state));
         let task = tokio::task::spawn_blocking(move || {
-            let result = job(&db, until, &flag);
+            let result = job(&db, until, &job_state);
             drop(permit);
             result
         });
@@ -299,12 +362,15 @@ impl Db {
         match tokio::time::timeout(left, task).await {
             Ok(joined) => joined.map_err(|e| DbError::Task(e.to_string()))?,
             Err(_) => {
-                abandoned.store(true, Ordering::Release);
-                self.health.failed();
-                Err(DbError::Unavailable(format!(
-                    "no answer within {} ms",
-                    deadline.as_millis()
-                )))
+                state.abandoned.store(true, Ordering::Release);
+                if state.in_database.load(Ordering::Acquire) {
+                    self.health.failed();
+                    return Err(DbError::Unavailable(format!(
+                        "no answer within {} ms",
+                        deadline.as_millis()
+                    )));
+                }
+                Err(self.no_connection("the server is too busy to reach the database in time"))
             }
         }
     }
