@@ -8,6 +8,7 @@ Parts, on PostgreSQL (fresh database) and on SQLite:
   4. refresh storm (PostgreSQL): one credential inside the refresh window, a mock provider answering
      after 200 ms, N concurrent GETs split over two instances (provider calls, statuses, p99)
   5. peak RSS of the server during (1), start-up time to ready on an empty database
+  6. a burst: GET with 1024 connections (errors must be 0: a busy pool is queued, not refused)
 Prints a table and writes JSON to bench/results/latest.json (quick.json with --quick).
 """
 
@@ -285,6 +286,8 @@ def run_backend(name, database_url, args, enc_key, admin_key, pg=None):
         log(f"{name}: GET, 64 connections, {args.seconds}s")
         result["get"] = wrk("get.lua", server.url, 64, args.seconds, admin_key, args.users)
         result["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
+        log(f"{name}: GET, 1024 connections, {args.seconds}s")
+        result["burst"] = wrk("get.lua", server.url, 1024, args.seconds, admin_key, args.users)
         log(f"{name}: POST, 16 connections, {args.seconds}s")
         result["post"] = wrk("post.lua", server.url, 16, args.seconds, admin_key, args.users)
     finally:
@@ -324,6 +327,8 @@ def table(results):
         ("GET req/s (64 conn)",) + both(lambda r: r["get"]["rps"]),
         ("GET p50 / p99 ms",) + both(lambda r: f'{r["get"]["p50_ms"]} / {r["get"]["p99_ms"]}'),
         ("GET errors",) + both(lambda r: r["get"]["errors"]),
+        ("burst 1024 conn req/s",) + both(lambda r: r["burst"]["rps"]),
+        ("burst errors / p99 ms",) + both(lambda r: f'{r["burst"]["errors"]} / {r["burst"]["p99_ms"]}'),
         ("pgbench -S tps (64 cl)", pg.get("pgbench_tps"), None),
         ("GET / pgbench ratio", pg.get("get_to_pgbench"), None),
         ("POST req/s (16 conn)",) + both(lambda r: r["post"]["rps"]),
@@ -371,7 +376,9 @@ def main():
     out.write_text(json.dumps(results, indent=2) + "\n")
     log(f"wrote {out.relative_to(ROOT)}")
     storm = results["postgres"]["storm"]
-    if storm["provider_calls"] != 1 or storm["errors"] or results["postgres"]["get"]["errors"]:
+    failed = [r[part]["errors"] for r in (results["postgres"], results["sqlite"])
+              for part in ("get", "burst")]
+    if storm["provider_calls"] != 1 or storm["errors"] or any(failed):
         log("FAILED: the refresh storm must make exactly one provider call, and no request may fail")
         sys.exit(1)
 
