@@ -386,3 +386,22 @@ fn check_key_says_which_key_opens_the_data_and_commands_refuse_a_wrong_one() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn database_time_bounds_must_be_whole_positive_milliseconds() {
+    let db = TestDb::new();
+    let key = tokenvault::crypto::generate_key();
+    for (value, expected) in [
+        (
+            "soon",
+            "TOKENVAULT_DB_DEADLINE_MS must be a whole number of milliseconds",
+        ),
+        ("0", "must be above zero"),
+    ] {
+        let (ok, _, err) = run(tokenvault(&db, &key)
+            .env("TOKENVAULT_DB_DEADLINE_MS", value)
+            .arg("migrate"));
+        assert!(!ok, "{value} accepted");
+        assert!(err.contains(expected), "{value}: {err}");
+    }
+}

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::fault_proxy::{FaultProxy, through};
 use common::{TestApp, TestDb, api_key_body};
-use diesel::connection::SimpleConnection;
 
 #[actix_web::test]
 async fn database_outage_answers_503_fast_and_recovers() {
@@ -32,19 +31,7 @@ async fn database_outage_answers_503_fast_and_recovers() {
         .await;
     app.store("u1", &api_key_body("openai")).await;
     // Earlier load leaves several idle pooled connections, all of which the outage kills.
-    let db = app.state.db.clone();
-    actix_web::web::block(move || {
-        std::thread::scope(|scope| {
-            for _ in 0..6 {
-                scope.spawn(|| {
-                    db.run_blocking(|conn| Ok(conn.batch_execute("SELECT pg_sleep(0.2)")?))
-                        .unwrap()
-                });
-            }
-        })
-    })
-    .await
-    .unwrap();
+    app.warm_pool(6).await;
     assert_eq!(
         app.get("/v2/users/u1/tokens/openai", &app.admin_key)
             .await

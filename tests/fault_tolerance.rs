@@ -35,23 +35,6 @@ async fn behind_proxy(mock: Option<&MockProvider>) -> Option<(TestApp, FaultProx
     Some((builder.start().await, proxy))
 }
 
-/// Fills the pool with idle connections, as earlier traffic would.
-async fn warm_pool(app: &TestApp) {
-    let db = app.state.db.clone();
-    actix_web::web::block(move || {
-        std::thread::scope(|scope| {
-            for _ in 0..4 {
-                scope.spawn(|| {
-                    db.run_blocking(|conn| Ok(conn.batch_execute("SELECT pg_sleep(0.1)")?))
-                        .unwrap()
-                });
-            }
-        })
-    })
-    .await
-    .unwrap();
-}
-
 /// Calls until `path` answers 200; the time it took.
 async fn time_to_recovery(app: &TestApp, path: &str) -> Duration {
     let started = Instant::now();
@@ -71,7 +54,7 @@ async fn black_holed_database_answers_503_in_bounded_time_and_recovers() {
         return;
     };
     app.store("u1", &api_key_body("openai")).await;
-    warm_pool(&app).await;
+    app.warm_pool(4).await;
     proxy.black_hole();
     let mut longest = Duration::ZERO;
     for _ in 0..3 {
@@ -112,7 +95,7 @@ async fn first_request_after_a_database_restart_succeeds() {
         return;
     };
     app.store("u1", &api_key_body("openai")).await;
-    warm_pool(&app).await;
+    app.warm_pool(4).await;
     let (open, _) = app.state.db.pool_state();
     assert!(open >= 2, "the test needs idle connections to go stale");
     // Every connection dies at once, as when PostgreSQL restarts; the app has not noticed.

@@ -318,6 +318,24 @@ impl TestApp {
         }
     }
 
+    /// Leaves `count` idle connections in the pool, as earlier concurrent traffic would
+    /// (PostgreSQL).
+    pub async fn warm_pool(&self, count: usize) {
+        let db = self.state.db.clone();
+        web::block(move || {
+            std::thread::scope(|scope| {
+                for _ in 0..count {
+                    scope.spawn(|| {
+                        db.run_blocking(|conn| Ok(conn.batch_execute("SELECT pg_sleep(0.2)")?))
+                            .unwrap()
+                    });
+                }
+            })
+        })
+        .await
+        .unwrap();
+    }
+
     /// Mints an access token from `key` with default settings; asserts success.
     pub async fn mint_access_token(&self, key: &str) -> String {
         let minted = self.post("/v2/access-tokens", key, &json!({})).await;
