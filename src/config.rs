@@ -127,6 +127,8 @@ pub struct Config {
     pub db: DbSettings,
     /// How long a provider's refresh answer is retried into a failing database.
     pub refresh_persist: Duration,
+    /// At most one forced refresh per credential in this interval.
+    pub force_refresh_min: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -184,6 +186,7 @@ impl Config {
             auth_cache_ttl: secs("TOKENVAULT_AUTH_CACHE_SECS", 5)?,
             db,
             refresh_persist: secs("TOKENVAULT_REFRESH_PERSIST_SECS", 120)?,
+            force_refresh_min: secs("TOKENVAULT_FORCE_REFRESH_MIN_SECS", 30)?,
             log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })
@@ -204,6 +207,7 @@ impl Config {
             auth_cache_ttl: Duration::from_secs(5),
             db: DbSettings::default(),
             refresh_persist: Duration::from_secs(120),
+            force_refresh_min: Duration::from_secs(30),
             log_filter: "info".into(),
             log_format: LogFormat::Text,
         }

@@ -62,6 +62,9 @@ pub enum ApiError {
         /// Seconds until the next attempt is allowed (`Retry-After`).
         retry_after: Option<u64>,
     },
+    /// 429: too many attempts; retry after `retry_after` seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     /// 503: the database cannot be reached right now.
     #[error("The database is unavailable; retry shortly")]
     DatabaseUnavailable,
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::RefreshUnavailable { .. } => "refresh_unavailable",
             ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::ServerBusy => "server_busy",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -110,6 +114,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::ConnectionError(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RefreshUnavailable { .. }
             | ApiError::DatabaseUnavailable
             | ApiError::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
@@ -139,6 +144,9 @@ impl ResponseError for ApiError {
             }
             ApiError::ServerBusy => {
                 response.insert_header(("Retry-After", "1"));
+            }
+            ApiError::RateLimited { retry_after, .. } => {
+                response.insert_header(("Retry-After", retry_after.to_string()));
             }
             _ => {}
         }
@@ -185,6 +193,10 @@ impl From<CredentialError> for ApiError {
             CredentialError::NotFound => ApiError::token_not_found(),
             CredentialError::Rejected(message) => ApiError::ConnectionError(message),
             CredentialError::Unavailable { retry_after, .. } => ApiError::RefreshUnavailable {
+                message: error.to_string(),
+                retry_after,
+            },
+            CredentialError::TooSoon { retry_after, .. } => ApiError::RateLimited {
                 message: error.to_string(),
                 retry_after,
             },

@@ -114,6 +114,7 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
         cooldown: config.refresh_cooldown,
         oauth_clients: config.oauth_clients.clone(),
         persist: config.refresh_persist,
+        force_min: config.force_refresh_min,
     };
     let credentials = CredentialService::new(
         db.clone(),

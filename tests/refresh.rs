@@ -671,3 +671,81 @@ async fn events_record_every_change_newest_first_without_secrets() {
     let hidden = app.get(&format!("{GOOGLE}/events"), &other_tenant).await;
     assert_eq!(hidden.body, json!([]));
 }
+
+#[actix_web::test]
+async fn forcing_a_refresh_needs_the_refresh_scope() {
+    let mock = MockProvider::start().await;
+    let app = spawn_with_providers(mock.providers_toml(), |_| {}).await;
+    app.store("u1", &expiring_body("google", "google", 3600))
+        .await;
+    let reader = app.create_key("default", "tokens:read", None);
+    assert_eq!(app.get(GOOGLE, &reader).await.status, 200);
+    let forced = app
+        .get(&format!("{GOOGLE}?force_refresh=true"), &reader)
+        .await;
+    assert_eq!(forced.status, 403, "{}", forced.body);
+    assert!(
+        forced.message().contains("tokens:refresh"),
+        "{}",
+        forced.body
+    );
+    let posted = app
+        .post(&format!("{GOOGLE}/refresh"), &reader, &json!({}))
+        .await;
+    assert_eq!(posted.status, 403);
+    assert_eq!(mock.token_calls(), 0);
+}
+
+#[actix_web::test]
+async fn forced_refreshes_are_limited_to_one_per_interval_on_every_instance() {
+    let mock = MockProvider::start().await;
+    let app = spawn_with_providers(mock.providers_toml(), |c| {
+        c.force_refresh_min = Duration::from_secs(30);
+    })
+    .await;
+    app.store("u1", &expiring_body("google", "google", 3600))
+        .await;
+    let forced = format!("{GOOGLE}?force_refresh=true");
+    let gets = (0..100).map(|_| app.get(&forced, &app.admin_key));
+    let responses = futures_util::future::join_all(gets).await;
+    assert!(responses.iter().all(|r| r.status == 200));
+    let refreshed = responses
+        .iter()
+        .filter(|r| r.body["refreshed"] == true)
+        .count();
+    eprintln!("100 forced GETs: {} provider call(s)", mock.token_calls());
+    assert_eq!(mock.token_calls(), 1);
+    assert!(refreshed >= 1);
+    // Inside the interval a forced GET serves the current token.
+    let again = app.get(&forced, &app.admin_key).await;
+    assert_eq!(again.body["refreshed"], false);
+    assert_eq!(again.body["token_data"]["access_token"], "ya29.NEW-1");
+    // POST …/refresh says when to come back, here and on another instance.
+    let second = app.second_instance().await;
+    for instance in [&app, &second] {
+        let r = instance
+            .post(&format!("{GOOGLE}/refresh"), &app.admin_key, &json!({}))
+            .await;
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert_eq!(r.error(), "rate_limited");
+        let retry: u64 = r
+            .headers
+            .get("retry-after")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=30).contains(&retry), "Retry-After {retry}");
+    }
+    assert_eq!(mock.token_calls(), 1);
+    // Refresh near expiry is not limited.
+    let soon = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(60);
+    diesel::update(tokens::table)
+        .set(tokens::expires_at.eq(soon))
+        .execute(&mut app.db.connect())
+        .unwrap();
+    let due = app.get(GOOGLE, &app.admin_key).await;
+    assert_eq!(due.body["refreshed"], true, "{}", due.body);
+    assert_eq!(mock.token_calls(), 2);
+}

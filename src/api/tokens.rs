@@ -114,7 +114,9 @@ pub struct DeleteTokenResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct GetTokenQuery {
-    /// Refresh an OAuth2 token at the provider even if it is not about to expire.
+    /// Refresh an OAuth2 token at the provider even if it is not about to expire. Needs the
+    /// `tokens:refresh` scope; at most once per credential per
+    /// `TOKENVAULT_FORCE_REFRESH_MIN_SECS` (inside it the current token is returned).
     pub force_refresh: Option<bool>,
 }
 
@@ -323,6 +325,9 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner().authorize(&caller, Scope::TokensRead)?;
     let force = query.force_refresh.unwrap_or(false);
+    if force {
+        caller.require(Scope::TokensRefresh)?;
+    }
     let usable = state.credentials.usable(&key, force).await?;
     let Credential { row, data } = usable.credential;
     Ok(HttpResponse::Ok().json(GetTokenResponse {
@@ -439,6 +444,7 @@ pub async fn events(
         (status = 400, description = "The credential cannot be refreshed (not OAuth2, no refresh token, provider without token endpoint)", body = ErrorBody),
         (status = 404, description = "Token not found", body = ErrorBody),
         (status = 410, description = "The provider rejected the refresh token (`connection_error`): the user must re-authorize", body = ErrorBody),
+        (status = 429, description = "Refreshed less than `TOKENVAULT_FORCE_REFRESH_MIN_SECS` ago (`rate_limited`, with `Retry-After`)", body = ErrorBody),
         AuthErrors,
     ),
     security(("api_key" = []))

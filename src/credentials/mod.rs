@@ -40,6 +40,12 @@ pub enum Error {
         /// Seconds until the next attempt is allowed.
         retry_after: Option<u64>,
     },
+    /// A forced refresh inside the minimum interval since the last one.
+    #[error(
+        "This credential was refreshed less than {min_secs}s ago; the next forced refresh is \
+         allowed in {retry_after}s"
+    )]
+    TooSoon { min_secs: u64, retry_after: u64 },
     #[error(transparent)]
     Database(#[from] DbError),
     /// A bug or an inconsistency (an undecryptable row, an unknown stored value).

@@ -69,6 +69,8 @@ pub struct RefreshSettings {
     pub oauth_clients: BTreeMap<String, OAuthClient>,
     /// How long a provider's answer is retried into a failing database.
     pub persist: Duration,
+    /// At most one forced refresh per credential in this interval.
+    pub force_min: Duration,
 }
 
 pub(super) struct Inner {
@@ -167,6 +169,16 @@ impl CredentialService {
         }
         if credential.row.status == TokenStatus::Invalid {
             return Err(Error::rejected(None));
+        }
+        let (last, min) = (
+            credential.row.last_refresh_at,
+            self.inner.settings.force_min,
+        );
+        if let Some(wait) = policy::forced_too_soon(last, policy::now_millis(), min) {
+            return Err(Error::TooSoon {
+                min_secs: min.as_secs(),
+                retry_after: wait,
+            });
         }
         self.refresh(&credential).await
     }

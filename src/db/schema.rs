@@ -33,6 +33,7 @@ diesel::table! {
         refresh_lease_owner -> Nullable<Text>,
         refresh_lease_until -> Nullable<BigInt>,
         cooldown_until -> Nullable<BigInt>,
+        last_refresh_at -> Nullable<BigInt>,
     }
 }
 

@@ -35,6 +35,8 @@ pub struct TokenRow {
     pub refresh_lease_until: Option<i64>,
     /// No refresh attempt before this time (unix milliseconds), after a transient failure.
     pub cooldown_until: Option<i64>,
+    /// When (unix milliseconds) the provider was last asked to refresh it, by any instance.
+    pub last_refresh_at: Option<i64>,
 }
 
 /// Everything a store request writes.
@@ -62,6 +64,8 @@ pub struct RefreshedFields<'a> {
     pub expires_at: Option<NaiveDateTime>,
     pub scopes: Option<&'a str>,
     pub updated_at: NaiveDateTime,
+    /// When the provider was asked (unix milliseconds).
+    pub asked_at_ms: i64,
 }
 
 /// Whether a store created the row or replaced an existing one.
@@ -159,6 +163,7 @@ impl TokenRow {
                     // A new credential ends any refresh of the old one: its result must not land.
                     release_lease(),
                     tokens::cooldown_until.eq(None::<i64>),
+                    tokens::last_refresh_at.eq(None::<i64>),
                 ))
                 .execute(conn)?;
         Ok(updated > 0)
@@ -208,6 +213,7 @@ impl TokenRow {
                 tokens::updated_at.eq(update.updated_at),
                 release_lease(),
                 tokens::cooldown_until.eq(None::<i64>),
+                tokens::last_refresh_at.eq(update.asked_at_ms),
             ))
             .execute(conn)?;
         Ok(written > 0)
@@ -220,7 +226,7 @@ impl TokenRow {
         key: &CredentialKey,
         owner: &str,
         (status, cooldown_until): (TokenStatus, Option<i64>),
-        at: NaiveDateTime,
+        (at, asked_at_ms): (NaiveDateTime, i64),
     ) -> QueryResult<bool> {
         let written = diesel::update(by_key(key).filter(tokens::refresh_lease_owner.eq(owner)))
             .set((
@@ -229,6 +235,7 @@ impl TokenRow {
                 tokens::version.eq(tokens::version + 1),
                 tokens::updated_at.eq(at),
                 release_lease(),
+                tokens::last_refresh_at.eq(asked_at_ms),
             ))
             .execute(conn)?;
         Ok(written > 0)

@@ -95,6 +95,8 @@ pub fn test_config(db: &TestDb) -> (Config, String) {
     let mut config = Config::for_database(db.url.clone());
     config.encryption_keys = Some(Secret::new(tokenvault::crypto::generate_key()));
     config.bootstrap_api_key = Some(Secret::new(admin_key.clone()));
+    // Tests force refreshes back to back; the interval has tests of its own.
+    config.force_refresh_min = std::time::Duration::ZERO;
     (config, admin_key)
 }
 

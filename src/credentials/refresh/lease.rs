@@ -99,6 +99,8 @@ pub struct Success {
     pub scopes: Option<String>,
     pub reason: &'static str,
     pub at: NaiveDateTime,
+    /// When the provider was asked (unix milliseconds).
+    pub asked_at_ms: i64,
 }
 
 /// Writes a successful refresh and its event, by compare-and-set on the `version` the refresh
@@ -117,6 +119,7 @@ pub async fn complete(
             expires_at: success.expires_at,
             scopes: success.scopes.as_deref(),
             updated_at: success.at,
+            asked_at_ms: success.asked_at_ms,
         };
         if !TokenRow::complete_refresh(conn, &key, version, &fields)? {
             return Ok(None);
@@ -166,12 +169,12 @@ pub async fn fail(
     key: &CredentialKey,
     owner: &str,
     record: FailureRecord,
-    (reason, at): (String, NaiveDateTime),
+    (reason, at, asked_at_ms): (String, NaiveDateTime, i64),
 ) -> Result<(), DbError> {
     let (key, owner) = (key.clone(), owner.to_string());
     db.transaction(move |conn| {
         let change = (record.status, record.cooldown_until);
-        if TokenRow::fail_refresh(conn, &key, &owner, change, at)? {
+        if TokenRow::fail_refresh(conn, &key, &owner, change, (at, asked_at_ms))? {
             let event = (EventKind::Refresh, record.outcome);
             EventRow::record(conn, &key, event, Some(&reason), at)?;
         }

@@ -51,7 +51,11 @@ impl CredentialService {
         }
         let now = db::now();
         let settings = &self.inner.settings;
-        if !policy::due(row.expires_at, now, settings.window, force)
+        // Forcing is limited to once per interval; refresh near expiry is not.
+        let last = row.last_refresh_at;
+        let forced = force
+            && policy::forced_too_soon(last, policy::now_millis(), settings.force_min).is_none();
+        if !policy::due(row.expires_at, now, settings.window, forced)
             || policy::not_refreshable(&credential, &self.inner.registry).is_some()
         {
             return as_is(credential);
@@ -133,14 +137,22 @@ impl CredentialService {
             return self.outcome_of(*current).map(Led::Written);
         }
         let started = Instant::now();
+        let asked_at_ms = policy::now_millis();
         let result = self.call_provider(&provider, &credential.data).await;
         let took_ms = started.elapsed().as_millis();
         tracing::debug!(%key, provider = %provider.key, took_ms, "provider answered");
         match result {
-            Ok(reply) => self.write_success(&key, &provider, credential, reply).await,
-            Err(failure) => Err(self
-                .write_failure(&key, &provider, &credential, failure)
-                .await?),
+            Ok(reply) => {
+                let answer = (reply, asked_at_ms);
+                self.write_success(&key, &provider, credential, answer)
+                    .await
+            }
+            Err(failure) => {
+                let answer = (failure, asked_at_ms);
+                Err(self
+                    .write_failure(&key, &provider, &credential, answer)
+                    .await?)
+            }
         }
     }
 
@@ -172,7 +184,7 @@ impl CredentialService {
         key: &CredentialKey,
         provider: &Provider,
         credential: Credential,
-        reply: TokenReply,
+        (reply, asked_at_ms): (TokenReply, i64),
     ) -> Result<Led, Error> {
         let Credential { row, data } = credential;
         let TokenData::OAuth2(oauth2) = data else {
@@ -182,7 +194,7 @@ impl CredentialService {
         };
         let fresh = TokenData::OAuth2(oauth2.merge_reply(&reply));
         let rotated = reply.refresh_token.is_some();
-        let success = self.success_write(key, &row, &fresh, &reply);
+        let success = self.success_write(key, &row, &fresh, (&reply, asked_at_ms));
         tracing::info!(%key, provider = %provider.key, rotated, "refreshed credential");
         if provider.rotates_refresh_token && !rotated {
             tracing::debug!(%key, provider = %provider.key, "provider usually rotates refresh tokens; this reply kept it");
@@ -203,6 +215,7 @@ impl CredentialService {
                     status: TokenStatus::Active,
                     updated_at: success.at,
                     cooldown_until: None,
+                    last_refresh_at: Some(success.asked_at_ms),
                     ..row
                 };
                 let window = self.inner.settings.persist;
@@ -224,7 +237,7 @@ impl CredentialService {
         key: &CredentialKey,
         row: &TokenRow,
         fresh: &TokenData,
-        reply: &TokenReply,
+        (reply, asked_at_ms): (&TokenReply, i64),
     ) -> lease::Success {
         let at = db::now();
         lease::Success {
@@ -241,6 +254,7 @@ impl CredentialService {
                 false => "refreshed; the refresh token was kept",
             },
             at,
+            asked_at_ms,
         }
     }
 
@@ -250,7 +264,7 @@ impl CredentialService {
         key: &CredentialKey,
         provider: &Provider,
         credential: &Credential,
-        failure: Failure,
+        (failure, asked_at_ms): (Failure, i64),
     ) -> Result<Error, Error> {
         let row = &credential.row;
         let (now, now_ms) = (db::now(), policy::now_millis());
@@ -267,7 +281,8 @@ impl CredentialService {
             "refresh failed"
         );
         let owner = &self.inner.instance;
-        lease::fail(&self.inner.db, key, owner, record, (reason, now)).await?;
+        let written = (reason, now, asked_at_ms);
+        lease::fail(&self.inner.db, key, owner, record, written).await?;
         Ok(policy::error_for(failure, &record, policy::now_millis()))
     }
 

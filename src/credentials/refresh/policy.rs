@@ -33,6 +33,14 @@ pub fn cooldown_left(cooldown_until: Option<i64>, now_ms: i64) -> Option<u64> {
         .map(|until| seconds_until(until, now_ms))
 }
 
+/// Seconds until a forced refresh is allowed again, when the provider was asked less than `min`
+/// ago.
+pub fn forced_too_soon(last_refresh_at: Option<i64>, now_ms: i64, min: Duration) -> Option<u64> {
+    let min_ms = i64::try_from(min.as_millis()).unwrap_or(i64::MAX);
+    let allowed_at = last_refresh_at?.saturating_add(min_ms);
+    (allowed_at > now_ms).then(|| seconds_until(allowed_at, now_ms))
+}
+
 /// When the cooldown after a transient failure ends: our own pause, or the provider's
 /// `Retry-After` when longer (capped at a day).
 pub fn cooldown_until(now_ms: i64, cooldown: Duration, retry_after: Option<u64>) -> i64 {
