@@ -15,7 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
-use crate::credentials::Error as CredentialError;
+use crate::credentials::{Error as CredentialError, ErrorChain};
 use crate::db::DbError;
 
 /// The body of every error response.
@@ -159,14 +159,7 @@ impl ResponseError for ApiError {
 
 /// An error and its sources, for a log line.
 fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    ErrorChain(error).to_string()
 }
 
 impl From<DbError> for ApiError {

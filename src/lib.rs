@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -247,6 +247,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", api))
         .default_service(web::to(api::fallback))
         .wrap(from_fn(log_request))
+        .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
 }
 
 /// One log line per request: method, path, status, duration. Never headers, bodies or queries.

@@ -187,3 +187,47 @@ async fn data_written_with_another_key_is_not_served() {
     assert_eq!(got.status, 500);
     assert_eq!(got.error(), "internal_error");
 }
+
+#[actix_web::test]
+async fn a_credential_that_cannot_be_decrypted_can_still_be_deleted() {
+    let app = spawn().await;
+    for user in ["u1", "u2"] {
+        app.store(user, &oauth2_body("google")).await;
+    }
+    let foreign = tokenvault::crypto::Vault::from_secrets(&tokenvault::crypto::generate_key())
+        .unwrap()
+        .seal(
+            &tokenvault::credentials::model::CredentialKey::parse("default", "u1", "google")
+                .unwrap(),
+            &json!({"access_token": "ya29.OTHER"}),
+        );
+    // Both rows now hold a ciphertext sealed with a key nobody configured.
+    diesel::update(tokens::table)
+        .set(tokens::ciphertext.eq(foreign))
+        .execute(&mut app.db.connect())
+        .unwrap();
+    assert_eq!(
+        app.get("/v2/users/u1/tokens/google", &app.admin_key)
+            .await
+            .status,
+        500
+    );
+    let deleted = app
+        .delete("/v2/users/u1/tokens/google", &app.admin_key)
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.body["revocation"], "failed");
+    let reason = deleted.body["revocation_error"].as_str().unwrap();
+    assert!(reason.contains("could not be decrypted"), "{reason}");
+    let skipped = app
+        .delete("/v2/users/u2/tokens/google?revoke=false", &app.admin_key)
+        .await;
+    assert_eq!(skipped.status, 200, "{}", skipped.body);
+    assert_eq!(skipped.body["revocation"], "skipped");
+    for user in ["u1", "u2"] {
+        let gone = app
+            .get(&format!("/v2/users/{user}/tokens/google"), &app.admin_key)
+            .await;
+        assert_eq!(gone.status, 404);
+    }
+}

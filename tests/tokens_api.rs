@@ -288,3 +288,33 @@ async fn swagger_ui_and_openapi_are_served() {
         ui.body
     );
 }
+
+#[actix_web::test]
+async fn secret_bearing_responses_are_not_cacheable_and_nothing_is_sniffed() {
+    let app = spawn().await;
+    app.store("u1", &api_key_body("openai")).await;
+    let header = |r: &common::TestResponse, name: &str| {
+        r.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    };
+    let get = app.get("/v2/users/u1/tokens/openai", &app.admin_key).await;
+    let minted = app
+        .post("/v2/access-tokens", &app.admin_key, &json!({}))
+        .await;
+    let key = app
+        .post("/v2/api-keys", &app.admin_key, &json!({"name": "n"}))
+        .await;
+    for r in [&get, &minted, &key] {
+        assert!(r.status.is_success(), "{}", r.body);
+        assert_eq!(header(r, "cache-control").as_deref(), Some("no-store"));
+    }
+    let list = app.get("/v2/users/u1/tokens", &app.admin_key).await;
+    let missing = app.get("/v2/nowhere", &app.admin_key).await;
+    let health = app.get("/healthz", &app.admin_key).await;
+    for r in [&get, &minted, &key, &list, &missing, &health] {
+        assert_eq!(
+            header(r, "x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+    }
+    assert_eq!(missing.status, 404);
+}

@@ -181,3 +181,14 @@ async fn unknown_route_is_404_and_wrong_method_is_405_both_json() {
     assert_eq!(r.status, 405);
     assert_eq!(r.headers.get("allow").unwrap(), "GET, DELETE");
 }
+
+#[actix_web::test]
+async fn an_over_long_field_is_refused_for_its_length_not_its_emptiness() {
+    let app = spawn().await;
+    let body = json!({"integration_key": "openai", "provider": "openai", "token_type": "api_key",
+                      "token_data": {"api_key": "k".repeat(20_000)}});
+    let r = app.post("/v2/users/u1/tokens", &app.admin_key, &body).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.message().contains("at most 16384"), "{}", r.message());
+    assert!(!r.message().contains("non-empty"), "{}", r.message());
+}

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{AuthErrors, read_optional_json, timestamp};
+use crate::api::{AuthErrors, NO_STORE, read_optional_json, timestamp};
 use crate::auth::caller::{Caller, presented_secret};
 use crate::auth::issue::{self, ACCESS_TOKEN_BOUNDS, API_KEY_PREFIX, Issued};
 use crate::auth::scope::Scope;
@@ -128,7 +128,8 @@ pub async fn create(
         .run(move |conn| issue::mint_access_token(conn, &caller, issued, expires_at))
         .await?;
     let secret = Some(minted.token.into_inner());
-    Ok(HttpResponse::Created().json(AccessToken::new(&minted.row, secret, now)))
+    let body = AccessToken::new(&minted.row, secret, now);
+    Ok(HttpResponse::Created().insert_header(NO_STORE).json(body))
 }
 
 /// List live access tokens: the calling key's, or the whole tenant's for an admin key.

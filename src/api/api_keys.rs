@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use chrono::NaiveDateTime;
 
-use crate::api::{AuthErrors, timestamp};
+use crate::api::{AuthErrors, NO_STORE, timestamp};
 use crate::auth::caller::Caller;
 use crate::auth::issue::{self, Issued, KeySpec};
 use crate::auth::scope::{DEFAULT_KEY_SCOPES, Scope};
@@ -145,10 +145,12 @@ pub async fn create(
         .db
         .run(move |conn| issue::create_api_key(conn, &spec, issued))
         .await?;
-    Ok(HttpResponse::Created().json(CreatedApiKey {
-        info: ApiKeyInfo::new(&created.row, now),
-        key: created.key.into_inner(),
-    }))
+    Ok(HttpResponse::Created()
+        .insert_header(NO_STORE)
+        .json(CreatedApiKey {
+            info: ApiKeyInfo::new(&created.row, now),
+            key: created.key.into_inner(),
+        }))
 }
 
 /// List the caller's tenant's API keys (metadata only, never the keys).

@@ -248,6 +248,9 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<KnownRoutes>) -> HttpR
     }
 }
 
+/// `Cache-Control` of every response that carries a secret: no cache may keep it.
+pub const NO_STORE: (&str, &str) = ("Cache-Control", "no-store");
+
 /// Timestamps in responses (and the CLI): RFC 3339, UTC, with `Z`.
 pub fn timestamp(at: chrono::NaiveDateTime) -> String {
     at.and_utc()

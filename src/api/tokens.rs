@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use crate::api::{AuthErrors, timestamp};
+use crate::api::{AuthErrors, NO_STORE, timestamp};
 use crate::auth::caller::Caller;
 use crate::auth::scope::Scope;
 use crate::credentials::data::{TokenData, UsableSecret};
@@ -330,17 +330,19 @@ pub async fn get(
     }
     let usable = state.credentials.usable(&key, force).await?;
     let Credential { row, data } = usable.credential;
-    Ok(HttpResponse::Ok().json(GetTokenResponse {
-        scopes: scopes_of(&row)?,
-        token_data: data.into_usable(),
-        expires_at: row.expires_at.map(timestamp),
-        is_expired: is_expired(row.expires_at, db::now()),
-        refreshed: usable.refreshed,
-        integration_key: row.integration_key,
-        provider: row.provider,
-        token_type: row.token_type.as_str(),
-        status: row.status.as_str(),
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header(NO_STORE)
+        .json(GetTokenResponse {
+            scopes: scopes_of(&row)?,
+            token_data: data.into_usable(),
+            expires_at: row.expires_at.map(timestamp),
+            is_expired: is_expired(row.expires_at, db::now()),
+            refreshed: usable.refreshed,
+            integration_key: row.integration_key,
+            provider: row.provider,
+            token_type: row.token_type.as_str(),
+            status: row.status.as_str(),
+        }))
 }
 
 /// Delete a credential, revoking it at the provider first (best effort).

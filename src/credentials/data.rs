@@ -155,11 +155,18 @@ fn structure(why: String) -> String {
 
 /// Checks one field's value against its schema entry.
 fn check_field(spec: &Field, value: &Value) -> Result<(), String> {
+    if let Value::String(text) = value
+        && text.len() > MAX_FIELD_LEN
+    {
+        return Err(structure(format!(
+            "field {:?} is {} bytes long; at most {MAX_FIELD_LEN} are accepted",
+            spec.name,
+            text.len()
+        )));
+    }
     let ok = match (spec.kind, value) {
         (_, Value::Null) => !spec.required,
-        (Kind::Text, Value::String(s)) => {
-            (!spec.required || !s.trim().is_empty()) && s.len() <= MAX_FIELD_LEN
-        }
+        (Kind::Text, Value::String(s)) => !spec.required || !s.trim().is_empty(),
         (Kind::Seconds, Value::Number(n)) => n.as_u64().is_some_and(|s| s <= MAX_EXPIRES_IN),
         _ => false,
     };
@@ -337,6 +344,16 @@ mod tests {
             &json!({"refresh_token": "r"}),
         ));
         assert!(m.contains("access_token"), "{m}");
+    }
+
+    #[test]
+    fn an_over_long_field_is_refused_for_its_length() {
+        let data = json!({"api_key": "k".repeat(20_000)});
+        let m = message(TokenData::validate(TokenType::ApiKey, &data));
+        assert!(
+            m.contains("\"api_key\" is 20000 bytes long; at most 16384"),
+            "{m}"
+        );
     }
 
     #[test]

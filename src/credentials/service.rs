@@ -12,7 +12,7 @@ use super::data::TokenData;
 use super::model::{CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType};
 use super::refresh::flight::Flights;
 use super::refresh::policy;
-use super::{Error, Inconsistency};
+use super::{Error, ErrorChain, Inconsistency};
 use crate::config::OAuthClient;
 use crate::crypto::Vault;
 use crate::db::events::EventRow;
@@ -144,14 +144,18 @@ impl CredentialService {
 
     /// Reads and decrypts a credential.
     pub async fn load(&self, key: &CredentialKey) -> Result<Credential, Error> {
+        let row = self.find(key).await?;
+        self.open(row)
+    }
+
+    /// Reads a credential's row, still encrypted.
+    async fn find(&self, key: &CredentialKey) -> Result<TokenRow, Error> {
         let key = key.clone();
-        let row = self
-            .inner
+        self.inner
             .db
             .read(move |conn| Ok(TokenRow::find(conn, &key)?))
             .await?
-            .ok_or(Error::NotFound)?;
-        self.open(row)
+            .ok_or(Error::NotFound)
     }
 
     /// The credential, refreshed first when it is due (inside the refresh window, or `force`).
@@ -259,11 +263,22 @@ impl CredentialService {
     }
 
     /// Revokes at the provider first when `revoke` (best effort), then deletes.
+    /// A credential whose data cannot be decrypted (a foreign or corrupt ciphertext) is deleted
+    /// all the same, unrevoked.
     pub async fn delete(&self, key: &CredentialKey, revoke: bool) -> Result<Deleted, Error> {
-        let credential = self.load(key).await?;
-        let (revocation, revocation_error) = match revoke {
-            true => self.revoke(&credential).await,
-            false => (Revocation::Skipped, None),
+        let row = self.find(key).await?;
+        let (revocation, revocation_error) = match (revoke, self.open(row)) {
+            (false, _) => (Revocation::Skipped, None),
+            (true, Ok(credential)) => self.revoke(&credential).await,
+            (true, Err(e)) => {
+                tracing::warn!(
+                    %key, error = %ErrorChain(&e),
+                    "deleting a credential whose data cannot be decrypted; it was not revoked"
+                );
+                let why = "the stored data could not be decrypted, so it was not revoked at the \
+                           provider";
+                (Revocation::Failed, Some(why.to_string()))
+            }
         };
         let (key, reason) = (key.clone(), revocation_error.clone());
         let deleted = self
