@@ -28,6 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::cache::AuthCache;
 use crate::auth::issue::{self, KeySpec};
+use crate::auth::revocations;
 use crate::auth::scope::{KeyScopes, Scope};
 use crate::config::{Config, DatabaseUrl};
 use crate::credentials::service::RefreshSettings;
@@ -124,8 +125,10 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
         settings,
     )
     .map_err(|e| e.to_string())?;
+    let auth = Arc::new(AuthCache::new(config.auth_cache_ttl));
+    revocations::listen(&config.database, Arc::downgrade(&auth));
     let state = AppState {
-        auth: AuthCache::new(config.auth_cache_ttl),
+        auth,
         credentials,
         config,
         db,

@@ -7,6 +7,7 @@ use actix_web::{HttpServer, web};
 use clap::{Parser, Subcommand};
 use tokenvault::api::api_keys::{ApiKeyInfo, CreatedApiKey};
 use tokenvault::auth::issue::{self, Issued, KeySpec};
+use tokenvault::auth::revocations;
 use tokenvault::config::Config;
 use tokenvault::credentials::key_check;
 use tokenvault::db::api_keys::ApiKeyRow;
@@ -365,7 +366,7 @@ fn keys(command: KeysCommand) -> Result<(), String> {
         KeysCommand::Revoke { id } => {
             let db = admin_db()?;
             let revoked = db
-                .run_blocking(|conn| Ok(ApiKeyRow::revoke(conn, &id, db::now())?))
+                .run_blocking(|conn| revocations::revoke_api_key(conn, &id, db::now()))
                 .map_err(|e| format!("cannot revoke: {e}"))?;
             if revoked {
                 println!("revoked {id}");

@@ -13,7 +13,7 @@ pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub registry: Arc<Registry>,
-    pub auth: AuthCache,
+    pub auth: Arc<AuthCache>,
     pub credentials: CredentialService,
 }
 

@@ -263,3 +263,68 @@ fn instances_starting_together_create_one_admin_key() {
         .unwrap();
     assert_eq!(keys.len(), 1);
 }
+
+#[actix_web::test]
+async fn revocation_reaches_another_instance_within_a_second() {
+    let first = spawn_with(|c| c.auth_cache_ttl = std::time::Duration::from_secs(60)).await;
+    if !first.db.is_postgres() {
+        eprintln!("skipped: several instances share a database only on PostgreSQL");
+        return;
+    }
+    let second = first.second_instance().await;
+    let key = first.create_key("default", "tokens:read", None);
+    let token = first.mint_access_token(&key).await;
+    let other_key = first.create_key("default", "tokens:read", None);
+    let other_token = first.mint_access_token(&other_key).await;
+    // The second instance has both cached (TTL 60 s: only a notification can end that early).
+    for secret in [&key, &other_token] {
+        assert_eq!(second.get("/v2/users/u1/tokens", secret).await.status, 200);
+    }
+    let keys = first.get("/v2/api-keys", &first.admin_key).await;
+    let key_id = keys
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| key.starts_with(k["prefix"].as_str().unwrap()) && k["name"] == "test")
+        .map(|k| k["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let tokens = first.get("/v2/access-tokens", &other_key).await;
+    let token_id = tokens.body[0]["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        first
+            .delete(&format!("/v2/api-keys/{key_id}"), &first.admin_key)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        first
+            .delete(&format!("/v2/access-tokens/{token_id}"), &other_key)
+            .await
+            .status,
+        200
+    );
+    let mut delay = None;
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        let statuses = [
+            second.get("/v2/users/u1/tokens", &key).await.status,
+            second.get("/v2/users/u1/tokens", &token).await.status,
+            second.get("/v2/users/u1/tokens", &other_token).await.status,
+        ];
+        if statuses.iter().all(|s| *s == 401) {
+            delay = Some(started.elapsed());
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let delay = delay.expect("the second instance still accepts revoked secrets after 3 s");
+    eprintln!("revocation reached the second instance in {delay:?}");
+    assert!(delay <= std::time::Duration::from_secs(1), "{delay:?}");
+    // Keys that were not revoked keep working there.
+    assert_eq!(
+        second.get("/v2/users/u1/tokens", &other_key).await.status,
+        200
+    );
+}

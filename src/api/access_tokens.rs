@@ -10,7 +10,7 @@ use crate::api::{AuthErrors, NO_STORE, read_optional_json, timestamp};
 use crate::auth::caller::{Caller, presented_secret};
 use crate::auth::issue::{self, ACCESS_TOKEN_BOUNDS, API_KEY_PREFIX, Issued};
 use crate::auth::scope::Scope;
-use crate::auth::{self, AuthError};
+use crate::auth::{self, AuthError, revocations};
 use crate::db::access_tokens::AccessTokenRow;
 use crate::db::{self, DbError};
 use crate::error::{ApiError, ErrorBody};
@@ -205,7 +205,7 @@ pub async fn destroy(
     let row = state
         .db
         .run(move |conn| {
-            AccessTokenRow::destroy(conn, &target, now)?;
+            revocations::destroy_access_token(conn, &target, now)?;
             let destroyed = AccessTokenRow::find(conn, &tenant, &target)?;
             destroyed.ok_or(DbError::Missing("the destroyed access token vanished"))
         })

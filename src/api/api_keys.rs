@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use crate::api::{AuthErrors, NO_STORE, timestamp};
 use crate::auth::caller::Caller;
 use crate::auth::issue::{self, Issued, KeySpec};
+use crate::auth::revocations;
 use crate::auth::scope::{DEFAULT_KEY_SCOPES, Scope};
 use crate::db::api_keys::ApiKeyRow;
 use crate::db::{self, DbError};
@@ -177,8 +178,9 @@ pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResp
 
 /// Revoke an API key of the caller's tenant.
 ///
-/// It stops working on this instance at once, and on others within the authentication cache
-/// TTL (`TOKENVAULT_AUTH_CACHE_SECS`, default 5 s); so do the access tokens minted from it.
+/// It stops working on this instance at once and on the others within a second (PostgreSQL
+/// `NOTIFY`; the authentication cache TTL is the fallback); so do the access tokens minted
+/// from it.
 #[utoipa::path(
     tag = "api-keys",
     params(("id" = String, Path, description = "The key's id (key_…)")),
@@ -206,7 +208,7 @@ pub async fn revoke(
             if ApiKeyRow::find(conn, &target)?.is_none_or(|r| r.tenant != tenant) {
                 return Ok(None);
             }
-            ApiKeyRow::revoke(conn, &target, now)?;
+            revocations::revoke_api_key(conn, &target, now)?;
             let revoked = ApiKeyRow::find(conn, &target)?;
             Ok(Some(
                 revoked.ok_or(DbError::Missing("the revoked API key vanished"))?,

@@ -58,6 +58,13 @@ impl AuthCache {
         }
     }
 
+    /// Forgets everything (after notifications may have been missed).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     /// Forgets a key and every access token minted from it (after revoking it here).
     pub fn forget_key(&self, key_id: &str) {
         if let Ok(mut entries) = self.entries.lock() {

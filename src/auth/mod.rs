@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod caller;
 pub mod issue;
+pub mod revocations;
 pub mod scope;
 
 use std::sync::Arc;
