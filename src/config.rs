@@ -129,6 +129,10 @@ pub struct Config {
     pub refresh_persist: Duration,
     /// At most one forced refresh per credential in this interval.
     pub force_refresh_min: Duration,
+    /// Failed authentications per client address and minute before 429.
+    pub auth_failures_per_min: u32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -187,6 +191,13 @@ impl Config {
             db,
             refresh_persist: secs("TOKENVAULT_REFRESH_PERSIST_SECS", 120)?,
             force_refresh_min: secs("TOKENVAULT_FORCE_REFRESH_MIN_SECS", 30)?,
+            auth_failures_per_min: u32::try_from(number(
+                "TOKENVAULT_AUTH_FAILURES_PER_MIN",
+                60,
+                "failures",
+            )?)
+            .map_err(|_| "TOKENVAULT_AUTH_FAILURES_PER_MIN is too large".to_string())?,
+            trusted_proxies: parse_proxies(var("TOKENVAULT_TRUSTED_PROXIES").as_deref())?,
             log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })
@@ -208,10 +219,26 @@ impl Config {
             db: DbSettings::default(),
             refresh_persist: Duration::from_secs(120),
             force_refresh_min: Duration::from_secs(30),
+            auth_failures_per_min: 60,
+            trusted_proxies: Vec::new(),
             log_filter: "info".into(),
             log_format: LogFormat::Text,
         }
     }
+}
+
+/// `TOKENVAULT_TRUSTED_PROXIES`: comma-separated IP addresses.
+fn parse_proxies(list: Option<&str>) -> Result<Vec<std::net::IpAddr>, String> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse().map_err(|_| {
+                format!("TOKENVAULT_TRUSTED_PROXIES must list IP addresses, got {s:?}")
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -204,6 +204,10 @@ impl From<AuthError> for ApiError {
         match error {
             AuthError::Unauthorized(message) => ApiError::Unauthorized(message),
             AuthError::Forbidden(message) => ApiError::Forbidden(message),
+            AuthError::Throttled { retry_after } => ApiError::RateLimited {
+                message: error.to_string(),
+                retry_after,
+            },
             AuthError::Database(db) => db.into(),
             AuthError::Random(cause) => ApiError::Internal(with_causes(&cause)),
         }

@@ -30,6 +30,7 @@ use crate::auth::cache::AuthCache;
 use crate::auth::issue::{self, KeySpec};
 use crate::auth::revocations;
 use crate::auth::scope::{KeyScopes, Scope};
+use crate::auth::throttle::Throttle;
 use crate::config::{Config, DatabaseUrl};
 use crate::credentials::service::RefreshSettings;
 use crate::credentials::{CredentialService, key_check};
@@ -129,6 +130,7 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
     revocations::listen(&config.database, Arc::downgrade(&auth));
     let state = AppState {
         auth,
+        throttle: Throttle::new(config.auth_failures_per_min),
         credentials,
         config,
         db,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::cache::AuthCache;
+use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::credentials::CredentialService;
 use crate::db::Db;
@@ -14,6 +15,7 @@ pub struct AppState {
     pub db: Db,
     pub registry: Arc<Registry>,
     pub auth: Arc<AuthCache>,
+    pub throttle: Throttle,
     pub credentials: CredentialService,
 }
 

@@ -328,3 +328,59 @@ async fn revocation_reaches_another_instance_within_a_second() {
         200
     );
 }
+
+fn from(addr: &str, path: &str, key: &str) -> TestRequest {
+    TestRequest::get()
+        .uri(path)
+        .peer_addr(format!("{addr}:40000").parse().unwrap())
+        .insert_header(("X-API-Key", key))
+}
+
+#[actix_web::test]
+async fn failed_authentication_is_throttled_per_address_and_valid_keys_keep_working() {
+    let app = spawn_with(|c| c.auth_failures_per_min = 5).await;
+    let path = "/v2/users/u1/tokens";
+    let mut accepted = 0;
+    loop {
+        let wrong = format!("agk_{}", tokenvault::secret::random_base62(43).unwrap());
+        let r = app.call(from("203.0.113.7", path, &wrong)).await;
+        if r.status == 429 {
+            assert_eq!(r.error(), "rate_limited");
+            let retry = r.headers.get("retry-after").unwrap().to_str().unwrap();
+            assert!(retry.parse::<u64>().unwrap() > 0);
+            break;
+        }
+        assert_eq!(r.status, 401);
+        accepted += 1;
+        assert!(accepted <= 5, "more than 5 wrong keys answered before 429");
+    }
+    eprintln!("wrong keys answered 401 before 429: {accepted}");
+    assert_eq!(accepted, 5);
+    // The same address with a valid key, and another address, are not held back.
+    let valid = app.call(from("203.0.113.7", path, &app.admin_key)).await;
+    assert_eq!(valid.status, 200, "{}", valid.body);
+    let other = app.call(from("198.51.100.1", path, "agk_wrong")).await;
+    assert_eq!(other.status, 401);
+}
+
+#[actix_web::test]
+async fn a_repeated_wrong_key_costs_no_query() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_with(|_| {}).await;
+    let path = "/v2/users/u1/tokens";
+    let wrong = format!("agk_{}", tokenvault::secret::random_base62(43).unwrap());
+    assert_eq!(app.get(path, &wrong).await.status, 401);
+    assert_eq!(app.get(path, &app.admin_key).await.status, 200);
+    // With the key tables gone, any lookup fails: a repeated wrong key must not look.
+    app.db
+        .connect()
+        .batch_execute("DROP TABLE access_tokens; DROP TABLE api_keys;")
+        .unwrap();
+    assert_eq!(app.get(path, &wrong).await.status, 401);
+    let fresh = format!("agk_{}", tokenvault::secret::random_base62(43).unwrap());
+    assert_eq!(
+        app.get(path, &fresh).await.status,
+        500,
+        "the lookup did run"
+    );
+}

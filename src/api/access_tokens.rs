@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{AuthErrors, NO_STORE, read_optional_json, timestamp};
-use crate::auth::caller::{Caller, presented_secret};
+use crate::auth::caller::{Caller, attempt_of, presented_secret};
 use crate::auth::issue::{self, ACCESS_TOKEN_BOUNDS, API_KEY_PREFIX, Issued};
 use crate::auth::scope::Scope;
 use crate::auth::{self, AuthError, revocations};
@@ -102,7 +102,7 @@ pub async fn create(
         }
         None => presented_secret(req.headers())?,
     };
-    let caller = auth::authenticate(&state.db, &state.auth, secret).await?;
+    let caller = auth::authenticate(&state.db, &attempt_of(&req, &state), secret).await?;
     caller.require_api_key("mint another access token")?;
     match request.grant_type.as_deref().map(str::trim) {
         None | Some("") | Some("client_credentials") => {}

@@ -11,6 +11,9 @@ use crate::db::api_keys::ApiKeyRow;
 
 /// `last_used_at` is written at most this often per key and instance.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// How long a hash that matched nothing is remembered (secrets are random: a key created later
+/// will not have it).
+const UNKNOWN_TTL: Duration = Duration::from_secs(60);
 /// Above this many entries, stale ones are swept on insert.
 const CACHE_SWEEP_AT: usize = 10_000;
 
@@ -24,6 +27,9 @@ pub struct Authenticated {
 pub struct AuthCache {
     ttl: Duration,
     entries: Mutex<HashMap<String, (Instant, Arc<Authenticated>)>>,
+    /// Hashes no key or access token has, with when they were looked up: a repeated wrong
+    /// secret costs no query.
+    unknown: Mutex<HashMap<String, Instant>>,
     /// When this instance last wrote `last_used_at` of each key.
     touched: Mutex<HashMap<String, Instant>>,
 }
@@ -33,6 +39,7 @@ impl AuthCache {
         AuthCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            unknown: Mutex::new(HashMap::new()),
             touched: Mutex::new(HashMap::new()),
         }
     }
@@ -55,6 +62,26 @@ impl AuthCache {
                 entries.retain(|_, (at, _)| at.elapsed() < ttl);
             }
             entries.insert(secret_hash, (Instant::now(), found));
+        }
+    }
+
+    /// Whether `secret_hash` was looked up lately and matched nothing.
+    pub fn is_unknown(&self, secret_hash: &str) -> bool {
+        let Ok(unknown) = self.unknown.lock() else {
+            return false;
+        };
+        unknown
+            .get(secret_hash)
+            .is_some_and(|at| at.elapsed() < UNKNOWN_TTL)
+    }
+
+    /// Remembers that `secret_hash` matched nothing.
+    pub fn remember_unknown(&self, secret_hash: String) {
+        if let Ok(mut unknown) = self.unknown.lock() {
+            if unknown.len() >= CACHE_SWEEP_AT {
+                unknown.retain(|_, at| at.elapsed() < UNKNOWN_TTL);
+            }
+            unknown.insert(secret_hash, Instant::now());
         }
     }
 

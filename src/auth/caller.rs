@@ -9,6 +9,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::AuthError;
 use super::scope::{KeyScopes, Scope};
+use super::throttle::client_address;
 use crate::db::api_keys::ApiKeyRow;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -101,6 +102,21 @@ pub fn presented_secret(headers: &HeaderMap) -> Result<&str, AuthError> {
     ))
 }
 
+/// A request's authentication attempt: the instance's cache and throttle, and the client's
+/// address (behind a trusted proxy, from `X-Forwarded-For`).
+pub fn attempt_of<'a>(req: &HttpRequest, state: &'a AppState) -> super::Attempt<'a> {
+    let forwarded = req
+        .headers()
+        .get("X-Forwarded-For")
+        .and_then(|v| v.to_str().ok());
+    let peer = req.peer_addr().map(|addr| addr.ip());
+    super::Attempt {
+        cache: &state.auth,
+        throttle: &state.throttle,
+        client: client_address(peer, forwarded, &state.config.trusted_proxies),
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
@@ -108,9 +124,11 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let secret = presented_secret(req.headers()).map(String::from);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            Ok(super::authenticate(&state.db, &state.auth, &secret?).await?)
+            let attempt = attempt_of(&req, &state);
+            Ok(super::authenticate(&state.db, &attempt, &secret?).await?)
         })
     }
 }

@@ -7,7 +7,9 @@ pub mod caller;
 pub mod issue;
 pub mod revocations;
 pub mod scope;
+pub mod throttle;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::db::access_tokens::AccessTokenRow;
@@ -17,6 +19,7 @@ use crate::secret::{RandomError, hash_secret};
 use cache::{AuthCache, Authenticated};
 use caller::Caller;
 use issue::{ACCESS_TOKEN_PREFIX, API_KEY_PREFIX};
+use throttle::Throttle;
 
 /// Longest presented secret even looked at.
 const MAX_PRESENTED_LEN: usize = 256;
@@ -30,18 +33,40 @@ pub enum AuthError {
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed attempts from this address.
+    #[error("Too many failed authentication attempts from this address; retry in {retry_after}s")]
+    Throttled { retry_after: u64 },
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
     Random(#[from] RandomError),
 }
 
+/// Who presents a secret: its address when known (for throttling failures), and the
+/// instance's cache and throttle.
+pub struct Attempt<'a> {
+    pub cache: &'a AuthCache,
+    pub throttle: &'a Throttle,
+    pub client: Option<IpAddr>,
+}
+
+impl Attempt<'_> {
+    /// The error for a failed attempt: 401, or 429 once this address is over its limit.
+    fn refuse(&self, message: &str) -> AuthError {
+        match self.client.and_then(|ip| self.throttle.failed(ip)) {
+            Some(retry_after) => AuthError::Throttled { retry_after },
+            None => AuthError::Unauthorized(message.into()),
+        }
+    }
+}
+
 /// Checks a presented API key (`agk_…`) or access token (`agat_…`) and returns its caller.
 pub async fn authenticate(
     db: &Db,
-    cache: &AuthCache,
+    attempt: &Attempt<'_>,
     presented: &str,
 ) -> Result<Caller, AuthError> {
+    let cache = attempt.cache;
     let is_access_token = presented.starts_with(ACCESS_TOKEN_PREFIX);
     let invalid = if is_access_token {
         "Invalid access token"
@@ -51,21 +76,27 @@ pub async fn authenticate(
     if !(is_access_token || presented.starts_with(API_KEY_PREFIX))
         || presented.len() > MAX_PRESENTED_LEN
     {
-        return Err(AuthError::Unauthorized(invalid.into()));
+        return Err(attempt.refuse(invalid));
     }
     let secret_hash = hash_secret(presented);
     let found = match cache.get(&secret_hash) {
         Some(found) => found,
-        None => {
-            let found = look_up(db, secret_hash.clone(), is_access_token)
-                .await?
-                .map(Arc::new)
-                .ok_or_else(|| AuthError::Unauthorized(invalid.into()))?;
-            cache.put(secret_hash, Arc::clone(&found));
-            found
-        }
+        None if cache.is_unknown(&secret_hash) => return Err(attempt.refuse(invalid)),
+        None => match look_up(db, secret_hash.clone(), is_access_token).await? {
+            Some(found) => {
+                let found = Arc::new(found);
+                cache.put(secret_hash, Arc::clone(&found));
+                found
+            }
+            None => {
+                cache.remember_unknown(secret_hash);
+                return Err(attempt.refuse(invalid));
+            }
+        },
     };
-    check_live(&found, db::now())?;
+    if let Err(why) = check_live(&found, db::now()) {
+        return Err(attempt.refuse(&why));
+    }
     if cache.due_for_touch(&found.key.id) {
         let (db, key_id) = (db.clone(), found.key.id.clone());
         // Off the request path: a failed bookkeeping write must not fail the request.
@@ -103,9 +134,9 @@ async fn look_up(
     .await
 }
 
-/// Unauthorized when the access token or its key is destroyed, revoked or expired at `now`.
-fn check_live(found: &Authenticated, now: chrono::NaiveDateTime) -> Result<(), AuthError> {
-    let refuse = |message: String| Err(AuthError::Unauthorized(message));
+/// Why the access token or its key no longer works at `now` (destroyed, revoked, expired).
+fn check_live(found: &Authenticated, now: chrono::NaiveDateTime) -> Result<(), String> {
+    let refuse = |message: String| Err(message);
     if let Some(access) = &found.access {
         if access.destroyed_at.is_some() {
             return refuse("This access token has been destroyed".into());
