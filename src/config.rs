@@ -133,6 +133,8 @@ pub struct Config {
     pub auth_failures_per_min: u32,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Whether unbound ciphertexts of the original service are served (`accept`) or not.
+    pub accept_legacy_ciphertext: bool,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -198,6 +200,18 @@ impl Config {
             )?)
             .map_err(|_| "TOKENVAULT_AUTH_FAILURES_PER_MIN is too large".to_string())?,
             trusted_proxies: parse_proxies(var("TOKENVAULT_TRUSTED_PROXIES").as_deref())?,
+            accept_legacy_ciphertext: match var("TOKENVAULT_LEGACY_CIPHERTEXT")
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("accept") => true,
+                Some("refuse") => false,
+                Some(other) => {
+                    return Err(format!(
+                        "TOKENVAULT_LEGACY_CIPHERTEXT must be accept or refuse, got {other:?}"
+                    ));
+                }
+            },
             log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })
@@ -221,6 +235,7 @@ impl Config {
             force_refresh_min: Duration::from_secs(30),
             auth_failures_per_min: 60,
             trusted_proxies: Vec::new(),
+            accept_legacy_ciphertext: true,
             log_filter: "info".into(),
             log_format: LogFormat::Text,
         }

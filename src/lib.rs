@@ -117,10 +117,13 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
         oauth_clients: config.oauth_clients.clone(),
         persist: config.refresh_persist,
         force_min: config.force_refresh_min,
+        accept_legacy: config.accept_legacy_ciphertext,
     };
+    let vault = Arc::new(vault);
+    key_check::report_unbound(db.clone(), Arc::clone(&vault));
     let credentials = CredentialService::new(
         db.clone(),
-        Arc::new(vault),
+        vault,
         Arc::clone(&registry),
         ProviderClient::new()?,
         settings,

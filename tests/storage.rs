@@ -231,3 +231,31 @@ async fn a_credential_that_cannot_be_decrypted_can_still_be_deleted() {
         assert_eq!(gone.status, 404);
     }
 }
+
+#[actix_web::test]
+async fn legacy_ciphertext_is_refused_when_so_configured() {
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/python_fernet.json")).unwrap();
+    let secret = fixture["secret"].as_str().unwrap().to_string();
+    let app = spawn_with(move |config| {
+        config.encryption_keys = Some(secret.into());
+        config.accept_legacy_ciphertext = false;
+    })
+    .await;
+    let (user, key) = ("py-user", "legacy-openai");
+    app.store(user, &api_key_body(key)).await;
+    diesel::update(tokens::table.filter(tokens::user_id.eq(user)))
+        .set(tokens::ciphertext.eq(fixture["legacy_ciphertext"].as_str().unwrap()))
+        .execute(&mut app.db.connect())
+        .unwrap();
+    let got = app
+        .get(&format!("/v2/users/{user}/tokens/{key}"), &app.admin_key)
+        .await;
+    assert_eq!(got.status, 500, "{}", got.body);
+    assert_eq!(got.error(), "internal_error");
+    // Bound credentials are served as ever.
+    app.store("u2", &api_key_body(key)).await;
+    let bound = app
+        .get(&format!("/v2/users/u2/tokens/{key}"), &app.admin_key)
+        .await;
+    assert_eq!(bound.status, 200);
+}

@@ -73,3 +73,41 @@ pub fn reseal(db: &Db, vault: &Vault) -> Result<(), DbError> {
     let sealed = vault.seal_check();
     db.run_blocking(|conn| Ok(KeyCheck::replace(conn, &sealed, db::now())?))
 }
+
+/// How many stored credentials are unbound ciphertexts of the original service (readable, but
+/// not bound to their row until `rotate-key` re-seals them).
+pub fn count_unbound(db: &Db, vault: &Vault) -> Result<u64, DbError> {
+    let mut after = None;
+    let mut unbound = 0u64;
+    loop {
+        let batch = db.run_blocking(|conn| Ok(TokenRow::page_after(conn, after.as_ref(), 500)?))?;
+        let Some(last) = batch.last() else {
+            return Ok(unbound);
+        };
+        after = Some(last.key());
+        let legacy = batch.iter().filter(|row| {
+            vault
+                .open(&row.key(), &row.ciphertext)
+                .is_ok_and(|opened| !opened.bound)
+        });
+        unbound = unbound.saturating_add(legacy.count() as u64);
+    }
+}
+
+/// Counts unbound ciphertexts in the background and says what to do about them.
+pub fn report_unbound(db: Db, vault: std::sync::Arc<Vault>) {
+    let spawned = std::thread::Builder::new()
+        .name("tokenvault-legacy-count".into())
+        .spawn(move || match count_unbound(&db, &vault) {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(
+                count,
+                "credentials in the original service's unbound format: run `tokenvault rotate-key` \
+                 to bind them to their rows (TOKENVAULT_LEGACY_CIPHERTEXT=refuse stops serving them)"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot count unbound credentials"),
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot count unbound credentials");
+    }
+}

@@ -71,6 +71,8 @@ pub struct RefreshSettings {
     pub persist: Duration,
     /// At most one forced refresh per credential in this interval.
     pub force_min: Duration,
+    /// Serve unbound ciphertexts of the original service (else: refuse them).
+    pub accept_legacy: bool,
 }
 
 pub(super) struct Inner {
@@ -131,6 +133,12 @@ impl CredentialService {
             .vault
             .open(&key, &row.ciphertext)
             .map_err(Error::internal)?;
+        if !opened.bound && !self.inner.settings.accept_legacy {
+            return Err(Error::internal(Inconsistency(format!(
+                "{key}: unbound ciphertext of the original service refused \
+                 (TOKENVAULT_LEGACY_CIPHERTEXT=refuse); run `tokenvault rotate-key` to bind it"
+            ))));
+        }
         // serde's message may quote a value, so only its class goes into the log.
         let data = TokenData::from_value(row.token_type, opened.data).map_err(|e| {
             Error::internal(Inconsistency(format!(
