@@ -135,6 +135,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Whether unbound ciphertexts of the original service are served (`accept`) or not.
     pub accept_legacy_ciphertext: bool,
+    /// How long a client may take to send its request head, and its body.
+    pub client_timeout: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
 }
@@ -212,6 +214,7 @@ impl Config {
                     ));
                 }
             },
+            client_timeout: secs("TOKENVAULT_CLIENT_TIMEOUT_SECS", 10)?,
             log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
             log_format,
         })
@@ -236,6 +239,7 @@ impl Config {
             auth_failures_per_min: 60,
             trusted_proxies: Vec::new(),
             accept_legacy_ciphertext: true,
+            client_timeout: Duration::from_secs(10),
             log_filter: "info".into(),
             log_format: LogFormat::Text,
         }

@@ -52,6 +52,9 @@ pub enum ApiError {
     /// 410: the provider rejected the refresh token; the user must re-authorize.
     #[error("{0}")]
     ConnectionError(String),
+    /// 408: the client did not send its body in time.
+    #[error("The request body did not arrive within {secs}s")]
+    RequestTimeout { secs: u64 },
     /// 413.
     #[error("Request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -90,6 +93,7 @@ impl ApiError {
             ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::ServerBusy => "server_busy",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -115,6 +119,7 @@ impl ResponseError for ApiError {
             ApiError::ConnectionError(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::RefreshUnavailable { .. }
             | ApiError::DatabaseUnavailable
             | ApiError::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,

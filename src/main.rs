@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use actix_web::{HttpServer, web};
 use clap::{Parser, Subcommand};
@@ -134,6 +135,7 @@ fn load_config() -> Result<Config, String> {
 fn serve() -> Result<(), String> {
     let config = load_config()?;
     let bind = config.bind.clone();
+    let client_timeout = config.client_timeout;
     let database = config.database.redacted();
     let (state, startup) = tokenvault::prepare(config)?;
     if !startup.migrations.is_empty() {
@@ -166,6 +168,9 @@ fn serve() -> Result<(), String> {
     let state = web::Data::new(state);
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || tokenvault::build_app(state.clone()))
+            .client_request_timeout(client_timeout)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .keep_alive(Duration::from_secs(5))
             .bind(&bind)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         let url = server

@@ -405,3 +405,57 @@ fn database_time_bounds_must_be_whole_positive_milliseconds() {
         assert!(err.contains(expected), "{value}: {err}");
     }
 }
+
+/// Starts `serve` on a free port; the child and its address.
+fn serve_on_free_port(mut cmd: Command) -> (std::process::Child, String) {
+    let mut child = cmd
+        .env("TOKENVAULT_BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let addr = lines
+        .find_map(|line| {
+            line.strip_prefix("tokenvault listening on http://")
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .expect("serve did not start");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+#[test]
+fn a_client_that_never_sends_its_body_gets_408_in_time() {
+    use std::io::{Read, Write};
+    let db = TestDb::new();
+    let admin = format!("agk_{}", tokenvault::secret::random_base62(43).unwrap());
+    let mut cmd = tokenvault(&db, &tokenvault::crypto::generate_key());
+    cmd.env("TOKENVAULT_BOOTSTRAP_API_KEY", &admin)
+        .env("TOKENVAULT_CLIENT_TIMEOUT_SECS", "1")
+        .arg("serve");
+    let (mut child, addr) = serve_on_free_port(cmd);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    // A valid key, a body announced and never sent (slow loris).
+    write!(
+        stream,
+        "POST /v2/users/u1/tokens HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {admin}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"integration_key\""
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let took = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    let answer = String::from_utf8_lossy(&answer);
+    eprintln!("slow body answered in {took:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\":\"request_timeout\""), "{answer}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}

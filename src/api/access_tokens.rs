@@ -92,7 +92,7 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request: CreateAccessTokenRequest = read_optional_json(body).await?;
+    let request: CreateAccessTokenRequest = read_optional_json(&state, body).await?;
     let secret = match request.client_secret.as_deref() {
         Some(secret) if secret.starts_with(API_KEY_PREFIX) => secret,
         Some(_) => {

@@ -7,7 +7,10 @@ pub mod health;
 pub mod providers;
 pub mod tokens;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error, web};
 use std::collections::BTreeMap;
 
@@ -17,6 +20,50 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a body that did not arrive in time reads as (see `bound_body`).
+const BODY_TIMED_OUT: &str = "request body not received in time";
+
+/// Bounds the time a client may take to send its body: after `TOKENVAULT_CLIENT_TIMEOUT_SECS`
+/// the body reads as an error that the JSON readers answer with 408 `request_timeout`.
+pub async fn bound_body(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    use futures_util::StreamExt;
+    let has_body =
+        req.headers().contains_key(CONTENT_LENGTH) || req.headers().contains_key(TRANSFER_ENCODING);
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.config.client_timeout);
+    if let (true, Some(limit)) = (has_body, limit) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let body =
+            futures_util::stream::unfold(Some(req.take_payload()), move |payload| async move {
+                let mut payload = payload?;
+                match tokio::time::timeout_at(deadline, payload.next()).await {
+                    Ok(Some(chunk)) => Some((chunk, Some(payload))),
+                    Ok(None) => None,
+                    Err(_) => {
+                        let late =
+                            std::io::Error::new(std::io::ErrorKind::TimedOut, BODY_TIMED_OUT);
+                        Some((Err(error::PayloadError::Io(late)), None))
+                    }
+                }
+            });
+        let body: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> = Box::pin(body);
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    next.call(req).await
+}
+
+/// Whether a body read failed because the client was too slow.
+fn timed_out(error: &error::PayloadError) -> bool {
+    matches!(error, error::PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
+}
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -114,15 +161,25 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::readyz);
 }
 
+/// The client timeout in seconds, for the 408 message.
+fn req_timeout_secs(req: &HttpRequest) -> u64 {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(10, |state| state.config.client_timeout.as_secs())
+}
+
 /// JSON bodies: size limit and JSON errors.
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(BODY_LIMIT)
-        .error_handler(|err, _req| {
+        .error_handler(|err, req| {
             let api_error = match &err {
                 error::JsonPayloadError::Overflow { .. }
                 | error::JsonPayloadError::OverflowKnownLength { .. } => {
                     ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+                }
+                error::JsonPayloadError::Payload(e) if timed_out(e) => {
+                    let secs = req_timeout_secs(req);
+                    ApiError::RequestTimeout { secs }
                 }
                 error::JsonPayloadError::ContentType => {
                     ApiError::InvalidRequest("Content-Type must be application/json".into())
@@ -156,15 +213,22 @@ pub fn query_config() -> web::QueryConfig {
 
 /// Reads an optional JSON body: empty means `T::default()`. Same limits and errors as JSON
 /// bodies elsewhere.
-pub async fn read_optional_json<T>(mut payload: web::Payload) -> Result<T, ApiError>
+pub async fn read_optional_json<T>(
+    state: &AppState,
+    mut payload: web::Payload,
+) -> Result<T, ApiError>
 where
     T: serde::de::DeserializeOwned + Default,
 {
     use futures_util::StreamExt;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::InvalidRequest("Could not read the request body".into()))?;
+        let chunk = chunk.map_err(|e| match timed_out(&e) {
+            true => ApiError::RequestTimeout {
+                secs: state.config.client_timeout.as_secs(),
+            },
+            false => ApiError::InvalidRequest("Could not read the request body".into()),
+        })?;
         if body.len() + chunk.len() > BODY_LIMIT {
             return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
         }
