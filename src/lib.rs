@@ -255,6 +255,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", api))
         .default_service(web::to(api::fallback))
         .wrap(from_fn(api::bound_body))
+        .wrap(from_fn(api::swagger_not_found))
         .wrap(from_fn(log_request))
         .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
 }

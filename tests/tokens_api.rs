@@ -318,3 +318,13 @@ async fn secret_bearing_responses_are_not_cacheable_and_nothing_is_sniffed() {
     }
     assert_eq!(missing.status, 404);
 }
+
+#[actix_web::test]
+async fn an_unknown_swagger_ui_file_is_a_json_404() {
+    let app = spawn().await;
+    let r = app.get("/swagger-ui/no-such-file.js", &app.admin_key).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.error(), "not_found", "{}", r.body);
+    let index = app.get("/swagger-ui/", &app.admin_key).await;
+    assert_eq!(index.status, 200);
+}

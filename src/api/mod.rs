@@ -60,6 +60,22 @@ pub async fn bound_body(
     next.call(req).await
 }
 
+/// Swagger UI answers an unknown file with an empty 404: give it the JSON error shape too.
+pub async fn swagger_not_found(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let swagger = req.path().starts_with("/swagger-ui/");
+    let response = next.call(req).await?;
+    if !(swagger && response.status() == actix_web::http::StatusCode::NOT_FOUND) {
+        return Ok(response.map_into_left_body());
+    }
+    let (req, _) = response.into_parts();
+    let path = req.path().to_string();
+    let shaped = ApiError::NotFound(format!("No Swagger UI file at {path}")).error_response();
+    Ok(ServiceResponse::new(req, shaped).map_into_right_body())
+}
+
 /// Whether a body read failed because the client was too slow.
 fn timed_out(error: &error::PayloadError) -> bool {
     matches!(error, error::PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
