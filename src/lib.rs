@@ -24,7 +24,7 @@ use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::cache::AuthCache;
 use crate::auth::issue::{self, KeySpec};
@@ -216,21 +216,19 @@ fn routes() -> (
 ) {
     App::new()
         .into_utoipa_app()
-        .openapi(api::ApiDoc::openapi())
+        .openapi(api::openapi::ApiDoc::openapi())
         .configure(api::configure)
         .split_for_parts()
 }
 
-/// The OpenAPI document the code describes (what `tokenvault openapi` prints).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().1
-}
-
-/// The OpenAPI document as checked in at `openapi/openapi.json`.
+/// The OpenAPI document with the embedded providers, as checked in at `openapi/openapi.json`
+/// (what `tokenvault openapi` prints).
 pub fn openapi_json() -> String {
-    let mut json = openapi().to_pretty_json().unwrap_or_default();
-    json.push('\n');
-    json
+    let derived = routes().1;
+    match providers::Registry::embedded() {
+        Ok(registry) => api::openapi::refine(&derived, &registry),
+        Err(_) => String::new(),
+    }
 }
 
 /// The whole application over `state`.
@@ -246,13 +244,25 @@ pub fn build_app(
     >,
 > {
     let (app, api) = routes();
+    let document = web::Bytes::from(api::openapi::refine(&api, &state.registry));
     let known_routes = web::Data::from(Arc::new(api::KnownRoutes::from_openapi(&api)));
     app.app_data(state)
         .app_data(known_routes)
         .app_data(api::json_config())
         .app_data(api::path_config())
         .app_data(api::query_config())
-        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", api))
+        .route(
+            "/openapi.json",
+            web::get().to(move || {
+                let document = document.clone();
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(document)
+                }
+            }),
+        )
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
         .default_service(web::to(api::fallback))
         .wrap(from_fn(api::bound_body))
         .wrap(from_fn(api::swagger_not_found))

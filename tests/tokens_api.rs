@@ -277,7 +277,19 @@ async fn swagger_ui_and_openapi_are_served() {
         .await;
     assert_eq!(spec.status, 200);
     assert_eq!(spec.body["openapi"], "3.1.0");
-    assert!(spec.body["paths"]["/v2/users/{user_id}/tokens/{integration_key}"]["get"].is_object());
+    let checked_in: serde_json::Value = serde_json::from_str(&tokenvault::openapi_json()).unwrap();
+    assert_eq!(
+        spec.body, checked_in,
+        "the served document is the checked-in one"
+    );
+    let config = app
+        .call(actix_web::test::TestRequest::get().uri("/swagger-ui/swagger-initializer.js"))
+        .await;
+    assert!(
+        config.body.as_str().unwrap_or("").contains("/openapi.json"),
+        "Swagger UI loads the served document: {}",
+        config.body
+    );
     let ui = app
         .call(actix_web::test::TestRequest::get().uri("/swagger-ui/"))
         .await;

@@ -22,6 +22,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreateAccessTokenRequest {
     /// The API key (`agk_…`), when not sent as `X-API-Key` or `Authorization: Bearer`.
+    #[schema(pattern = "^agk_")]
     pub client_secret: Option<String>,
     /// Accepted and ignored (older clients send it).
     pub client_id: Option<String>,
@@ -30,8 +31,10 @@ pub struct CreateAccessTokenRequest {
     #[schema(example = "1h")]
     pub expires_in: Option<String>,
     /// Expiry time, RFC 3339, between one minute and one month from now. Not with `expires_in`.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     /// Only `client_credentials` (or empty).
+    #[schema(pattern = r"^\s*(client_credentials)?\s*$")]
     pub grant_type: Option<String>,
 }
 
@@ -46,7 +49,9 @@ pub struct AccessToken {
     /// The tenant (Crunchy Bridge's account).
     pub account_id: String,
     pub tenant: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
     /// Seconds until it expires.
     pub expires_in: i64,
@@ -76,6 +81,7 @@ impl AccessToken {
 /// `Authorization: Bearer agat_…` on every `/v2` route until it expires, is destroyed, or its
 /// API key is revoked. An access token cannot mint another.
 #[utoipa::path(
+    operation_id = "createAccessToken",
     tag = "access-tokens",
     request_body(content = Option<CreateAccessTokenRequest>, description = "Optional"),
     responses(
@@ -134,6 +140,7 @@ pub async fn create(
 
 /// List live access tokens: the calling key's, or the whole tenant's for an admin key.
 #[utoipa::path(
+    operation_id = "listAccessTokens",
     tag = "access-tokens",
     responses(
         (status = 200, description = "Live access tokens, newest first; never their secrets", body = Vec<AccessToken>),
@@ -169,6 +176,7 @@ pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResp
 /// It must have been minted from the calling API key, or the caller must be an admin of its
 /// tenant.
 #[utoipa::path(
+    operation_id = "deleteAccessToken",
     tag = "access-tokens",
     params(("id" = String, Path, description = "The access token's id (at_…)")),
     responses(

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 
 use crate::api::{AuthErrors, NO_STORE, timestamp};
 use crate::auth::caller::Caller;
-use crate::auth::issue::{self, Issued, KeySpec};
+use crate::auth::issue::{self, Issued, KeySpec, KeyState};
 use crate::auth::revocations;
 use crate::auth::scope::{DEFAULT_KEY_SCOPES, Scope};
 use crate::db::api_keys::ApiKeyRow;
@@ -28,17 +28,20 @@ pub struct ApiKeyInfo {
     /// The first characters of the key, to recognise it.
     #[schema(example = "agk_3n8Q1x")]
     pub prefix: String,
-    #[schema(example = json!(["tokens:read"]))]
+    #[schema(value_type = Vec<Scope>, example = json!(["tokens:read"]))]
     pub scopes: Vec<String>,
     /// The one user this key can reach, if bound.
     pub user_id: Option<String>,
-    /// `active`, `revoked` or `expired`.
-    #[schema(example = "active")]
+    #[schema(value_type = KeyState, example = "active")]
     pub state: &'static str,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
     /// Updated at most once a minute.
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -51,7 +54,7 @@ impl ApiKeyInfo {
             prefix: row.prefix.clone(),
             scopes: row.scopes.names(),
             user_id: row.user_id.clone(),
-            state: issue::key_state(row, now),
+            state: issue::key_state(row, now).as_str(),
             expires_at: row.expires_at.map(timestamp),
             revoked_at: row.revoked_at.map(timestamp),
             last_used_at: row.last_used_at.map(timestamp),
@@ -64,18 +67,20 @@ impl ApiKeyInfo {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
-    /// A name to recognise the key by.
-    #[schema(example = "billing-service")]
+    /// A name to recognise the key by: not blank, at most 128 characters.
+    #[schema(example = "billing-service", pattern = r"\S", max_length = 128)]
     pub name: String,
-    /// Scopes: `tokens:read`, `tokens:write`, `tokens:refresh`, `tokens:delete`, `admin`.
-    /// Default: the four `tokens:*` scopes.
-    #[schema(example = json!(["tokens:read", "tokens:refresh"]))]
+    /// Scopes. Default: the four `tokens:*` scopes.
+    #[schema(value_type = Option<Vec<Scope>>, example = json!(["tokens:read", "tokens:refresh"]))]
     pub scopes: Option<Vec<String>>,
     /// Bind the key to one user: it can reach only that user's credentials.
     pub user_id: Option<String>,
-    /// Lifetime, e.g. "90d" (s, m, h, d, w, M). Not with `expires_at`. Default: no expiry.
+    /// Lifetime, e.g. "90d" (s, m, h, d, w, M), from a minute to a hundred years. Not with
+    /// `expires_at`. Default: no expiry.
+    #[schema(pattern = r"^\s*[0-9]+[smhdwM]\s*$")]
     pub expires_in: Option<String>,
     /// Expiry time, RFC 3339. Not with `expires_in`.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -102,6 +107,7 @@ fn require_admin(caller: &Caller) -> Result<(), ApiError> {
 
 /// Create an API key in the caller's tenant; the key is returned once.
 #[utoipa::path(
+    operation_id = "createApiKey",
     tag = "api-keys",
     request_body = CreateApiKeyRequest,
     responses(
@@ -156,6 +162,7 @@ pub async fn create(
 
 /// List the caller's tenant's API keys (metadata only, never the keys).
 #[utoipa::path(
+    operation_id = "listApiKeys",
     tag = "api-keys",
     responses(
         (status = 200, description = "Keys, oldest first", body = Vec<ApiKeyInfo>),
@@ -182,6 +189,7 @@ pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResp
 /// `NOTIFY`; the authentication cache TTL is the fallback); so do the access tokens minted
 /// from it.
 #[utoipa::path(
+    operation_id = "revokeApiKey",
     tag = "api-keys",
     params(("id" = String, Path, description = "The key's id (key_…)")),
     responses(

@@ -19,7 +19,11 @@ pub struct HealthStatus {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "health", responses((status = 200, body = HealthStatus)))]
+#[utoipa::path(
+    operation_id = "checkLiveness",
+    tag = "health",
+    responses((status = 200, description = "The process answers", body = HealthStatus))
+)]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok" })
@@ -27,9 +31,10 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness: the database answers a round trip.
 #[utoipa::path(
+    operation_id = "checkReadiness",
     tag = "health",
     responses(
-        (status = 200, body = HealthStatus),
+        (status = 200, description = "The database answers a round trip", body = HealthStatus),
         (status = 503, description = "The database is unreachable or did not answer within 0.9 s (`database_unavailable`, with `Retry-After`)", body = ErrorBody),
     )
 )]

@@ -4,6 +4,7 @@
 pub mod access_tokens;
 pub mod api_keys;
 pub mod health;
+pub mod openapi;
 pub mod providers;
 pub mod tokens;
 
@@ -12,15 +13,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error, web};
-use std::collections::BTreeMap;
-
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+pub use openapi::AuthErrors;
 
 /// What a body that did not arrive in time reads as (see `bound_body`).
 const BODY_TIMED_OUT: &str = "request body not received in time";
@@ -83,79 +80,6 @@ fn timed_out(error: &error::PayloadError) -> bool {
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "tokenvault",
-        description = "A credential vault for backend applications: store your users' OAuth2 \
-                       tokens, API keys and JWTs encrypted, and get a usable one back whenever \
-                       you need it. Authenticate with `X-API-Key: agk_…`."
-    ),
-    modifiers(&SecurityAddon),
-    tags(
-        (name = "tokens", description = "Stored credentials of a user"),
-        (name = "providers", description = "The provider whitelist"),
-        (name = "access-tokens", description = "Short-lived bearer tokens minted from an API key"),
-        (name = "api-keys", description = "API key management (admin scope)"),
-        (name = "health", description = "Liveness and readiness"),
-    )
-)]
-pub struct ApiDoc;
-
-struct SecurityAddon;
-
-impl Modify for SecurityAddon {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
-                crate::auth::caller::API_KEY_HEADER,
-            ))),
-        );
-    }
-}
-
-/// The errors any authenticated route may answer (documentation only).
-pub struct AuthErrors;
-
-impl IntoResponses for AuthErrors {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        let error = |description: &str| {
-            let content = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build();
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content("application/json", content)
-                    .build(),
-            )
-        };
-        BTreeMap::from([
-            (
-                "401".to_string(),
-                error(
-                    "Missing, unknown, revoked or expired API key or access token (`unauthorized`).",
-                ),
-            ),
-            (
-                "403".to_string(),
-                error("The key lacks the scope or is bound to another user (`forbidden`)."),
-            ),
-            (
-                "503".to_string(),
-                error(
-                    "The database is unreachable or silent (`database_unavailable`) or every \
-                     connection is busy (`server_busy`), or, on routes that refresh, the \
-                     provider failed transiently and no valid token is left \
-                     (`refresh_unavailable`); all with `Retry-After`: retry then.",
-                ),
-            ),
-        ])
-    }
-}
 
 /// Registers every documented route. The router tries routes in this order: the hot path
 /// (GET of a credential) comes first.
@@ -227,7 +151,7 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-/// Reads an optional JSON body: empty means `T::default()`. Same limits and errors as JSON
+/// Reads an optional JSON body: empty (or `null`) means `T::default()`. Same limits and errors as JSON
 /// bodies elsewhere.
 pub async fn read_optional_json<T>(
     state: &AppState,
@@ -250,7 +174,7 @@ where
         }
         body.extend_from_slice(&chunk);
     }
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         return Ok(T::default());
     }
     serde_json::from_slice(&body).map_err(|e| {

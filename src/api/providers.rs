@@ -11,6 +11,7 @@ use crate::state::AppState;
 ///
 /// Never includes OAuth endpoint URLs, client ids or secrets.
 #[utoipa::path(
+    operation_id = "listProviders",
     tag = "providers",
     responses(
         (status = 200, description = "One entry per provider", body = Vec<ProviderInfo>,

@@ -10,8 +10,10 @@ use validator::Validate;
 use crate::api::{AuthErrors, NO_STORE, timestamp};
 use crate::auth::caller::Caller;
 use crate::auth::scope::Scope;
-use crate::credentials::data::{TokenData, UsableSecret};
-use crate::credentials::model::{CredentialKey, Revocation, check_user_id};
+use crate::credentials::data::UsableSecret;
+use crate::credentials::model::{
+    CredentialKey, EventKind, Outcome, Revocation, TokenStatus, TokenType, check_user_id,
+};
 use crate::credentials::service::{NewCredential, is_expired};
 use crate::credentials::{Credential, Inconsistency};
 use crate::db::tokens::{Stored, TokenRow};
@@ -35,14 +37,14 @@ pub struct StoreTokenRequest {
     pub token_type: String,
     /// The credential; its fields depend on `token_type`.
     #[serde(default)]
-    #[schema(value_type = TokenData)]
+    #[schema(value_type = Object)]
     pub token_data: Value,
     /// Permission scopes.
     #[validate(length(max = 200, message = "at most 200 scopes"))]
     #[schema(example = json!(["calendar", "email"]))]
     pub scopes: Option<Vec<String>>,
     /// Expiration time, RFC 3339 (a time without offset is taken as UTC).
-    #[schema(example = "2025-01-16T10:00:00Z")]
+    #[schema(format = DateTime, example = "2025-01-16T10:00:00Z")]
     pub expires_at: Option<String>,
 }
 
@@ -52,11 +54,11 @@ pub struct StoreTokenResponse {
     pub integration_key: String,
     #[schema(example = "google")]
     pub provider: String,
-    #[schema(example = "oauth2")]
+    #[schema(value_type = TokenType, example = "oauth2")]
     pub token_type: &'static str,
     #[schema(example = "Token stored successfully for google")]
     pub message: String,
-    #[schema(example = "2025-01-15T10:00:00Z")]
+    #[schema(format = DateTime, example = "2025-01-15T10:00:00Z")]
     pub created_at: String,
 }
 
@@ -65,15 +67,19 @@ pub struct StoreTokenResponse {
 pub struct TokenMetadata {
     pub integration_key: String,
     pub provider: String,
+    #[schema(value_type = TokenType)]
     pub token_type: &'static str,
     pub scopes: Option<Vec<String>>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub is_expired: bool,
     /// `active`, `expired` (a transient refresh failure left it past expiry) or `invalid`
     /// (the provider rejected the refresh token: re-authorize).
-    #[schema(example = "active")]
+    #[schema(value_type = TokenStatus, example = "active")]
     pub status: &'static str,
 }
 
@@ -82,17 +88,18 @@ pub struct TokenMetadata {
 pub struct GetTokenResponse {
     pub integration_key: String,
     pub provider: String,
+    #[schema(value_type = TokenType)]
     pub token_type: &'static str,
     /// The usable secret: `access_token`, `refresh_token`, `token_type` for oauth2; the
     /// `api_key` fields; or the `token` fields. Never client credentials.
-    #[schema(value_type = Object)]
     pub token_data: UsableSecret,
     pub scopes: Option<Vec<String>>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     pub is_expired: bool,
     /// Whether this request refreshed the token at the provider.
     pub refreshed: bool,
-    #[schema(example = "active")]
+    #[schema(value_type = TokenStatus, example = "active")]
     pub status: &'static str,
 }
 
@@ -104,7 +111,7 @@ pub struct DeleteTokenResponse {
     pub message: String,
     /// What happened at the provider: `revoked`, `failed` (deleted here anyway), `skipped`
     /// (`?revoke=false`) or `not_supported` (no revocation endpoint, or not an OAuth2 token).
-    #[schema(example = "revoked")]
+    #[schema(value_type = Revocation, example = "revoked")]
     pub revocation: &'static str,
     /// Why revocation failed, when it did.
     pub revocation_error: Option<String>,
@@ -133,6 +140,7 @@ pub struct DeleteTokenQuery {
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// How many events, newest first: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -140,15 +148,13 @@ pub struct EventsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenEvent {
     pub id: i64,
-    /// `stored`, `refresh`, `revoke` or `deleted`.
-    #[schema(example = "refresh")]
+    #[schema(value_type = EventKind, example = "refresh")]
     pub event: String,
-    /// `created`, `replaced`, `success`, `invalid`, `transient`, `revoked`, `failed`, `skipped`,
-    /// `not_supported`.
-    #[schema(example = "success")]
+    #[schema(value_type = Outcome, example = "success")]
     pub outcome: String,
     /// Why, for a person; never contains a secret.
     pub reason: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -158,6 +164,7 @@ pub struct RefreshTokenResponse {
     pub success: bool,
     #[schema(example = "Token refreshed successfully")]
     pub message: String,
+    #[schema(format = DateTime)]
     pub refreshed_at: String,
 }
 
@@ -221,6 +228,7 @@ fn metadata(row: &TokenRow, now: NaiveDateTime) -> Result<TokenMetadata, ApiErro
 
 /// Store a credential (insert, or replace the one with the same integration key).
 #[utoipa::path(
+    operation_id = "storeToken",
     tag = "tokens",
     params(UserPath),
     request_body = StoreTokenRequest,
@@ -271,6 +279,7 @@ pub async fn store(
 
 /// List a user's credentials: metadata only, never token data.
 #[utoipa::path(
+    operation_id = "listTokens",
     tag = "tokens",
     params(UserPath),
     responses(
@@ -302,6 +311,7 @@ pub async fn list(
 /// is refreshed at the provider first; `refreshed` says whether that happened. When the provider
 /// fails transiently and the current token is still valid, it is returned (`refreshed: false`).
 #[utoipa::path(
+    operation_id = "getToken",
     tag = "tokens",
     params(
         CredentialPath,
@@ -349,6 +359,7 @@ pub async fn get(
 ///
 /// A failing revocation still deletes the credential; `revocation` says what happened.
 #[utoipa::path(
+    operation_id = "deleteToken",
     tag = "tokens",
     params(
         CredentialPath,
@@ -394,6 +405,7 @@ pub async fn delete(
 /// Stores, refresh attempts (with their outcome and reason), revocations and deletes. The events
 /// of a deleted credential stay readable. Never contains secrets.
 #[utoipa::path(
+    operation_id = "listTokenEvents",
     tag = "tokens",
     params(
         CredentialPath,
@@ -439,6 +451,7 @@ pub async fn events(
 /// Concurrent refreshes of one credential, on any number of instances, call the provider once.
 /// A transient provider failure answers 503 `refresh_unavailable` with `Retry-After`.
 #[utoipa::path(
+    operation_id = "refreshToken",
     tag = "tokens",
     params(CredentialPath),
     responses(

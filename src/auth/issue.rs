@@ -44,7 +44,7 @@ impl KeySpec {
         expires_at: Option<NaiveDateTime>,
     ) -> Result<KeySpec, String> {
         for (what, value) in [("tenant", tenant), ("name", name)] {
-            if value.trim().is_empty() || value.len() > 128 {
+            if value.trim().is_empty() || value.chars().count() > 128 {
                 return Err(format!("{what} must be 1 to 128 characters"));
             }
         }
@@ -61,14 +61,23 @@ impl KeySpec {
     }
 }
 
+crate::credentials::model::text_enum! {
+    /// Whether an API key works.
+    pub enum KeyState {
+        Active = "active",
+        Revoked = "revoked",
+        Expired = "expired",
+    }
+}
+
 /// `active`, `revoked` or `expired`.
-pub fn key_state(row: &ApiKeyRow, now: NaiveDateTime) -> &'static str {
+pub fn key_state(row: &ApiKeyRow, now: NaiveDateTime) -> KeyState {
     if row.revoked_at.is_some() {
-        "revoked"
+        KeyState::Revoked
     } else if row.expires_at.is_some_and(|at| at <= now) {
-        "expired"
+        KeyState::Expired
     } else {
-        "active"
+        KeyState::Active
     }
 }
 

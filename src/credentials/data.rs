@@ -69,7 +69,7 @@ pub struct JwtTokenData {
 }
 
 /// Token credentials; the fields allowed depend on `token_type`. Unknown fields are refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum TokenData {
     OAuth2(OAuth2TokenData),
@@ -78,18 +78,26 @@ pub enum TokenData {
 }
 
 /// What a GET returns of a credential: the usable secret, never client credentials.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum UsableSecret {
-    OAuth2 {
-        access_token: Secret<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        refresh_token: Option<Secret<String>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        token_type: Option<String>,
-    },
+    OAuth2(OAuth2Secret),
     ApiKey(ApiKeyTokenData),
     Jwt(JwtTokenData),
+}
+
+/// The usable part of an `oauth2` credential.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuth2Secret {
+    /// The access token, to send to the provider's API.
+    #[schema(value_type = String)]
+    pub access_token: Secret<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub refresh_token: Option<Secret<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Bearer")]
+    pub token_type: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -144,7 +152,7 @@ fn fields(token_type: TokenType) -> &'static [Field] {
     }
 }
 
-/// Longest single `token_data` string accepted (the body limit bounds the total anyway).
+/// Longest single `token_data` string accepted, in characters (the body limit bounds the total).
 pub const MAX_FIELD_LEN: usize = 16 * 1024;
 /// Longest `expires_in` accepted: ten years.
 pub const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
@@ -153,21 +161,37 @@ fn structure(why: String) -> String {
     format!("Invalid token data structure: {why}")
 }
 
+/// A number of seconds, 0 to `MAX_EXPIRES_IN`: an integer, or a JSON number with no fraction
+/// (`3600.0`, `3.6e3`), as JSON Schema's `integer` allows.
+fn whole_seconds(n: &serde_json::Number) -> Option<u64> {
+    let seconds = match n.as_u64() {
+        Some(seconds) => seconds,
+        None => {
+            let value = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0)?;
+            if value > MAX_EXPIRES_IN as f64 {
+                return None;
+            }
+            value as u64
+        }
+    };
+    (seconds <= MAX_EXPIRES_IN).then_some(seconds)
+}
+
 /// Checks one field's value against its schema entry.
 fn check_field(spec: &Field, value: &Value) -> Result<(), String> {
     if let Value::String(text) = value
-        && text.len() > MAX_FIELD_LEN
+        && text.chars().count() > MAX_FIELD_LEN
     {
         return Err(structure(format!(
-            "field {:?} is {} bytes long; at most {MAX_FIELD_LEN} are accepted",
+            "field {:?} is {} characters long; at most {MAX_FIELD_LEN} are accepted",
             spec.name,
-            text.len()
+            text.chars().count()
         )));
     }
     let ok = match (spec.kind, value) {
         (_, Value::Null) => !spec.required,
         (Kind::Text, Value::String(s)) => !spec.required || !s.trim().is_empty(),
-        (Kind::Seconds, Value::Number(n)) => n.as_u64().is_some_and(|s| s <= MAX_EXPIRES_IN),
+        (Kind::Seconds, Value::Number(n)) => whole_seconds(n).is_some(),
         _ => false,
     };
     if ok {
@@ -217,7 +241,10 @@ impl TokenData {
         let present: Map<String, Value> = map
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| match v {
+                Value::Number(n) => (k.clone(), whole_seconds(n).map_or(v.clone(), Value::from)),
+                _ => (k.clone(), v.clone()),
+            })
             .collect();
         TokenData::from_value(token_type, Value::Object(present))
             .map_err(|_| structure("token_data does not match its type".into()))
@@ -257,11 +284,11 @@ impl TokenData {
     /// The part a GET returns: the usable secret, never client credentials.
     pub fn into_usable(self) -> UsableSecret {
         match self {
-            TokenData::OAuth2(data) => UsableSecret::OAuth2 {
+            TokenData::OAuth2(data) => UsableSecret::OAuth2(OAuth2Secret {
                 access_token: data.access_token,
                 refresh_token: data.refresh_token,
                 token_type: data.token_type,
-            },
+            }),
             TokenData::ApiKey(data) => UsableSecret::ApiKey(data),
             TokenData::Jwt(data) => UsableSecret::Jwt(data),
         }
@@ -351,9 +378,22 @@ mod tests {
         let data = json!({"api_key": "k".repeat(20_000)});
         let m = message(TokenData::validate(TokenType::ApiKey, &data));
         assert!(
-            m.contains("\"api_key\" is 20000 bytes long; at most 16384"),
+            m.contains("\"api_key\" is 20000 characters long; at most 16384"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn whole_seconds_may_be_written_as_a_number_without_fraction() {
+        for written in [json!(3600), json!(3600.0), json!(3.6e3)] {
+            let data = json!({"access_token": "a", "expires_in": written});
+            let typed = TokenData::validate(TokenType::OAuth2, &data).unwrap();
+            assert_eq!(typed.oauth2().and_then(|d| d.expires_in), Some(3600));
+        }
+        for refused in [json!(1.5), json!(-1), json!(-0.5), json!(1e300)] {
+            let data = json!({"access_token": "a", "expires_in": refused});
+            assert!(TokenData::validate(TokenType::OAuth2, &data).is_err());
+        }
     }
 
     #[test]

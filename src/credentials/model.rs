@@ -48,23 +48,40 @@ macro_rules! text_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownValue;
+            type Err = $crate::credentials::model::UnknownValue;
 
-            fn from_str(text: &str) -> Result<Self, UnknownValue> {
+            fn from_str(text: &str) -> Result<Self, $crate::credentials::model::UnknownValue> {
                 match text {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownValue::new(stringify!($name), text)),
+                    _ => Err($crate::credentials::model::UnknownValue::new(
+                        stringify!($name),
+                        text,
+                    )),
                 }
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = UnknownValue;
+            type Error = $crate::credentials::model::UnknownValue;
 
-            fn try_from(text: String) -> Result<Self, UnknownValue> {
+            fn try_from(text: String) -> Result<Self, $crate::credentials::model::UnknownValue> {
                 text.parse()
             }
         }
+
+        /// In the OpenAPI document: a string enum of the column texts.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+                let object = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([$($text,)+]))
+                    .build();
+                utoipa::openapi::RefOr::T(Schema::Object(object))
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,7 +94,7 @@ pub(crate) use text_enum;
 
 text_enum! {
     /// The kind of credential.
-    #[derive(Serialize, Deserialize, ToSchema)]
+    #[derive(Serialize, Deserialize)]
     pub enum TokenType {
         #[serde(rename = "oauth2")]
         OAuth2 = "oauth2",
@@ -192,6 +209,11 @@ impl std::fmt::Display for CredentialKey {
             self.tenant, self.user_id, self.integration_key
         )
     }
+}
+
+/// The JSON Schema pattern of what `check_identifier` accepts, for the OpenAPI document.
+pub fn identifier_pattern(max: usize) -> String {
+    format!("^[A-Za-z0-9._@:+-]{{1,{max}}}$")
 }
 
 /// Checks a path or body identifier: 1..=`max` characters of letters, digits and `._-@:+`.

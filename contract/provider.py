@@ -1,0 +1,86 @@
+"""A local OAuth2 provider for the contract checks: answers refresh grants and revocations the
+way Google does, and checks what it receives (grant type, refresh token, client credentials).
+
+Run: python3 provider.py PORT_FILE — serves on a free loopback port and writes the port to
+PORT_FILE. GET /calls answers what it received, as JSON (no secrets are logged anywhere).
+"""
+
+import base64
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+CALLS = []
+LOCK = threading.Lock()
+
+
+def client_of(handler, form):
+    """The client id of a request: HTTP Basic or the body, as the registry says per provider."""
+    auth = handler.headers.get("Authorization", "")
+    if auth.startswith("Basic "):
+        user, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        return user, secret
+    return form.get("client_id", [""])[0], form.get("client_secret", [""])[0]
+
+
+class Provider(BaseHTTPRequestHandler):
+    def log_message(self, *_):
+        pass
+
+    def answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/calls":
+            with LOCK:
+                return self.answer(200, CALLS)
+        self.answer(404, {"error": "not_found"})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode()
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            form = {k: [str(v)] for k, v in json.loads(raw or "{}").items()}
+        else:
+            form = parse_qs(raw)
+        client_id, client_secret = client_of(self, form)
+        call = {
+            "path": self.path.split("?")[0],
+            "grant_type": form.get("grant_type", [""])[0],
+            "refresh_token": form.get("refresh_token", [""])[0],
+            "client_id": client_id,
+            "client_secret_sent": bool(client_secret),
+        }
+        with LOCK:
+            CALLS.append(call)
+            number = len(CALLS)
+        if call["path"].endswith("/revoke"):
+            return self.answer(200, {})
+        if call["grant_type"] != "refresh_token" or not call["refresh_token"]:
+            return self.answer(400, {"error": "unsupported_grant_type"})
+        if not client_id or not client_secret:
+            return self.answer(401, {"error": "invalid_client"})
+        self.answer(200, {
+            "ok": True,
+            "access_token": f"ya29.contract-{number}",
+            "expires_in": 3600,
+            "token_type": "Bearer",
+        })
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    with open(sys.argv[1], "w") as port_file:
+        port_file.write(str(server.server_address[1]))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
