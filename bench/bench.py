@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BINARY = ROOT / "target" / "release" / "tokenvault"
+# BENCH_BINARY runs another build (an A/B of two commits) instead of this one.
+BINARY = Path(os.environ["BENCH_BINARY"]) if os.environ.get("BENCH_BINARY") else ROOT / "target" / "release" / "tokenvault"
 RESULTS = ROOT / "bench" / "results"
 
 

@@ -139,6 +139,8 @@ pub struct Config {
     pub client_timeout: Duration,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// Serve `GET /metrics` (`TOKENVAULT_METRICS`).
+    pub metrics: bool,
 }
 
 impl Config {
@@ -168,15 +170,8 @@ impl Config {
         if db.deadline.is_zero() || db.statement_timeout.is_zero() || db.lock_timeout.is_zero() {
             return Err("TOKENVAULT_DB_*_MS settings must be above zero".into());
         }
-        let log_format = match var("TOKENVAULT_LOG_FORMAT").as_deref().map(str::trim) {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(format!(
-                    "TOKENVAULT_LOG_FORMAT must be text or json, got {other:?}"
-                ));
-            }
-        };
+        let (log_filter, log_format) =
+            logging(var("TOKENVAULT_LOG"), var("TOKENVAULT_LOG_FORMAT"))?;
         Ok(Config {
             bind: var("TOKENVAULT_BIND").unwrap_or_else(|| "127.0.0.1:8000".into()),
             database: DatabaseUrl::parse(
@@ -215,8 +210,17 @@ impl Config {
                 }
             },
             client_timeout: secs("TOKENVAULT_CLIENT_TIMEOUT_SECS", 10)?,
-            log_filter: var("TOKENVAULT_LOG").unwrap_or_else(|| "info".into()),
+            log_filter,
             log_format,
+            metrics: match var("TOKENVAULT_METRICS").as_deref().map(str::trim) {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(other) => {
+                    return Err(format!(
+                        "TOKENVAULT_METRICS must be true or false, got {other:?}"
+                    ));
+                }
+            },
         })
     }
 
@@ -242,8 +246,43 @@ impl Config {
             client_timeout: Duration::from_secs(10),
             log_filter: "info".into(),
             log_format: LogFormat::Text,
+            metrics: true,
         }
     }
+}
+
+/// `TOKENVAULT_LOG` (a tracing filter: levels, `target=level` directives) and
+/// `TOKENVAULT_LOG_FORMAT`, checked: a filter that does not parse, or a bare word that is not a
+/// level (a typo such as `inf0` would otherwise silence every log line), is an error.
+fn logging(filter: Option<String>, format: Option<String>) -> Result<(String, LogFormat), String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let filter = filter.unwrap_or_else(|| "info".into());
+    let bad = |why: String| {
+        format!(
+            "TOKENVAULT_LOG={filter:?} is not a log filter ({why}); use a level (error, warn, \
+             info, debug, trace) or directives like info,tokenvault=debug"
+        )
+    };
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        if !directive.contains(['=', '[', ':'])
+            && !LEVELS.contains(&directive.to_ascii_lowercase().as_str())
+        {
+            return Err(bad(format!("{directive:?} is not a level")));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(&filter)
+        .map_err(|e| bad(e.to_string()))?;
+    let format = match format.as_deref().map(str::trim) {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            return Err(format!(
+                "TOKENVAULT_LOG_FORMAT must be text or json, got {other:?}"
+            ));
+        }
+    };
+    Ok((filter, format))
 }
 
 /// `TOKENVAULT_TRUSTED_PROXIES`: comma-separated IP addresses.

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod expiry;
+pub mod metrics;
 pub mod providers;
 pub mod secret;
 pub mod state;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, Next, from_fn};
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -244,6 +245,7 @@ pub fn build_app(
     >,
 > {
     let (app, api) = routes();
+    let metrics_on = state.config.metrics;
     let document = web::Bytes::from(api::openapi::refine(&api, &state.registry));
     let known_routes = web::Data::from(Arc::new(api::KnownRoutes::from_openapi(&api)));
     app.app_data(state)
@@ -262,42 +264,30 @@ pub fn build_app(
                 }
             }),
         )
+        .configure(|cfg| {
+            if metrics_on {
+                cfg.route("/metrics", web::get().to(api::health::metrics));
+            }
+        })
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
         .default_service(web::to(api::fallback))
         .wrap(from_fn(api::bound_body))
         .wrap(from_fn(api::swagger_not_found))
-        .wrap(from_fn(log_request))
+        .wrap(from_fn(api::observe::observe))
         .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
 }
 
-/// One log line per request: method, path, status, duration. Never headers, bodies or queries.
-async fn log_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if !tracing::enabled!(tracing::Level::INFO) {
-        return next.call(req).await;
-    }
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_string();
-    let response = next.call(req).await?;
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    Ok(response)
-}
-
-/// Installs the tracing subscriber of the config (text or JSON lines, on stderr).
+/// Installs the tracing subscriber of the config (text or JSON lines, on stderr; colour only
+/// when stderr is a terminal). The filter was checked by `Config::from_env`.
 pub fn init_logging(config: &Config) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::builder()
+        .parse(&config.log_filter)
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match config.log_format {
         config::LogFormat::Json => builder.json().try_init(),

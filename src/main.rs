@@ -137,6 +137,7 @@ fn serve() -> Result<(), String> {
     let bind = config.bind.clone();
     let client_timeout = config.client_timeout;
     let database = config.database.redacted();
+    let json_logs = matches!(config.log_format, tokenvault::config::LogFormat::Json);
     let (state, startup) = tokenvault::prepare(config)?;
     if !startup.migrations.is_empty() {
         tracing::info!(
@@ -158,12 +159,21 @@ fn serve() -> Result<(), String> {
     }
     if let Some(key) = &startup.first_admin_key {
         let key = key.as_str();
-        // Shown on standard output, once: it exists nowhere else.
-        println!(
-            "\nCreated the first admin API key (tenant \"{}\"). It is shown only this once:\n\n    {key}\n\n\
+        // Shown on standard output, once: it exists nowhere else (never in a log line).
+        if json_logs {
+            let shown = serde_json::json!({
+                "first_admin_key": key,
+                "tenant": tokenvault::DEFAULT_TENANT,
+                "message": "Created the first admin API key; it is shown only this once",
+            });
+            println!("{shown}");
+        } else {
+            println!(
+                "\nCreated the first admin API key (tenant \"{}\"). It is shown only this once:\n\n    {key}\n\n\
              Use it as the X-API-Key header; create narrower keys with `tokenvault keys create`.\n",
-            tokenvault::DEFAULT_TENANT
-        );
+                tokenvault::DEFAULT_TENANT
+            );
+        }
     }
     let state = web::Data::new(state);
     actix_web::rt::System::new().block_on(async move {
@@ -177,8 +187,13 @@ fn serve() -> Result<(), String> {
             .addrs()
             .first()
             .map_or_else(|| bind.clone(), |a| format!("http://{a}"));
-        println!("tokenvault listening on {url} (database {database})");
-        println!("Swagger UI: {url}/swagger-ui/");
+        if json_logs {
+            let swagger_ui = format!("{url}/swagger-ui/");
+            tracing::info!(%url, %database, %swagger_ui, "tokenvault listening");
+        } else {
+            println!("tokenvault listening on {url} (database {database})");
+            println!("Swagger UI: {url}/swagger-ui/");
+        }
         let _ = std::io::stdout().flush();
         server
             .run()

@@ -1,4 +1,4 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the metrics.
 
 use actix_web::{HttpResponse, get, web};
 use std::time::Duration;
@@ -42,4 +42,12 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ping(READY_WITHIN).await?;
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" }))
+}
+
+/// `GET /metrics`: every metric, as OpenMetrics text (not in the OpenAPI document: it is for
+/// Prometheus, not for clients; `TOKENVAULT_METRICS=false` removes it).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(crate::metrics::render(state.db.pool_state()))
 }

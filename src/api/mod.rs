@@ -4,6 +4,7 @@
 pub mod access_tokens;
 pub mod api_keys;
 pub mod health;
+pub mod observe;
 pub mod openapi;
 pub mod providers;
 pub mod tokens;

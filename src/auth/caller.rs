@@ -128,7 +128,10 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let attempt = attempt_of(&req, &state);
-            Ok(super::authenticate(&state.db, &attempt, &secret?).await?)
+            let secret = secret.inspect_err(|_| crate::metrics::auth_failure("missing"))?;
+            let caller = super::authenticate(&state.db, &attempt, &secret).await?;
+            tracing::Span::current().record("key_id", caller.key_id.as_str());
+            Ok(caller)
         })
     }
 }

@@ -52,10 +52,16 @@ pub struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// The error for a failed attempt: 401, or 429 once this address is over its limit.
-    fn refuse(&self, message: &str) -> AuthError {
+    fn refuse(&self, reason: &'static str, message: &str) -> AuthError {
         match self.client.and_then(|ip| self.throttle.failed(ip)) {
-            Some(retry_after) => AuthError::Throttled { retry_after },
-            None => AuthError::Unauthorized(message.into()),
+            Some(retry_after) => {
+                crate::metrics::auth_failure("throttled");
+                AuthError::Throttled { retry_after }
+            }
+            None => {
+                crate::metrics::auth_failure(reason);
+                AuthError::Unauthorized(message.into())
+            }
         }
     }
 }
@@ -76,12 +82,14 @@ pub async fn authenticate(
     if !(is_access_token || presented.starts_with(API_KEY_PREFIX))
         || presented.len() > MAX_PRESENTED_LEN
     {
-        return Err(attempt.refuse(invalid));
+        return Err(attempt.refuse("malformed", invalid));
     }
     let secret_hash = hash_secret(presented);
     let found = match cache.get(&secret_hash) {
         Some(found) => found,
-        None if cache.is_unknown(&secret_hash) => return Err(attempt.refuse(invalid)),
+        None if cache.is_unknown(&secret_hash) => {
+            return Err(attempt.refuse("unknown", invalid));
+        }
         None => match look_up(db, secret_hash.clone(), is_access_token).await? {
             Some(found) => {
                 let found = Arc::new(found);
@@ -90,12 +98,12 @@ pub async fn authenticate(
             }
             None => {
                 cache.remember_unknown(secret_hash);
-                return Err(attempt.refuse(invalid));
+                return Err(attempt.refuse("unknown", invalid));
             }
         },
     };
     if let Err(why) = check_live(&found, db::now()) {
-        return Err(attempt.refuse(&why));
+        return Err(attempt.refuse("not_live", &why));
     }
     if cache.due_for_touch(&found.key.id) {
         let (db, key_id) = (db.clone(), found.key.id.clone());

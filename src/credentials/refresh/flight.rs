@@ -67,14 +67,17 @@ where
                         key,
                     };
                     let flight = lead();
-                    tokio::spawn(async move {
+                    // The leader's request span goes along: its log lines keep the request id.
+                    let span = tracing::Span::current();
+                    let task = async move {
                         let (result, tail) = flight.await;
                         let _ = sender.send(Some(result));
                         if let Some(tail) = tail {
                             tail.await;
                         }
                         drop(landing);
-                    });
+                    };
+                    tokio::spawn(tracing::Instrument::instrument(task, span));
                     receiver
                 }
             }

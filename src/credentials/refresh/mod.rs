@@ -10,7 +10,7 @@ pub mod policy;
 use std::time::Instant;
 
 use super::data::TokenData;
-use super::model::{CredentialKey, Scopes, TokenStatus, TokenType};
+use super::model::{CredentialKey, Outcome, Scopes, TokenStatus, TokenType};
 use super::service::{Credential, CredentialService, Usable};
 use super::{Error, Inconsistency};
 use crate::db;
@@ -87,11 +87,18 @@ impl CredentialService {
             });
         }
         let (service, leader) = (self.clone(), credential.clone());
+        let led = std::sync::atomic::AtomicBool::new(false);
         let joined = self
             .inner
             .flights
-            .join_or_lead(credential.row.key(), move || service.lead_flight(leader))
+            .join_or_lead(credential.row.key(), || {
+                led.store(true, std::sync::atomic::Ordering::Relaxed);
+                service.lead_flight(leader)
+            })
             .await;
+        if !led.load(std::sync::atomic::Ordering::Relaxed) {
+            crate::metrics::refresh_joined();
+        }
         joined.unwrap_or_else(|| {
             Err(Error::internal(Inconsistency(
                 "the refresh task ended without a result".into(),
@@ -139,7 +146,14 @@ impl CredentialService {
         let started = Instant::now();
         let asked_at_ms = policy::now_millis();
         let result = self.call_provider(&provider, &credential.data).await;
-        let took_ms = started.elapsed().as_millis();
+        let took = started.elapsed();
+        let outcome = match &result {
+            Ok(_) => Outcome::Success,
+            Err(Failure::Rejected(_)) => Outcome::Invalid,
+            Err(Failure::Transient { .. }) => Outcome::Transient,
+        };
+        crate::metrics::refresh(&provider.key, outcome.as_str(), took);
+        let took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(%key, provider = %provider.key, took_ms, "provider answered");
         match result {
             Ok(reply) => {

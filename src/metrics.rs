@@ -1,0 +1,216 @@
+//! The service's metrics, in one process-wide registry, served as OpenMetrics text at
+//! `GET /metrics`. Labels are bounded sets — route patterns, methods, statuses, provider keys,
+//! outcomes, reasons — never a tenant, a user, a key id or a secret.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefreshLabels {
+    provider: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Request durations: 0.5 ms to about 8 s.
+fn request_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 15))
+}
+
+/// Provider calls: 5 ms to about 40 s.
+fn refresh_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+struct Metrics {
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Histograms<RouteLabels>,
+    refresh: Family<RefreshLabels, Counter>,
+    refresh_duration: Histograms<ProviderLabels>,
+    refresh_joined: Counter,
+    auth_failures: Family<ReasonLabels, Counter>,
+    db_connections: Family<StateLabels, Gauge>,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::default();
+    let metrics = Metrics {
+        http_requests: Family::default(),
+        http_duration: Family::new_with_constructor(request_histogram),
+        refresh: Family::default(),
+        refresh_duration: Family::new_with_constructor(refresh_histogram),
+        refresh_joined: Counter::default(),
+        auth_failures: Family::default(),
+        db_connections: Family::default(),
+        registry: Registry::default(),
+    };
+    registry.register(
+        "tokenvault_http_requests",
+        "HTTP requests answered, by route pattern, method and status",
+        metrics.http_requests.clone(),
+    );
+    registry.register(
+        "tokenvault_http_request_duration_seconds",
+        "Time from request head to response, by route pattern and method",
+        metrics.http_duration.clone(),
+    );
+    registry.register(
+        "tokenvault_refresh",
+        "Provider refresh calls by provider and outcome (success, invalid, transient)",
+        metrics.refresh.clone(),
+    );
+    registry.register(
+        "tokenvault_refresh_duration_seconds",
+        "Duration of provider refresh calls",
+        metrics.refresh_duration.clone(),
+    );
+    registry.register(
+        "tokenvault_refresh_joined",
+        "Refreshes that joined one already in flight in this instance instead of calling the provider",
+        metrics.refresh_joined.clone(),
+    );
+    registry.register(
+        "tokenvault_auth_failures",
+        "Refused authentications by reason (missing, malformed, unknown, not_live, throttled)",
+        metrics.auth_failures.clone(),
+    );
+    registry.register(
+        "tokenvault_db_pool_connections",
+        "Database pool connections by state (idle, in_use) at scrape time",
+        metrics.db_connections.clone(),
+    );
+    let build: Family<BuildLabels, Gauge> = Family::default();
+    build
+        .get_or_create(&BuildLabels {
+            version: env!("CARGO_PKG_VERSION"),
+        })
+        .set(1);
+    registry.register("tokenvault_build_info", "The running version", build);
+    Metrics {
+        registry,
+        ..metrics
+    }
+});
+
+/// A bounded method label.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "DELETE" => "DELETE",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// One answered request. `route` is the matched pattern (`/v2/users/{user_id}/tokens`), or
+/// `None` for a path no route matched.
+pub fn http_request(route: Option<String>, method: &str, status: u16, took: Duration) {
+    let route = route.unwrap_or_else(|| "unmatched".into());
+    let method = method_label(method);
+    let metrics = &*METRICS;
+    let labels = RouteLabels { route, method };
+    metrics
+        .http_duration
+        .get_or_create(&labels)
+        .observe(took.as_secs_f64());
+    let labels = HttpLabels {
+        route: labels.route,
+        method,
+        status,
+    };
+    metrics.http_requests.get_or_create(&labels).inc();
+}
+
+/// One provider refresh call and how it ended.
+pub fn refresh(provider: &str, outcome: &'static str, took: Duration) {
+    let metrics = &*METRICS;
+    let provider = provider.to_string();
+    metrics
+        .refresh_duration
+        .get_or_create(&ProviderLabels {
+            provider: provider.clone(),
+        })
+        .observe(took.as_secs_f64());
+    metrics
+        .refresh
+        .get_or_create(&RefreshLabels { provider, outcome })
+        .inc();
+}
+
+/// A refresh that joined one in flight.
+pub fn refresh_joined() {
+    METRICS.refresh_joined.inc();
+}
+
+/// A refused authentication.
+pub fn auth_failure(reason: &'static str) {
+    METRICS
+        .auth_failures
+        .get_or_create(&ReasonLabels { reason })
+        .inc();
+}
+
+/// The OpenMetrics text of every metric, with the pool's `(open, idle)` connections.
+pub fn render((open, idle): (u32, u32)) -> String {
+    let metrics = &*METRICS;
+    let in_use = open.saturating_sub(idle);
+    for (state, value) in [("idle", idle), ("in_use", in_use)] {
+        metrics
+            .db_connections
+            .get_or_create(&StateLabels { state })
+            .set(i64::from(value));
+    }
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &metrics.registry);
+    text
+}
+
+/// The content type of `render`'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
