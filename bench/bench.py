@@ -170,6 +170,9 @@ def wrk(script, url, connections, seconds, key, users):
         "max_ms": round(data["max_us"] / 1000, 3),
         "requests": data["requests"],
         "errors": errors,
+        # Which kind, when there are any (connect, read, write, status = non-2xx, timeout).
+        "error_kinds": {k[len("errors_"):]: v for k, v in data.items()
+                        if k.startswith("errors_") and v},
     }
 
 

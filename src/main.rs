@@ -53,6 +53,14 @@ enum Command {
     },
     /// Tell which configured key of SECRET_TOKEN_ENC_KEY opens the stored data.
     CheckKey,
+    /// Exit 0 when the running server's /readyz answers 200 (for container health checks).
+    ///
+    /// The server is --url, else TOKENVAULT_URL, else the address of TOKENVAULT_BIND
+    /// (0.0.0.0 and [::] are asked on loopback).
+    Healthcheck {
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write to this file instead of standard output.
@@ -116,6 +124,7 @@ fn main() -> ExitCode {
         Command::RotateKey { batch_size, limit } => rotate_key(batch_size, limit),
         Command::Openapi { output } => write_openapi(output),
         Command::CheckKey => check_key(),
+        Command::Healthcheck { url } => healthcheck(url),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -438,4 +447,44 @@ fn print_keys(rows: &[ApiKeyRow], json: bool) {
             key.name
         );
     }
+}
+
+/// Where the running server of this environment answers.
+fn local_server_url() -> String {
+    if let Ok(url) = std::env::var("TOKENVAULT_URL") {
+        return url;
+    }
+    let bind = std::env::var("TOKENVAULT_BIND").unwrap_or_else(|_| "127.0.0.1:8000".into());
+    let (host, port) = bind.rsplit_once(':').unwrap_or((bind.as_str(), "8000"));
+    let host = match host {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "[::]" => "[::1]",
+        other => other,
+    };
+    format!("http://{host}:{port}")
+}
+
+fn healthcheck(url: Option<String>) -> Result<(), String> {
+    let _ = dotenvy::dotenv();
+    let base = url.unwrap_or_else(local_server_url);
+    let target = format!("{}/readyz", base.trim_end_matches('/'));
+    actix_web::rt::System::new().block_on(async move {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let reply = client
+            .get(&target)
+            .send()
+            .await
+            .map_err(|e| format!("{target} is unreachable: {e}"))?;
+        match reply.status().as_u16() {
+            200 => {
+                println!("ready");
+                Ok(())
+            }
+            status => Err(format!("{target} answered {status}: not ready")),
+        }
+    })
 }

@@ -459,3 +459,30 @@ fn a_client_that_never_sends_its_body_gets_408_in_time() {
     assert!(answer.contains("\"error\":\"request_timeout\""), "{answer}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
+
+#[test]
+fn healthcheck_exits_zero_only_when_the_server_is_ready() {
+    let db = TestDb::new();
+    let key = tokenvault::crypto::generate_key();
+    let mut cmd = tokenvault(&db, &key);
+    cmd.arg("serve");
+    let (mut child, addr) = serve_on_free_port(cmd);
+    let port = addr.rsplit_once(':').unwrap().1.to_string();
+    // As the container runs it: the bind address on all interfaces, asked on loopback.
+    let (ok, out, err) = run(tokenvault(&db, &key)
+        .env("TOKENVAULT_BIND", format!("0.0.0.0:{port}"))
+        .env_remove("TOKENVAULT_URL")
+        .arg("healthcheck"));
+    assert!(ok, "{out} {err}");
+    assert_eq!(out.trim(), "ready");
+    let _ = child.kill();
+    let _ = child.wait();
+    let (ok, _, err) = run(tokenvault(&db, &key).env_remove("TOKENVAULT_URL").args([
+        "healthcheck",
+        "--url",
+        &format!("http://{addr}"),
+    ]));
+    assert!(!ok, "a stopped server is healthy");
+    assert!(err.contains("unreachable"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
