@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tokenvault::api::api_keys::{ApiKeyInfo, CreatedApiKey};
 use tokenvault::auth::issue::{self, Issued, KeySpec};
 use tokenvault::auth::revocations;
+use tokenvault::cli;
 use tokenvault::config::Config;
 use tokenvault::credentials::key_check;
 use tokenvault::db::api_keys::ApiKeyRow;
@@ -21,6 +22,11 @@ use tokenvault::db::{self, Db};
 /// sqlite://./data/tokenvault.db), SECRET_TOKEN_ENC_KEY, TOKENVAULT_BIND (default
 /// 127.0.0.1:8000), TOKENVAULT_BOOTSTRAP_API_KEY, PROVIDERS_FILE, TOKENVAULT_LOG,
 /// TOKENVAULT_LOG_FORMAT. See README.md.
+///
+/// The client commands (get, export, run, ls, providers, refresh, log) talk to a running server:
+/// --url / TOKENVAULT_URL (default http://127.0.0.1:8000), --api-key / TOKENVAULT_API_KEY (an
+/// agk_… key or agat_… access token). Their exit codes: 0 ok, 2 usage, 3 re-authorize, 4 retry
+/// later (503, timeout, server unreachable), 5 not found, 6 unauthorized or forbidden, 1 other.
 #[derive(Parser)]
 #[command(name = "tokenvault", version)]
 struct Cli {
@@ -53,6 +59,27 @@ enum Command {
     },
     /// Tell which configured key of SECRET_TOKEN_ENC_KEY opens the stored data.
     CheckKey,
+    /// Print a user's usable credential (access token, API key or JWT) alone on stdout.
+    ///
+    /// `TOKEN=$(tokenvault get google --user u1)`. An OAuth2 token near expiry is refreshed
+    /// first. Exit codes: 3 re-authorize, 4 retry later, 5 not found, 6 unauthorized.
+    Get(cli::commands::GetArgs),
+    /// Print a user's credentials as environment variables named by each provider's env_var.
+    ///
+    /// `eval "$(tokenvault export --user u1)"`. Values are quoted so any token stays literal.
+    Export(cli::commands::ExportArgs),
+    /// Run a command with a user's credentials in its environment: `run --user u1 -- CMD ARGS…`.
+    ///
+    /// The command replaces tokenvault: its exit code and signals are its own.
+    Run(cli::commands::RunArgs),
+    /// List a user's credentials (metadata, never secrets).
+    Ls(cli::commands::UserArgs),
+    /// List the providers the server knows, with their env_var.
+    Providers(cli::commands::ListArgs),
+    /// Refresh a user's OAuth2 credential at its provider now.
+    Refresh(cli::commands::RefreshArgs),
+    /// Print a credential's audit events, newest first, one line each.
+    Log(cli::commands::LogArgs),
     /// Exit 0 when the running server's /readyz answers 200 (for container health checks).
     ///
     /// The server is --url, else TOKENVAULT_URL, else the address of TOKENVAULT_BIND
@@ -112,8 +139,17 @@ enum KeysCommand {
 }
 
 fn main() -> ExitCode {
+    // Before parsing: flags read TOKENVAULT_URL and TOKENVAULT_API_KEY from .env too.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Get(args) => return client(cli::commands::get(args)),
+        Command::Export(args) => return client(cli::commands::export(args)),
+        Command::Ls(args) => return client(cli::commands::ls(args)),
+        Command::Providers(args) => return client(cli::commands::providers(args)),
+        Command::Refresh(args) => return client(cli::commands::refresh(args)),
+        Command::Log(args) => return client(cli::commands::log(args)),
+        Command::Run(args) => return run_command(args),
         Command::Serve => serve(),
         Command::Migrate => migrate(),
         Command::GenKey => {
@@ -132,6 +168,28 @@ fn main() -> ExitCode {
             eprintln!("tokenvault: {reason}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs a client command: exit 0, or its exit code with its one-line message.
+fn client(work: impl std::future::Future<Output = Result<(), cli::CliError>>) -> ExitCode {
+    match actix_web::rt::System::new().block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => client_failed(error),
+    }
+}
+
+fn client_failed(error: cli::CliError) -> ExitCode {
+    eprintln!("tokenvault: {}", error.message);
+    ExitCode::from(error.code)
+}
+
+/// `run`: fetch the variables, then become the command (returns only if that fails).
+fn run_command(args: cli::commands::RunArgs) -> ExitCode {
+    let variables = actix_web::rt::System::new().block_on(cli::commands::run_environment(&args));
+    match variables {
+        Ok(variables) => client_failed(cli::commands::exec(&args.command, variables)),
+        Err(error) => client_failed(error),
     }
 }
 
@@ -465,26 +523,25 @@ fn local_server_url() -> String {
 }
 
 fn healthcheck(url: Option<String>) -> Result<(), String> {
-    let _ = dotenvy::dotenv();
-    let base = url.unwrap_or_else(local_server_url);
-    let target = format!("{}/readyz", base.trim_end_matches('/'));
-    actix_web::rt::System::new().block_on(async move {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-        let reply = client
-            .get(&target)
-            .send()
-            .await
-            .map_err(|e| format!("{target} is unreachable: {e}"))?;
-        match reply.status().as_u16() {
-            200 => {
-                println!("ready");
-                Ok(())
-            }
-            status => Err(format!("{target} answered {status}: not ready")),
+    let connection = cli::Connection {
+        url: url.unwrap_or_else(local_server_url),
+        api_key: None,
+        verbose: false,
+        timeout: 3,
+    };
+    let client = cli::client::Client::new(&connection).map_err(|e| e.message)?;
+    let target = format!("{}/readyz", client.url());
+    let probe = actix_web::rt::System::new().block_on(client.get_public("/readyz"));
+    match probe {
+        Ok(_) => {
+            println!("ready");
+            Ok(())
         }
-    })
+        Err(cli::client::Failure::Unreachable(why)) => {
+            Err(format!("{target} is unreachable: {why}"))
+        }
+        Err(cli::client::Failure::Status { status, .. }) => {
+            Err(format!("{target} answered {status}: not ready"))
+        }
+    }
 }

@@ -339,6 +339,19 @@ impl TestApp {
     }
 
     /// Mints an access token from `key` with default settings; asserts success.
+    /// Serves this app over real HTTP on a free loopback port (for tests that run the client
+    /// commands as processes); its base URL. Runs until the test's runtime ends.
+    pub async fn listen(&self) -> String {
+        let state = self.state.clone();
+        let server = actix_web::HttpServer::new(move || tokenvault::build_app(state.clone()))
+            .workers(1)
+            .bind("127.0.0.1:0")
+            .unwrap();
+        let addr = server.addrs()[0];
+        actix_web::rt::spawn(server.run());
+        format!("http://{addr}")
+    }
+
     pub async fn mint_access_token(&self, key: &str) -> String {
         let minted = self.post("/v2/access-tokens", key, &json!({})).await;
         assert_eq!(minted.status, 201, "{}", minted.body);

@@ -1,0 +1,400 @@
+//! The client commands. Each reads its arguments, makes its calls and prints; failures come back
+//! as a `CliError` whose message says what to do.
+
+use serde_json::Value;
+
+use super::client::{Client, Failure, segment};
+use super::shell::{self, Format, Named};
+use super::{CliError, Connection, exit};
+
+/// `tokenvault get INTEGRATION --user U`
+#[derive(clap::Args, Clone)]
+pub struct GetArgs {
+    /// The integration key the credential is stored under (e.g. google).
+    pub integration: String,
+    /// Your application's id for the user.
+    #[arg(long)]
+    pub user: String,
+    /// Print this field instead of the usable secret: a field of the response (expires_at,
+    /// status, scopes, account.email …) or of its token_data (refresh_token, token_type …).
+    #[arg(long, conflicts_with = "json")]
+    pub field: Option<String>,
+    /// Print the whole response as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// `tokenvault export --user U` and the selection `run` shares.
+#[derive(clap::Args, Clone)]
+pub struct Selection {
+    /// Your application's id for the user.
+    #[arg(long)]
+    pub user: String,
+    /// Only these integration keys (comma-separated); default: every credential of the user.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The command and its arguments, after `--`.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct UserArgs {
+    /// Your application's id for the user.
+    #[arg(long)]
+    pub user: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RefreshArgs {
+    /// The integration key of the credential.
+    pub integration: String,
+    /// Your application's id for the user.
+    #[arg(long)]
+    pub user: String,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct LogArgs {
+    /// The integration key of the credential.
+    pub integration: String,
+    /// Your application's id for the user.
+    #[arg(long)]
+    pub user: String,
+    /// How many events, newest first.
+    #[arg(short = 'n', long = "lines", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=500))]
+    pub lines: i64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// The message for a failure about one credential, with the command that fixes it.
+fn about_credential(failure: Failure, client: &Client, integration: &str, user: &str) -> CliError {
+    match failure {
+        Failure::Status { status: 404, .. } => CliError::new(
+            exit::NOT_FOUND,
+            format!(
+                "no credential {integration} for user {user} (tokenvault ls --user {user} lists them)"
+            ),
+        ),
+        Failure::Status { status: 410, .. } => CliError::new(
+            exit::REAUTHORIZE,
+            // `tokenvault connect` will name the command once the connect flow exists.
+            format!(
+                "re-authorize {integration} for {user}: the provider rejected its refresh token; send the user through the provider's consent again and store the new tokens (POST /v2/users/{user}/tokens)"
+            ),
+        ),
+        other => other.into_cli(client.url()),
+    }
+}
+
+/// Prints a response as pretty JSON.
+fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// The path of a user's credential, with `suffix` (`""`, `"/refresh"`, `"/events"`).
+fn credential_path(user: &str, integration: &str, suffix: &str) -> String {
+    format!(
+        "/v2/users/{}/tokens/{}{suffix}",
+        segment(user),
+        segment(integration)
+    )
+}
+
+/// GET a credential.
+async fn credential(client: &Client, user: &str, integration: &str) -> Result<Value, CliError> {
+    let path = credential_path(user, integration, "");
+    client
+        .get(&path)
+        .await?
+        .map_err(|f| about_credential(f, client, integration, user))
+}
+
+/// The usable secret of a GET response: access token, API key or JWT.
+fn usable_secret(response: &Value) -> Option<&str> {
+    let data = &response["token_data"];
+    ["access_token", "api_key", "token"]
+        .iter()
+        .find_map(|field| data[*field].as_str())
+}
+
+/// A field of a GET response (dotted path), or of its `token_data`.
+fn field<'a>(response: &'a Value, path: &str) -> Option<&'a Value> {
+    let walk = |root: &'a Value| {
+        path.split('.')
+            .try_fold(root, |value, part| value.get(part))
+    };
+    walk(response).or_else(|| walk(&response["token_data"]))
+}
+
+/// How a field prints: strings as they are, lists of strings comma-joined, null as nothing.
+fn printable(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    }
+}
+
+pub async fn get(args: GetArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.connection)?;
+    let response = credential(&client, &args.user, &args.integration).await?;
+    if args.json {
+        print_json(&response);
+        return Ok(());
+    }
+    let text = match &args.field {
+        Some(name) => printable(field(&response, name).ok_or_else(|| {
+            CliError::new(
+                exit::OTHER,
+                format!("the response of {} has no field {name:?}", args.integration),
+            )
+        })?),
+        None => usable_secret(&response)
+            .ok_or_else(|| CliError::new(exit::OTHER, "the response holds no usable secret"))?
+            .to_string(),
+    };
+    println!("{text}");
+    Ok(())
+}
+
+/// The selected credentials of a user as (variable name, usable secret).
+async fn variables(
+    selection: &Selection,
+    client: &Client,
+) -> Result<Vec<(String, String)>, CliError> {
+    let user = &selection.user;
+    let providers = client
+        .get("/v2/providers")
+        .await?
+        .map_err(|f| f.into_cli(client.url()))?;
+    let listed = client
+        .get(&format!("/v2/users/{}/tokens", segment(user)))
+        .await?
+        .map_err(|f| f.into_cli(client.url()))?;
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    let key_of = |item: &Value| {
+        item["integration_key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for wanted in &selection.only {
+        if !listed.iter().any(|item| &key_of(item) == wanted) {
+            return Err(CliError::new(
+                exit::NOT_FOUND,
+                format!(
+                    "no credential {wanted} for user {user} (tokenvault ls --user {user} lists them)"
+                ),
+            ));
+        }
+    }
+    let chosen: Vec<&Value> = listed
+        .iter()
+        .filter(|item| selection.only.is_empty() || selection.only.contains(&key_of(item)))
+        .collect();
+    let env_var_of = |provider: &str| {
+        providers
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["provider"] == provider)
+            .and_then(|p| p["env_var"].as_str())
+    };
+    let named: Vec<Named<'_>> = chosen
+        .iter()
+        .map(|item| {
+            let provider = item["provider"].as_str().unwrap_or_default();
+            Named {
+                integration_key: item["integration_key"].as_str().unwrap_or_default(),
+                provider,
+                env_var: env_var_of(provider),
+            }
+        })
+        .collect();
+    let names = shell::variable_names(&named).map_err(|why| CliError::new(exit::OTHER, why))?;
+    let mut out = Vec::with_capacity(names.len());
+    for (name, credential_of) in names.into_iter().zip(&named) {
+        let response = credential(client, user, credential_of.integration_key).await?;
+        let secret = usable_secret(&response).ok_or_else(|| {
+            CliError::new(
+                exit::OTHER,
+                format!("{} holds no usable secret", credential_of.integration_key),
+            )
+        })?;
+        out.push((name, secret.to_string()));
+    }
+    Ok(out)
+}
+
+pub async fn export(args: ExportArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.selection.connection)?;
+    let variables = variables(&args.selection, &client).await?;
+    print!("{}", shell::render(args.format, &variables));
+    Ok(())
+}
+
+/// The variables `run` adds to the command's environment.
+pub async fn run_environment(args: &RunArgs) -> Result<Vec<(String, String)>, CliError> {
+    let client = Client::new(&args.selection.connection)?;
+    variables(&args.selection, &client).await
+}
+
+/// Replaces this process with the command: its exit code and signals are the command's own.
+pub fn exec(command: &[String], variables: Vec<(String, String)>) -> CliError {
+    use std::os::unix::process::CommandExt;
+    let Some((program, arguments)) = command.split_first() else {
+        return CliError::new(exit::USAGE, "run needs a command after --");
+    };
+    let error = std::process::Command::new(program)
+        .args(arguments)
+        .envs(variables)
+        .exec();
+    CliError::new(exit::OTHER, format!("cannot run {program}: {error}"))
+}
+
+pub async fn ls(args: UserArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.connection)?;
+    let listed = client
+        .get(&format!("/v2/users/{}/tokens", segment(&args.user)))
+        .await?
+        .map_err(|f| f.into_cli(client.url()))?;
+    if args.json {
+        print_json(&listed);
+        return Ok(());
+    }
+    let items = listed.as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        eprintln!("no credentials for user {}", args.user);
+    }
+    for item in items {
+        let text = |name: &str| printable(&item[name]);
+        let expires = match text("expires_at") {
+            at if at.is_empty() => "no expiry".to_string(),
+            at => format!("expires {at}"),
+        };
+        println!(
+            "{}\t{}\t{}\t{}\t{expires}",
+            text("integration_key"),
+            text("provider"),
+            text("token_type"),
+            text("status")
+        );
+    }
+    Ok(())
+}
+
+pub async fn providers(args: ListArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.connection)?;
+    let listed = client
+        .get("/v2/providers")
+        .await?
+        .map_err(|f| f.into_cli(client.url()))?;
+    if args.json {
+        print_json(&listed);
+        return Ok(());
+    }
+    for item in listed.as_array().into_iter().flatten() {
+        let text = |name: &str| printable(&item[name]);
+        println!(
+            "{}\t{}\t{}\t{}",
+            text("provider"),
+            text("token_types"),
+            text("env_var"),
+            text("display_name")
+        );
+    }
+    Ok(())
+}
+
+pub async fn refresh(args: RefreshArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.connection)?;
+    let path = credential_path(&args.user, &args.integration, "/refresh");
+    let done = client
+        .post(&path)
+        .await?
+        .map_err(|f| about_credential(f, &client, &args.integration, &args.user))?;
+    println!(
+        "refreshed {} for {} at {}",
+        args.integration,
+        args.user,
+        printable(&done["refreshed_at"])
+    );
+    Ok(())
+}
+
+pub async fn log(args: LogArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.connection)?;
+    let events = credential_path(&args.user, &args.integration, "/events");
+    let path = format!("{events}?limit={}", args.lines);
+    let events = client
+        .get(&path)
+        .await?
+        .map_err(|f| about_credential(f, &client, &args.integration, &args.user))?;
+    if args.json {
+        print_json(&events);
+        return Ok(());
+    }
+    for event in events.as_array().into_iter().flatten() {
+        let text = |name: &str| printable(&event[name]);
+        let reason = text("reason");
+        let line = format!(
+            "{}\t{}\t{}",
+            text("created_at"),
+            text("event"),
+            text("outcome")
+        );
+        match reason.is_empty() {
+            true => println!("{line}"),
+            false => println!("{line}\t{}", reason.replace(['\n', '\t'], " ")),
+        }
+    }
+    Ok(())
+}
