@@ -141,6 +141,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Serve `GET /metrics` (`TOKENVAULT_METRICS`).
     pub metrics: bool,
+    /// Where browsers reach this service (`TOKENVAULT_PUBLIC_URL`; default: the bind address
+    /// over http): the connect flow's callback is this + `/v2/oauth/callback`.
+    pub public_url: String,
+    /// URL prefixes an app's connect `redirect_uri` must start with
+    /// (`TOKENVAULT_REDIRECT_ALLOWLIST`, comma-separated).
+    pub redirect_allowlist: Vec<String>,
 }
 
 impl Config {
@@ -172,8 +178,9 @@ impl Config {
         }
         let (log_filter, log_format) =
             logging(var("TOKENVAULT_LOG"), var("TOKENVAULT_LOG_FORMAT"))?;
+        let bind = var("TOKENVAULT_BIND").unwrap_or_else(|| "127.0.0.1:8000".into());
         Ok(Config {
-            bind: var("TOKENVAULT_BIND").unwrap_or_else(|| "127.0.0.1:8000".into()),
+            bind: bind.clone(),
             database: DatabaseUrl::parse(
                 var("DATABASE_URL")
                     .as_deref()
@@ -197,30 +204,23 @@ impl Config {
             )?)
             .map_err(|_| "TOKENVAULT_AUTH_FAILURES_PER_MIN is too large".to_string())?,
             trusted_proxies: parse_proxies(var("TOKENVAULT_TRUSTED_PROXIES").as_deref())?,
-            accept_legacy_ciphertext: match var("TOKENVAULT_LEGACY_CIPHERTEXT")
-                .as_deref()
-                .map(str::trim)
-            {
-                None | Some("accept") => true,
-                Some("refuse") => false,
-                Some(other) => {
-                    return Err(format!(
-                        "TOKENVAULT_LEGACY_CIPHERTEXT must be accept or refuse, got {other:?}"
-                    ));
-                }
-            },
+            accept_legacy_ciphertext: choice(
+                "TOKENVAULT_LEGACY_CIPHERTEXT",
+                var("TOKENVAULT_LEGACY_CIPHERTEXT"),
+                ("accept", "refuse"),
+                true,
+            )?,
             client_timeout: secs("TOKENVAULT_CLIENT_TIMEOUT_SECS", 10)?,
             log_filter,
             log_format,
-            metrics: match var("TOKENVAULT_METRICS").as_deref().map(str::trim) {
-                None | Some("true") => true,
-                Some("false") => false,
-                Some(other) => {
-                    return Err(format!(
-                        "TOKENVAULT_METRICS must be true or false, got {other:?}"
-                    ));
-                }
-            },
+            public_url: public_url(var("TOKENVAULT_PUBLIC_URL"), &bind)?,
+            redirect_allowlist: comma_list(var("TOKENVAULT_REDIRECT_ALLOWLIST")),
+            metrics: choice(
+                "TOKENVAULT_METRICS",
+                var("TOKENVAULT_METRICS"),
+                ("true", "false"),
+                true,
+            )?,
         })
     }
 
@@ -247,6 +247,8 @@ impl Config {
             log_filter: "info".into(),
             log_format: LogFormat::Text,
             metrics: true,
+            public_url: "http://127.0.0.1:8000".into(),
+            redirect_allowlist: Vec::new(),
         }
     }
 }
@@ -283,6 +285,43 @@ fn logging(filter: Option<String>, format: Option<String>) -> Result<(String, Lo
         }
     };
     Ok((filter, format))
+}
+
+/// A two-way setting: `yes` (the first word) → true, `no` → false, unset → `default`.
+fn choice(
+    name: &str,
+    value: Option<String>,
+    (yes, no): (&str, &str),
+    default: bool,
+) -> Result<bool, String> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some(word) if word == yes => Ok(true),
+        Some(word) if word == no => Ok(false),
+        Some(other) => Err(format!("{name} must be {yes} or {no}, got {other:?}")),
+    }
+}
+
+/// A comma-separated list, trimmed, without empty entries.
+fn comma_list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// `TOKENVAULT_PUBLIC_URL` without a trailing `/`, checked; default `http://<bind>`.
+fn public_url(value: Option<String>, bind: &str) -> Result<String, String> {
+    let url = value.unwrap_or_else(|| format!("http://{bind}"));
+    let url = url.trim().trim_end_matches('/').to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(['?', '#']) {
+        return Err(format!(
+            "TOKENVAULT_PUBLIC_URL must be an http(s) URL without query, e.g. https://vault.example.com, got {url:?}"
+        ));
+    }
+    Ok(url)
 }
 
 /// `TOKENVAULT_TRUSTED_PROXIES`: comma-separated IP addresses.

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod credentials;
 pub mod crypto;
 pub mod db;
@@ -34,6 +35,7 @@ use crate::auth::revocations;
 use crate::auth::scope::{KeyScopes, Scope};
 use crate::auth::throttle::Throttle;
 use crate::config::{Config, DatabaseUrl};
+use crate::connect::{ConnectService, ConnectSettings};
 use crate::credentials::service::RefreshSettings;
 use crate::credentials::{CredentialService, key_check};
 use crate::crypto::Vault;
@@ -125,18 +127,32 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
     key_check::report_unbound(db.clone(), Arc::clone(&vault));
     let credentials = CredentialService::new(
         db.clone(),
-        vault,
+        Arc::clone(&vault),
         Arc::clone(&registry),
         ProviderClient::new()?,
         settings,
     )
     .map_err(|e| e.to_string())?;
+    let connect = ConnectService::new(
+        db.clone(),
+        vault,
+        Arc::clone(&registry),
+        credentials.clone(),
+        ConnectSettings {
+            public_url: config.public_url.clone(),
+            redirect_allowlist: config.redirect_allowlist.clone(),
+            oauth_clients: config.oauth_clients.clone(),
+            timeout: config.refresh_timeout,
+        },
+    )?;
+    warn_if_public_url_is_plain_http(&config.public_url);
     let auth = Arc::new(AuthCache::new(config.auth_cache_ttl));
     revocations::listen(&config.database, Arc::downgrade(&auth));
     let state = AppState {
         auth,
         throttle: Throttle::new(config.auth_failures_per_min),
         credentials,
+        connect,
         config,
         db,
         registry,
@@ -149,6 +165,22 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
             key_file,
         },
     ))
+}
+
+/// Browsers come back to the public URL with authorization codes: over plain http that is only
+/// safe on this machine.
+fn warn_if_public_url_is_plain_http(public_url: &str) {
+    let Some(rest) = public_url.strip_prefix("http://") else {
+        return;
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    if !matches!(host, "127.0.0.1" | "localhost" | "[") && !rest.starts_with("[::1]") {
+        tracing::warn!(
+            public_url,
+            "TOKENVAULT_PUBLIC_URL is plain http on a non-loopback address: the connect flow's \
+             authorization codes would cross the network unencrypted; serve it over https"
+        );
+    }
 }
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises admin-key bootstrap.

@@ -23,7 +23,7 @@ use tokenvault::db::{self, Db};
 /// 127.0.0.1:8000), TOKENVAULT_BOOTSTRAP_API_KEY, PROVIDERS_FILE, TOKENVAULT_LOG,
 /// TOKENVAULT_LOG_FORMAT. See README.md.
 ///
-/// The client commands (get, export, run, ls, providers, refresh, log) talk to a running server:
+/// The client commands (get, export, run, ls, providers, refresh, log, connect) talk to a running server:
 /// --url / TOKENVAULT_URL (default http://127.0.0.1:8000), --api-key / TOKENVAULT_API_KEY (an
 /// agk_… key or agat_… access token). Their exit codes: 0 ok, 2 usage, 3 re-authorize, 4 retry
 /// later (503, timeout, server unreachable), 5 not found, 6 unauthorized or forbidden, 1 other.
@@ -80,6 +80,11 @@ enum Command {
     Refresh(cli::commands::RefreshArgs),
     /// Print a credential's audit events, newest first, one line each.
     Log(cli::commands::LogArgs),
+    /// Start connecting a user's account: print the provider's authorization URL.
+    ///
+    /// Send the user's browser there (`--open` opens it here); after consent the credential is
+    /// stored and the browser lands on --redirect-uri.
+    Connect(cli::commands::ConnectArgs),
     /// Exit 0 when the running server's /readyz answers 200 (for container health checks).
     ///
     /// The server is --url, else TOKENVAULT_URL, else the address of TOKENVAULT_BIND
@@ -149,6 +154,7 @@ fn main() -> ExitCode {
         Command::Providers(args) => return client(cli::commands::providers(args)),
         Command::Refresh(args) => return client(cli::commands::refresh(args)),
         Command::Log(args) => return client(cli::commands::log(args)),
+        Command::Connect(args) => return client(cli::commands::connect(args)),
         Command::Run(args) => return run_command(args),
         Command::Serve => serve(),
         Command::Migrate => migrate(),

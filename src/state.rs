@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::cache::AuthCache;
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
+use crate::connect::ConnectService;
 use crate::credentials::CredentialService;
 use crate::db::Db;
 use crate::providers::Registry;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub auth: Arc<AuthCache>,
     pub throttle: Throttle,
     pub credentials: CredentialService,
+    pub connect: ConnectService,
 }
 
 impl std::fmt::Debug for AppState {

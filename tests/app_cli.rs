@@ -7,32 +7,8 @@ mod common;
 use std::process::Command;
 
 use common::oauth_mock::{MockProvider, Reply};
-use common::{TestApp, api_key_body, expiring_body, oauth2_body};
+use common::{TestApp, api_key_body, expiring_body, oauth2_body, tv};
 use serde_json::{Value, json};
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `tokenvault ARGS` with the server and key in the environment, off the runtime thread.
-async fn tv(url: &str, key: &str, args: &[&str]) -> Outcome {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenvault"));
-    cmd.args(args)
-        .env("TOKENVAULT_URL", url)
-        .env("TOKENVAULT_API_KEY", key)
-        .current_dir(std::env::temp_dir());
-    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
-        .await
-        .unwrap()
-        .unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 async fn sh(script: String) -> (i32, String) {
     let out = actix_web::rt::task::spawn_blocking(move || {
@@ -47,7 +23,7 @@ async fn sh(script: String) -> (i32, String) {
     )
 }
 
-fn one_line(outcome: &Outcome) {
+fn one_line(outcome: &common::CliRun) {
     assert_eq!(
         outcome.stderr.trim().lines().count(),
         1,

@@ -58,6 +58,7 @@ async fn get_returns_the_usable_credential_without_client_credentials() {
             "expires_at": "2099-01-16T10:00:00Z",
             "is_expired": false,
             "refreshed": false,
+            "account": null,
             "status": "active"
         })
     );
@@ -112,6 +113,7 @@ async fn list_returns_metadata_only_sorted_by_integration_key() {
     assert_eq!(
         keys,
         [
+            "account",
             "created_at",
             "expires_at",
             "integration_key",

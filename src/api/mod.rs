@@ -3,6 +3,7 @@
 
 pub mod access_tokens;
 pub mod api_keys;
+pub mod connect;
 pub mod health;
 pub mod observe;
 pub mod openapi;
@@ -91,6 +92,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(tokens::delete)
         .service(tokens::refresh)
         .service(tokens::events)
+        .service(connect::start)
+        .service(connect::callback)
         .service(providers::list)
         .service(access_tokens::create)
         .service(access_tokens::list)

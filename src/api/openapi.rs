@@ -32,6 +32,7 @@ use crate::providers::Registry;
     modifiers(&SecurityAddon),
     tags(
         (name = "tokens", description = "Stored credentials of a user"),
+        (name = "connect", description = "Connect a user's account through the provider's consent screen (OAuth authorization code with PKCE)"),
         (name = "providers", description = "The provider whitelist"),
         (name = "access-tokens", description = "Short-lived bearer tokens minted from an API key"),
         (name = "api-keys", description = "API key management (admin scope)"),
@@ -120,6 +121,7 @@ pub fn refine(derived: &utoipa::openapi::OpenApi, registry: &Registry) -> String
     // A document of plain maps, strings and numbers: serialising it cannot fail.
     let mut doc = serde_json::to_value(derived).unwrap_or_default();
     store_request_per_token_type(&mut doc, registry);
+    connect_providers(&mut doc, registry);
     identifier_patterns(&mut doc);
     retry_after_headers(&mut doc);
     both_security_schemes(&mut doc);
@@ -190,6 +192,18 @@ fn store_request_per_token_type(doc: &mut Value, registry: &Registry) {
     for token_type in TokenType::ALL {
         token_data_limits(&mut schemas[token_data_schema_name(*token_type)]);
     }
+}
+
+/// The connect request names only providers with an authorization endpoint.
+fn connect_providers(doc: &mut Value, registry: &Registry) {
+    let providers: Vec<&str> = registry
+        .iter()
+        .filter(|p| p.supports_connect())
+        .map(|p| p.key.as_str())
+        .collect();
+    let request = &mut doc["components"]["schemas"]["ConnectRequest"]["properties"];
+    request["provider"]["enum"] = json!(providers);
+    request["redirect_uri"]["format"] = json!("uri");
 }
 
 /// What the server checks of `token_data`: no unknown field, a required text field is not

@@ -22,7 +22,12 @@ use crate::state::AppState;
 )]
 #[get("/v2/providers")]
 pub async fn list(_caller: Caller, state: web::Data<AppState>) -> HttpResponse {
-    let providers: Vec<ProviderInfo> = state.registry.iter().map(ProviderInfo::from).collect();
+    let clients = &state.config.oauth_clients;
+    let providers: Vec<ProviderInfo> = state
+        .registry
+        .iter()
+        .map(|p| ProviderInfo::new(p, clients.contains_key(&p.key)))
+        .collect();
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "private, max-age=300"))
         .json(providers)

@@ -12,7 +12,7 @@ use crate::auth::caller::Caller;
 use crate::auth::scope::Scope;
 use crate::credentials::data::UsableSecret;
 use crate::credentials::model::{
-    CredentialKey, EventKind, Outcome, Revocation, TokenStatus, TokenType, check_user_id,
+    Account, CredentialKey, EventKind, Outcome, Revocation, TokenStatus, TokenType, check_user_id,
 };
 use crate::credentials::service::{NewCredential, is_expired};
 use crate::credentials::{Credential, Inconsistency};
@@ -77,6 +77,9 @@ pub struct TokenMetadata {
     #[schema(format = DateTime)]
     pub updated_at: String,
     pub is_expired: bool,
+    /// Who it belongs to at the provider (credentials stored by the connect flow); null when
+    /// unknown.
+    pub account: Option<Account>,
     /// `active`, `expired` (a transient refresh failure left it past expiry) or `invalid`
     /// (the provider rejected the refresh token: re-authorize).
     #[schema(value_type = TokenStatus, example = "active")]
@@ -99,6 +102,9 @@ pub struct GetTokenResponse {
     pub is_expired: bool,
     /// Whether this request refreshed the token at the provider.
     pub refreshed: bool,
+    /// Who it belongs to at the provider (credentials stored by the connect flow); null when
+    /// unknown.
+    pub account: Option<Account>,
     #[schema(value_type = TokenStatus, example = "active")]
     pub status: &'static str,
 }
@@ -178,7 +184,7 @@ pub struct UserPath {
 
 impl UserPath {
     /// Checks the value and that `caller` may use `scope` on this user; returns the user id.
-    fn authorize(self, caller: &Caller, scope: Scope) -> Result<String, ApiError> {
+    pub fn authorize(self, caller: &Caller, scope: Scope) -> Result<String, ApiError> {
         caller.require_for_user(scope, &self.user_id)?;
         check_user_id(&self.user_id).map_err(ApiError::InvalidRequest)?;
         Ok(self.user_id)
@@ -222,6 +228,7 @@ fn metadata(row: &TokenRow, now: NaiveDateTime) -> Result<TokenMetadata, ApiErro
         created_at: timestamp(row.created_at),
         updated_at: timestamp(row.updated_at),
         is_expired: is_expired(row.expires_at, now),
+        account: Account::from_column(row.account.as_deref()),
         status: row.status.as_str(),
     })
 }
@@ -262,6 +269,8 @@ pub async fn store(
         token_data: request.token_data,
         scopes: request.scopes,
         expires_at: request.expires_at,
+        account: None,
+        arrived: EventKind::Stored,
     };
     let (stored, saved) = state.credentials.store(key, new).await?;
     let body = StoreTokenResponse {
@@ -348,6 +357,7 @@ pub async fn get(
             expires_at: row.expires_at.map(timestamp),
             is_expired: is_expired(row.expires_at, db::now()),
             refreshed: usable.refreshed,
+            account: Account::from_column(row.account.as_deref()),
             integration_key: row.integration_key,
             provider: row.provider,
             token_type: row.token_type.as_str(),

@@ -64,6 +64,14 @@ impl Failure {
     }
 }
 
+/// One request to make.
+struct Call<'a> {
+    method: reqwest::Method,
+    path: &'a str,
+    credential: Option<(&'static str, String)>,
+    body: Option<Value>,
+}
+
 /// A connection to one tokenvault server.
 pub struct Client {
     http: reqwest::Client,
@@ -137,39 +145,58 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str) -> Result<Result<Value, Failure>, CliError> {
-        let credential = self.credential()?;
-        Ok(self
-            .call(reqwest::Method::GET, path, Some(credential))
-            .await)
+        let call = Call {
+            method: reqwest::Method::GET,
+            path,
+            credential: Some(self.credential()?),
+            body: None,
+        };
+        Ok(self.send(call).await)
     }
 
     pub async fn post(&self, path: &str) -> Result<Result<Value, Failure>, CliError> {
-        let credential = self.credential()?;
-        Ok(self
-            .call(reqwest::Method::POST, path, Some(credential))
-            .await)
+        self.post_json(path, None).await
+    }
+
+    /// A POST with a JSON body.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Result<Value, Failure>, CliError> {
+        let call = Call {
+            method: reqwest::Method::POST,
+            path,
+            credential: Some(self.credential()?),
+            body,
+        };
+        Ok(self.send(call).await)
     }
 
     /// A GET that needs no credential (`/readyz`).
     pub async fn get_public(&self, path: &str) -> Result<Value, Failure> {
-        self.call(reqwest::Method::GET, path, None).await
+        let call = Call {
+            method: reqwest::Method::GET,
+            path,
+            credential: None,
+            body: None,
+        };
+        self.send(call).await
     }
 
     /// One call: the server's JSON, or the failure.
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        credential: Option<(&'static str, String)>,
-    ) -> Result<Value, Failure> {
-        let url = format!("{}{path}", self.base);
+    async fn send(&self, call: Call<'_>) -> Result<Value, Failure> {
+        let url = format!("{}{}", self.base, call.path);
         let started = Instant::now();
         if self.verbose {
-            eprintln!("> {method} {url}");
+            eprintln!("> {} {url}", call.method);
         }
-        let mut request = self.http.request(method, &url);
-        if let Some((header, value)) = credential {
+        let mut request = self.http.request(call.method, &url);
+        if let Some((header, value)) = call.credential {
             request = request.header(header, value);
+        }
+        if let Some(body) = &call.body {
+            request = request.json(body);
         }
         let sent = request.send().await;
         let reply = match sent {

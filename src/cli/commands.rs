@@ -106,6 +106,30 @@ pub struct LogArgs {
     pub connection: Connection,
 }
 
+#[derive(clap::Args, Clone)]
+pub struct ConnectArgs {
+    /// The provider (see `tokenvault providers`: supports_connect).
+    pub provider: String,
+    /// Your application's id for the user.
+    #[arg(long)]
+    pub user: String,
+    /// Where the user's browser lands afterwards (must be allowed by the server's
+    /// TOKENVAULT_REDIRECT_ALLOWLIST).
+    #[arg(long)]
+    pub redirect_uri: String,
+    /// Store the credential under this integration key (default: the provider key).
+    #[arg(long)]
+    pub integration: Option<String>,
+    /// Scopes to ask for, comma-separated (default: the provider's default scopes).
+    #[arg(long, value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// Also open the URL in a browser, when one is available.
+    #[arg(long)]
+    pub open: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
 /// The message for a failure about one credential, with the command that fixes it.
 fn about_credential(failure: Failure, client: &Client, integration: &str, user: &str) -> CliError {
     match failure {
@@ -397,4 +421,48 @@ pub async fn log(args: LogArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+pub async fn connect(args: ConnectArgs) -> Result<(), CliError> {
+    let client = Client::new(&args.connection)?;
+    let mut body =
+        serde_json::json!({"provider": args.provider, "redirect_uri": args.redirect_uri});
+    if let Some(integration) = &args.integration {
+        body["integration_key"] = integration.clone().into();
+    }
+    if !args.scopes.is_empty() {
+        body["scopes"] = args.scopes.clone().into();
+    }
+    let path = format!("/v2/users/{}/connect", segment(&args.user));
+    let started = client
+        .post_json(&path, Some(body))
+        .await?
+        .map_err(|f| f.into_cli(client.url()))?;
+    let url = printable(&started["authorization_url"]);
+    println!("{url}");
+    eprintln!(
+        "send {} there to connect {} (valid until {})",
+        args.user,
+        args.provider,
+        printable(&started["expires_at"])
+    );
+    if args.open {
+        open_browser(&url);
+    }
+    Ok(())
+}
+
+/// Opens `url` with the desktop's opener, if there is one; says so when there is none.
+fn open_browser(url: &str) {
+    let opened = ["xdg-open", "open"].iter().any(|opener| {
+        std::process::Command::new(opener)
+            .arg(url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .is_ok()
+    });
+    if !opened {
+        eprintln!("no browser opener (xdg-open, open) here: open the URL above yourself");
+    }
 }

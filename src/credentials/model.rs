@@ -131,6 +131,8 @@ text_enum! {
         Refresh = "refresh",
         Revoke = "revoke",
         Deleted = "deleted",
+        /// Stored by the connect flow (or a connect that failed: denied, exchange failed).
+        Connected = "connected",
     }
 }
 
@@ -148,6 +150,8 @@ text_enum! {
         Failed = "failed",
         Skipped = "skipped",
         NotSupported = "not_supported",
+        /// The user (or the provider) refused the authorization.
+        Denied = "denied",
     }
 }
 
@@ -313,5 +317,27 @@ mod tests {
         assert!(check_user_id("").is_err());
         assert!(check_user_id("a/b").is_err());
         assert!(check_integration_key(&"k".repeat(65)).is_err());
+    }
+}
+
+/// Who a credential belongs to at its provider (from the connect flow), as far as known.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Account {
+    /// The provider's id of the account.
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Account {
+    /// The stored form (a JSON object), or `None` when nothing is known.
+    pub fn to_column(&self) -> Option<String> {
+        let known = self.id.is_some() || self.email.is_some() || self.name.is_some();
+        known.then(|| serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// Reads the stored form; an unreadable one counts as unknown.
+    pub fn from_column(column: Option<&str>) -> Option<Account> {
+        column.and_then(|text| serde_json::from_str(text).ok())
     }
 }

@@ -9,7 +9,9 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::data::TokenData;
-use super::model::{CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType};
+use super::model::{
+    Account, CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType,
+};
 use super::refresh::flight::Flights;
 use super::refresh::policy;
 use super::{Error, ErrorChain, Inconsistency};
@@ -46,6 +48,10 @@ pub struct NewCredential {
     pub scopes: Option<Vec<String>>,
     /// RFC 3339; a time without offset is taken as UTC.
     pub expires_at: Option<String>,
+    /// Who it belongs to at the provider, when known (connect flow).
+    pub account: Option<Account>,
+    /// How it arrived: `Stored` (POST) or `Connected` (the connect flow); its audit event.
+    pub arrived: EventKind,
 }
 
 /// What a delete did at the provider.
@@ -226,6 +232,8 @@ impl CredentialService {
             (None, None) => None,
         };
         let scopes = new.scopes.map(|s| Scopes::new(s).to_column());
+        let account = new.account.as_ref().and_then(Account::to_column);
+        let arrived = new.arrived;
         let ciphertext = self.inner.vault.seal(&key, &data.to_value());
         let provider_key = provider.key.clone();
         let written = self
@@ -245,13 +253,14 @@ impl CredentialService {
                     version: 1,
                     created_at: now,
                     updated_at: now,
+                    account: account.as_deref(),
                 };
                 let stored = TokenRow::upsert(conn, &new)?;
                 let outcome = match stored {
                     Stored::Created => Outcome::Created,
                     Stored::Replaced => Outcome::Replaced,
                 };
-                EventRow::record(conn, &key, (EventKind::Stored, outcome), None, now)?;
+                EventRow::record(conn, &key, (arrived, outcome), None, now)?;
                 let saved = TokenRow::find(conn, &key)?
                     .ok_or(DbError::Missing("the stored credential vanished"))?;
                 Ok((stored, saved))

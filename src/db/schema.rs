@@ -34,6 +34,7 @@ diesel::table! {
         refresh_lease_until -> Nullable<BigInt>,
         cooldown_until -> Nullable<BigInt>,
         last_refresh_at -> Nullable<BigInt>,
+        account -> Nullable<Text>,
     }
 }
 
@@ -70,5 +71,21 @@ diesel::table! {
         id -> Integer,
         ciphertext -> Text,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_hash) {
+        state_hash -> Text,
+        tenant -> Text,
+        user_id -> Text,
+        integration_key -> Text,
+        provider -> Text,
+        scopes -> Nullable<Text>,
+        redirect_uri -> Text,
+        verifier_ciphertext -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }

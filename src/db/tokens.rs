@@ -37,6 +37,8 @@ pub struct TokenRow {
     pub cooldown_until: Option<i64>,
     /// When (unix milliseconds) the provider was last asked to refresh it, by any instance.
     pub last_refresh_at: Option<i64>,
+    /// Who it belongs to at the provider, as JSON `{"id","email","name"}` (connect flow).
+    pub account: Option<String>,
 }
 
 /// Everything a store request writes.
@@ -55,6 +57,7 @@ pub struct NewToken<'a> {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub account: Option<&'a str>,
 }
 
 /// What a successful refresh changes.
@@ -158,6 +161,7 @@ impl TokenRow {
                     tokens::scopes.eq(new.scopes),
                     tokens::expires_at.eq(new.expires_at),
                     tokens::status.eq(new.status),
+                    tokens::account.eq(new.account),
                     tokens::version.eq(tokens::version + 1),
                     tokens::updated_at.eq(new.updated_at),
                     // A new credential ends any refresh of the old one: its result must not land.

@@ -9,9 +9,13 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{BodyFormat, ClientAuth, Provider, RevokeAuth, RevokeMethod, RevokeToken};
+use super::{
+    AccountPaths, BodyFormat, ClientAuth, Provider, RevokeAuth, RevokeMethod, RevokeToken,
+    UserinfoMethod,
+};
 use crate::config::OAuthClient;
 use crate::credentials::data::OAuth2TokenData;
+use crate::credentials::model::Account;
 use crate::secret::Secret;
 
 /// Largest provider reply read; anything bigger is malformed.
@@ -71,6 +75,45 @@ pub struct TokenReply {
     pub token_type: Option<String>,
 }
 
+/// An authorization code to exchange, with what must accompany it.
+pub struct CodeGrant<'a> {
+    pub code: &'a str,
+    /// The PKCE verifier, when the authorize request carried a challenge.
+    pub verifier: Option<&'a str>,
+    /// The callback URL the authorize request named (the provider compares them).
+    pub redirect_uri: &'a str,
+}
+
+/// What a code exchange returned.
+#[derive(Debug)]
+pub struct Exchanged {
+    pub tokens: TokenReply,
+    /// The whole reply: Slack's `authed_user` and Notion's `owner` carry the account.
+    pub reply: Value,
+}
+
+/// The value at a dotted `path` of `value` (`owner.user.id`).
+pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(value, |value, part| value.get(part))
+}
+
+/// The account a reply describes, by the provider's paths; numbers (GitHub's id) become text.
+pub fn account_of(reply: &Value, paths: &AccountPaths) -> Account {
+    let text = |path: &str| {
+        lookup(reply, path).and_then(|v| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.chars().take(256).collect()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    Account {
+        id: text(&paths.id),
+        email: text(&paths.email),
+        name: text(&paths.name),
+    }
+}
+
 /// The HTTP client for provider calls. Cheap to clone.
 #[derive(Clone)]
 pub struct ProviderClient {
@@ -121,6 +164,76 @@ impl ProviderClient {
         let (status, retry_after, reply) = send(request, timeout).await?;
         let map = check_reply(status, retry_after, &reply)?;
         parse_token_reply(map)
+    }
+
+    /// Exchanges an authorization `code` (with its PKCE `verifier`) for tokens at the provider's
+    /// token endpoint: the tokens, and the whole reply (some providers put the account in it).
+    pub async fn exchange_code(
+        &self,
+        provider: &Provider,
+        grant: CodeGrant<'_>,
+        client: &OAuthClient,
+        timeout: Duration,
+    ) -> Result<Exchanged, Failure> {
+        let token_url = provider.token_url.as_deref().ok_or_else(|| {
+            Failure::transient(format!("provider {} has no token endpoint", provider.key))
+        })?;
+        let mut params: Vec<(&str, &str)> = vec![
+            ("grant_type", "authorization_code"),
+            ("code", grant.code),
+            ("redirect_uri", grant.redirect_uri),
+        ];
+        if let Some(verifier) = grant.verifier {
+            params.push(("code_verifier", verifier));
+        }
+        let request = self.request(reqwest::Method::POST, token_url, timeout);
+        let basic = provider.client_auth == ClientAuth::Basic;
+        let request = authenticate_client(request, &mut params, client, basic);
+        let request = with_body(request, provider.request_format, &params);
+        let (status, retry_after, reply) = send(request, timeout).await?;
+        let whole = check_reply(status, retry_after, &reply)?
+            .ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))?;
+        let tokens = match &provider.token_reply_path {
+            Some(path) => lookup(&Value::Object(whole.clone()), path)
+                .and_then(Value::as_object)
+                .cloned(),
+            None => Some(whole.clone()),
+        };
+        Ok(Exchanged {
+            tokens: parse_token_reply(tokens)?,
+            reply: Value::Object(whole),
+        })
+    }
+
+    /// The provider's userinfo reply for `access_token`.
+    pub async fn userinfo(
+        &self,
+        provider: &Provider,
+        access_token: &Secret<String>,
+        timeout: Duration,
+    ) -> Result<Value, Failure> {
+        let url = provider.userinfo_url.as_deref().ok_or_else(|| {
+            Failure::transient(format!(
+                "provider {} has no userinfo endpoint",
+                provider.key
+            ))
+        })?;
+        let method = match provider.userinfo_method {
+            UserinfoMethod::Get => reqwest::Method::GET,
+            UserinfoMethod::Post => reqwest::Method::POST,
+        };
+        let request = self
+            .request(method, url, timeout)
+            .bearer_auth(access_token.as_str());
+        let (status, _, body) = send(request, timeout).await?;
+        if !status.is_success() {
+            return Err(Failure::transient(format!(
+                "userinfo answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        serde_json::from_slice(&body)
+            .map_err(|_| Failure::transient("malformed userinfo reply: not JSON"))
     }
 
     /// Revokes a credential at the provider, as its registry entry describes.
@@ -376,6 +489,41 @@ fn parse_token_reply(parsed: Option<Map<String, Value>>) -> Result<TokenReply, F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accounts_are_read_by_each_providers_paths() {
+        let notion = serde_json::json!({"access_token": "secret_x", "owner": {"type": "user",
+            "user": {"id": "u-1", "name": "Ada", "person": {"email": "ada@example.com"}}}});
+        let paths = AccountPaths {
+            id: "owner.user.id".into(),
+            email: "owner.user.person.email".into(),
+            name: "owner.user.name".into(),
+        };
+        let account = account_of(&notion, &paths);
+        assert_eq!(account.id.as_deref(), Some("u-1"));
+        assert_eq!(account.email.as_deref(), Some("ada@example.com"));
+        let github = serde_json::json!({"id": 583231, "login": "octocat", "email": null});
+        let paths = AccountPaths {
+            id: "id".into(),
+            email: "email".into(),
+            name: "login".into(),
+        };
+        let account = account_of(&github, &paths);
+        assert_eq!(
+            (
+                account.id.as_deref(),
+                account.email,
+                account.name.as_deref()
+            ),
+            (Some("583231"), None, Some("octocat"))
+        );
+        let slack =
+            serde_json::json!({"ok": true, "authed_user": {"id": "U1", "access_token": "xoxp-1"}});
+        assert_eq!(
+            lookup(&slack, "authed_user.access_token").and_then(Value::as_str),
+            Some("xoxp-1")
+        );
+    }
 
     fn parse(status: u16, body: &str) -> Result<TokenReply, Failure> {
         let status = StatusCode::from_u16(status).unwrap();

@@ -50,6 +50,77 @@ pub struct Provider {
     /// Scope → label for a person.
     #[serde(default)]
     pub scopes: BTreeMap<String, String>,
+    /// Connect flow: the authorization endpoint; absent, the provider cannot be connected.
+    #[serde(default)]
+    pub authorize_url: Option<String>,
+    /// Where the account's identity is read with the new access token, if anywhere.
+    #[serde(default)]
+    pub userinfo_url: Option<String>,
+    #[serde(default)]
+    pub userinfo_method: UserinfoMethod,
+    /// Scopes asked for when the app names none.
+    #[serde(default)]
+    pub default_scopes: Vec<String>,
+    #[serde(default = "default_scope_separator")]
+    pub scope_separator: String,
+    /// The authorize parameter carrying the scopes (Slack's user scopes: `user_scope`).
+    #[serde(default = "default_scope_param")]
+    pub scope_param: String,
+    /// Extra authorize parameters (Google: `access_type=offline`, `prompt=consent`).
+    #[serde(default)]
+    pub authorize_params: BTreeMap<String, String>,
+    /// Send a PKCE S256 challenge.
+    #[serde(default = "yes")]
+    pub pkce: bool,
+    /// Where the token fields sit in the code-exchange reply (Slack: `authed_user`); top level
+    /// when absent.
+    #[serde(default)]
+    pub token_reply_path: Option<String>,
+    /// Dotted paths of the account's id, email and name: in the userinfo reply, or in the
+    /// code-exchange reply when there is no `userinfo_url` (Notion's `owner.user`).
+    #[serde(default)]
+    pub account: AccountPaths,
+}
+
+/// How the userinfo endpoint is called (Dropbox's RPC endpoints want POST).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum UserinfoMethod {
+    #[default]
+    Get,
+    Post,
+}
+
+/// Where an account's fields are in a provider's reply.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountPaths {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+}
+
+impl Default for AccountPaths {
+    /// OpenID Connect's userinfo claims.
+    fn default() -> Self {
+        AccountPaths {
+            id: "sub".into(),
+            email: "email".into(),
+            name: "name".into(),
+        }
+    }
+}
+
+fn default_scope_separator() -> String {
+    " ".into()
+}
+
+fn default_scope_param() -> String {
+    "scope".into()
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Encoding of a request body sent to a provider.
@@ -116,6 +187,11 @@ impl Provider {
     pub fn supports(&self, token_type: TokenType) -> bool {
         self.token_types.contains(&token_type)
     }
+
+    /// Whether the connect flow can start for this provider (given a platform client).
+    pub fn supports_connect(&self) -> bool {
+        self.authorize_url.is_some() && self.token_url.is_some() && self.supports(TokenType::OAuth2)
+    }
 }
 
 /// What `GET /v2/providers` shows of a provider: no URLs, no client ids, no secrets.
@@ -136,12 +212,18 @@ pub struct ProviderInfo {
     pub supports_refresh: bool,
     /// Whether deleting a credential revokes it at the provider.
     pub supports_revocation: bool,
+    /// Whether `POST /v2/users/{user_id}/connect` can start for it: the provider has an
+    /// authorization endpoint and this server has its platform OAuth client.
+    pub supports_connect: bool,
+    /// The scopes connect asks for when the app names none.
+    pub default_scopes: Vec<String>,
     /// Scope → label.
     pub scope_labels: BTreeMap<String, String>,
 }
 
-impl From<&Provider> for ProviderInfo {
-    fn from(p: &Provider) -> Self {
+impl ProviderInfo {
+    /// What clients see of `p`; `client_configured`: this server has its platform client.
+    pub fn new(p: &Provider, client_configured: bool) -> Self {
         ProviderInfo {
             provider: p.key.clone(),
             display_name: p.display_name.clone(),
@@ -151,6 +233,8 @@ impl From<&Provider> for ProviderInfo {
             token_lifetime: p.token_lifetime.clone(),
             supports_refresh: p.supports(TokenType::OAuth2) && p.token_url.is_some(),
             supports_revocation: p.revoke.is_some(),
+            supports_connect: p.supports_connect() && client_configured,
+            default_scopes: p.default_scopes.clone(),
             scope_labels: p.scopes.clone(),
         }
     }
@@ -284,6 +368,60 @@ mod tests {
         let revoke = google.revoke.as_ref().unwrap();
         assert_eq!(revoke.url, "http://127.0.0.1:9000/revoke");
         assert_eq!(revoke.token, RevokeToken::Refresh);
+    }
+
+    #[test]
+    fn oauth_providers_can_be_connected_with_their_documented_quirks() {
+        let registry = Registry::embedded().unwrap();
+        let connectable: Vec<_> = registry
+            .iter()
+            .filter(|p| p.supports_connect())
+            .map(|p| p.key.as_str())
+            .collect();
+        assert_eq!(
+            connectable,
+            [
+                "dropbox",
+                "github",
+                "google",
+                "microsoft",
+                "notion",
+                "slack",
+                "zoom"
+            ]
+        );
+        let get = |key: &str| registry.get(key).unwrap();
+        let google = get("google");
+        assert_eq!(google.authorize_params["access_type"], "offline");
+        assert_eq!(google.authorize_params["prompt"], "consent");
+        assert!(google.pkce && google.userinfo_url.is_some());
+        let slack = get("slack");
+        assert_eq!(
+            (slack.scope_param.as_str(), slack.scope_separator.as_str()),
+            ("user_scope", ",")
+        );
+        assert_eq!(slack.token_reply_path.as_deref(), Some("authed_user"));
+        let notion = get("notion");
+        assert_eq!(notion.authorize_params["owner"], "user");
+        assert_eq!(notion.client_auth, ClientAuth::Basic);
+        assert_eq!(notion.account.id, "owner.user.id");
+        assert_eq!(
+            get("dropbox").authorize_params["token_access_type"],
+            "offline"
+        );
+        assert_eq!(get("dropbox").userinfo_method, UserinfoMethod::Post);
+        assert!(
+            get("microsoft")
+                .authorize_url
+                .as_deref()
+                .unwrap()
+                .contains("/common/oauth2/v2.0/authorize")
+        );
+        assert!(
+            registry
+                .get("openai")
+                .is_some_and(|p| !p.supports_connect())
+        );
     }
 
     #[test]

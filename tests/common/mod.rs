@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL` names a PostgreSQL database), the real app over it, and HTTP helpers.
 #![allow(dead_code)]
 
+pub mod auth_server;
 pub mod fault_proxy;
 pub mod oauth_mock;
 
@@ -451,6 +452,7 @@ pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vau
                         version: 1,
                         created_at: now,
                         updated_at: now,
+                        account: None,
                     },
                 )?;
             }
@@ -486,4 +488,30 @@ pub fn open_all(
             (key, data.unwrap_or(Value::Null))
         })
         .collect()
+}
+
+/// What a run of the `tokenvault` binary left.
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `tokenvault ARGS` as a client of `url` with `key`, off the runtime thread (the server
+/// under test runs on it).
+pub async fn tv(url: &str, key: &str, args: &[&str]) -> CliRun {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tokenvault"));
+    cmd.args(args)
+        .env("TOKENVAULT_URL", url)
+        .env("TOKENVAULT_API_KEY", key)
+        .current_dir(std::env::temp_dir());
+    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    CliRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }

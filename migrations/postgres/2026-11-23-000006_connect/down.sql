@@ -1,0 +1,2 @@
+DROP TABLE oauth_states;
+ALTER TABLE tokens DROP COLUMN account;

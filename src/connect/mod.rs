@@ -1,0 +1,545 @@
+//! The connect flow (OAuth 2.0 authorization code with PKCE): `start` makes the provider's
+//! authorization URL and remembers the request under a random, single-use state; `callback`
+//! consumes the state (a compare-and-set, so across instances only one callback wins), exchanges
+//! the code, reads the account, and stores the credential through `CredentialService`.
+//!
+//! The state and the code never reach a log line or a response; only the state's hash is stored
+//! and the PKCE verifier is sealed like credentials are.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::config::OAuthClient;
+use crate::credentials::model::{Account, CredentialKey, EventKind, Outcome};
+use crate::credentials::service::NewCredential;
+use crate::credentials::{CredentialService, Error, Inconsistency};
+use crate::crypto::Vault;
+use crate::db::events::EventRow;
+use crate::db::oauth_states::{Consumed, StateRow};
+use crate::db::{self, Db};
+use crate::providers::client::{CodeGrant, Exchanged, ProviderClient, account_of};
+use crate::providers::{Provider, Registry};
+use crate::secret::{Secret, hash_secret, random_base62};
+
+/// How long a started connect may take to come back.
+pub const STATE_TTL: Duration = Duration::from_secs(600);
+
+/// The path of the callback, under the public URL.
+pub const CALLBACK_PATH: &str = "/v2/oauth/callback";
+
+/// What the connect flow needs to know of the deployment.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    /// Where browsers reach this service (no trailing `/`).
+    pub public_url: String,
+    /// Prefixes an app's `redirect_uri` must start with.
+    pub redirect_allowlist: Vec<String>,
+    /// The platform's OAuth client per provider.
+    pub oauth_clients: BTreeMap<String, OAuthClient>,
+    /// Hard timeout of each provider call (exchange, userinfo).
+    pub timeout: Duration,
+}
+
+/// What an app asks to start.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    pub provider: String,
+    /// Default: the provider key.
+    pub integration_key: Option<String>,
+    /// Default: the registry's default scopes.
+    pub scopes: Option<Vec<String>>,
+    /// Where the browser lands afterwards.
+    pub redirect_uri: String,
+}
+
+/// A started connect: send the user's browser to `authorization_url`.
+#[derive(Debug)]
+pub struct Started {
+    pub authorization_url: String,
+    pub state: Secret<String>,
+    pub expires_at: NaiveDateTime,
+}
+
+/// What the provider sent the browser back with.
+#[derive(Debug, Default)]
+pub struct CallbackParams {
+    pub code: Option<Secret<String>>,
+    pub state: Option<Secret<String>>,
+    /// The provider's `error` (e.g. `access_denied`).
+    pub error: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ConnectService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    vault: Arc<Vault>,
+    registry: Arc<Registry>,
+    client: ProviderClient,
+    credentials: CredentialService,
+    settings: ConnectSettings,
+}
+
+impl std::fmt::Debug for ConnectService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectService")
+            .field("public_url", &self.inner.settings.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The PKCE S256 challenge of a verifier (RFC 7636).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Whether `uri` is under one of the allowed prefixes: the prefix must end at a path boundary, so
+/// `https://app.example.com` does not admit `https://app.example.com.evil.net`.
+pub fn redirect_allowed(uri: &str, allowlist: &[String]) -> bool {
+    allowlist
+        .iter()
+        .any(|prefix| match uri.strip_prefix(prefix.as_str()) {
+            Some(rest) => {
+                prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+            }
+            None => false,
+        })
+}
+
+/// A sanitized OAuth error code for the app's redirect and the audit log.
+fn error_code(error: &str) -> String {
+    let code: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    if code.is_empty() {
+        "unknown_error".into()
+    } else {
+        code
+    }
+}
+
+impl ConnectService {
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        registry: Arc<Registry>,
+        credentials: CredentialService,
+        settings: ConnectSettings,
+    ) -> Result<ConnectService, String> {
+        let inner = Inner {
+            db,
+            vault,
+            registry,
+            client: ProviderClient::new()?,
+            credentials,
+            settings,
+        };
+        Ok(ConnectService {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The callback URL providers send browsers to.
+    pub fn callback_url(&self) -> String {
+        format!("{}{CALLBACK_PATH}", self.inner.settings.public_url)
+    }
+
+    /// The provider and the platform client a connect to `provider` uses, or why it cannot.
+    fn connectable(&self, provider: &str) -> Result<(Provider, OAuthClient), Error> {
+        let provider = self
+            .inner
+            .registry
+            .get(provider.trim())
+            .ok_or_else(|| Error::Unprocessable("Invalid provider".into()))?;
+        if !provider.supports_connect() {
+            return Err(Error::Unprocessable(format!(
+                "{} cannot be connected: it has no OAuth authorization endpoint",
+                provider.key
+            )));
+        }
+        let client = self
+            .inner
+            .settings
+            .oauth_clients
+            .get(&provider.key)
+            .ok_or_else(|| {
+                let upper = provider.key.to_ascii_uppercase();
+                Error::Unprocessable(format!(
+                    "No platform OAuth client for {}: set TOKENVAULT_{upper}_CLIENT_ID and \
+                 TOKENVAULT_{upper}_CLIENT_SECRET",
+                    provider.key
+                ))
+            })?;
+        Ok((provider.clone(), client.clone()))
+    }
+
+    fn check_redirect(&self, redirect_uri: &str) -> Result<(), Error> {
+        let allowlist = &self.inner.settings.redirect_allowlist;
+        if allowlist.is_empty() {
+            return Err(Error::Unprocessable(
+                "redirect_uri is not allowed: TOKENVAULT_REDIRECT_ALLOWLIST is empty; set it to \
+                 your app's URL prefixes"
+                    .into(),
+            ));
+        }
+        let absolute = reqwest::Url::parse(redirect_uri)
+            .is_ok_and(|url| matches!(url.scheme(), "http" | "https"));
+        if !absolute || !redirect_allowed(redirect_uri, allowlist) {
+            return Err(Error::Unprocessable(
+                "redirect_uri must start with one of the prefixes in TOKENVAULT_REDIRECT_ALLOWLIST"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts a connect for (tenant, user): the authorization URL and the state.
+    pub async fn start(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        request: StartRequest,
+    ) -> Result<Started, Error> {
+        let (provider, client) = self.connectable(&request.provider)?;
+        self.check_redirect(&request.redirect_uri)?;
+        let integration_key = request.integration_key.as_deref().unwrap_or(&provider.key);
+        let key = CredentialKey::parse(tenant, user_id, integration_key).map_err(Error::Invalid)?;
+        let scopes = request
+            .scopes
+            .unwrap_or_else(|| provider.default_scopes.clone());
+        let state = random_base62(43).map_err(Error::internal)?;
+        let verifier = random_base62(64).map_err(Error::internal)?;
+        let url = self.authorization_url(&provider, &client, &scopes, &state, &verifier)?;
+        let now = db::now();
+        let expires_at = now + chrono::Duration::from_std(STATE_TTL).unwrap_or_default();
+        let row = StateRow {
+            state_hash: hash_secret(&state),
+            tenant: key.tenant.clone(),
+            user_id: key.user_id.clone(),
+            integration_key: key.integration_key.clone(),
+            provider: provider.key.clone(),
+            scopes: Some(serde_json::to_string(&scopes).unwrap_or_default()),
+            redirect_uri: request.redirect_uri,
+            verifier_ciphertext: self
+                .inner
+                .vault
+                .seal(&key, &json!({ "verifier": verifier })),
+            created_at: now,
+            expires_at,
+            used_at: None,
+        };
+        self.inner
+            .db
+            .run(move |conn| Ok(StateRow::insert(conn, &row)?))
+            .await?;
+        Ok(Started {
+            authorization_url: url,
+            state: Secret::new(state),
+            expires_at,
+        })
+    }
+
+    fn authorization_url(
+        &self,
+        provider: &Provider,
+        client: &OAuthClient,
+        scopes: &[String],
+        state: &str,
+        verifier: &str,
+    ) -> Result<String, Error> {
+        let base = provider.authorize_url.as_deref().unwrap_or_default();
+        let mut url = reqwest::Url::parse(base).map_err(|e| {
+            Error::internal(Inconsistency(format!(
+                "authorize_url of {}: {e}",
+                provider.key
+            )))
+        })?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", client.client_id.as_str())
+                .append_pair("redirect_uri", &self.callback_url())
+                .append_pair("state", state);
+            if !scopes.is_empty() {
+                query.append_pair(
+                    &provider.scope_param,
+                    &scopes.join(&provider.scope_separator),
+                );
+            }
+            if provider.pkce {
+                query
+                    .append_pair("code_challenge", &pkce_challenge(verifier))
+                    .append_pair("code_challenge_method", "S256");
+            }
+            for (name, value) in &provider.authorize_params {
+                query.append_pair(name, value);
+            }
+        }
+        Ok(url.into())
+    }
+
+    /// Finishes a connect: where to send the browser (the app's `redirect_uri` with
+    /// `status=connected` or `status=error`). An unknown, expired or used state is `Invalid`.
+    pub async fn callback(&self, params: CallbackParams) -> Result<String, Error> {
+        let state = params
+            .state
+            .as_ref()
+            .map(|s| s.as_str().trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::Invalid("state is missing: start the connect again".into()))?;
+        let (hash, now) = (hash_secret(&state), db::now());
+        let consumed = self
+            .inner
+            .db
+            .run(move |conn| Ok(StateRow::consume(conn, &hash, now)?))
+            .await?;
+        let row = match consumed {
+            Consumed::Live(row) => *row,
+            Consumed::Spent => {
+                return Err(Error::Invalid(
+                    "This connect link expired or was already used: start the connect again".into(),
+                ));
+            }
+            Consumed::Unknown => {
+                return Err(Error::Invalid(
+                    "Unknown state: start the connect again".into(),
+                ));
+            }
+        };
+        let key = CredentialKey {
+            tenant: row.tenant.clone(),
+            user_id: row.user_id.clone(),
+            integration_key: row.integration_key.clone(),
+        };
+        if let Some(error) = &params.error {
+            let code = error_code(error);
+            let reason = format!("the provider answered error={code}");
+            let outcome = match code.as_str() {
+                "access_denied" => Outcome::Denied,
+                _ => Outcome::Failed,
+            };
+            return self.failed(&key, &row, outcome, &reason, &code).await;
+        }
+        let Some(code) = params.code.filter(|c| !c.as_str().trim().is_empty()) else {
+            let reason = "the provider sent neither a code nor an error";
+            return self
+                .failed(&key, &row, Outcome::Failed, reason, "missing_code")
+                .await;
+        };
+        match self.complete(&key, &row, &code).await {
+            Ok(location) => Ok(location),
+            Err(Completion::Exchange(reason)) => {
+                self.failed(&key, &row, Outcome::Failed, &reason, "exchange_failed")
+                    .await
+            }
+            Err(Completion::Other(error)) => Err(error),
+        }
+    }
+
+    /// Records a failed connect and answers the app's redirect with `status=error`.
+    async fn failed(
+        &self,
+        key: &CredentialKey,
+        row: &StateRow,
+        outcome: Outcome,
+        reason: &str,
+        code: &str,
+    ) -> Result<String, Error> {
+        tracing::info!(%key, provider = %row.provider, outcome = %outcome, reason, "connect failed");
+        let (key_owned, reason_owned, now) = (key.clone(), reason.to_string(), db::now());
+        self.inner
+            .db
+            .run(move |conn| {
+                let event = (EventKind::Connected, outcome);
+                Ok(EventRow::record(
+                    conn,
+                    &key_owned,
+                    event,
+                    Some(&reason_owned),
+                    now,
+                )?)
+            })
+            .await?;
+        Ok(landing(
+            &row.redirect_uri,
+            &[("status", "error"), ("error", code)],
+        ))
+    }
+
+    /// The exchange, the account and the store.
+    async fn complete(
+        &self,
+        key: &CredentialKey,
+        row: &StateRow,
+        code: &Secret<String>,
+    ) -> Result<String, Completion> {
+        let (provider, client) = self.connectable(&row.provider).map_err(Completion::Other)?;
+        let opened = self
+            .inner
+            .vault
+            .open(key, &row.verifier_ciphertext)
+            .map_err(|e| Completion::Other(Error::internal(e)))?;
+        let verifier = opened.data["verifier"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let callback = self.callback_url();
+        let grant = CodeGrant {
+            code: code.as_str(),
+            verifier: provider.pkce.then_some(verifier.as_str()),
+            redirect_uri: &callback,
+        };
+        let timeout = self.inner.settings.timeout;
+        let client_call = self
+            .inner
+            .client
+            .exchange_code(&provider, grant, &client, timeout);
+        let exchanged = client_call
+            .await
+            .map_err(|failure| Completion::Exchange(failure.reason().to_string()))?;
+        let account = self.account(&provider, &exchanged).await;
+        let scopes: Option<Vec<String>> = row
+            .scopes
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok());
+        let new = NewCredential {
+            provider: provider.key.clone(),
+            token_type: "oauth2".into(),
+            token_data: token_data(&exchanged),
+            scopes: scopes.filter(|s| !s.is_empty()),
+            expires_at: None,
+            account,
+            arrived: EventKind::Connected,
+        };
+        let (_, saved) = self
+            .inner
+            .credentials
+            .store(key.clone(), new)
+            .await
+            .map_err(Completion::Other)?;
+        tracing::info!(%key, provider = %provider.key, "connected credential");
+        let integration_key = saved.integration_key;
+        Ok(landing(
+            &row.redirect_uri,
+            &[
+                ("status", "connected"),
+                ("integration_key", &integration_key),
+            ],
+        ))
+    }
+
+    /// Who the new tokens belong to: from the userinfo endpoint, or the exchange reply. A failing
+    /// userinfo call loses only the account, never the tokens.
+    async fn account(&self, provider: &Provider, exchanged: &Exchanged) -> Option<Account> {
+        let reply = match &provider.userinfo_url {
+            None => exchanged.reply.clone(),
+            Some(_) => {
+                let timeout = self.inner.settings.timeout;
+                let token = &exchanged.tokens.access_token;
+                match self.inner.client.userinfo(provider, token, timeout).await {
+                    Ok(reply) => reply,
+                    Err(failure) => {
+                        tracing::warn!(provider = %provider.key, reason = failure.reason(), "userinfo failed; the account stays unknown");
+                        return None;
+                    }
+                }
+            }
+        };
+        let account = account_of(&reply, &provider.account);
+        account.to_column().map(|_| account)
+    }
+}
+
+/// Why completing a connect failed: the provider's exchange (the app hears `exchange_failed`),
+/// or something on our side (an error answer).
+enum Completion {
+    Exchange(String),
+    Other(Error),
+}
+
+/// The `token_data` of a connected credential.
+fn token_data(exchanged: &Exchanged) -> Value {
+    let tokens = &exchanged.tokens;
+    let mut data = json!({ "access_token": tokens.access_token.as_str() });
+    if let Some(refresh) = &tokens.refresh_token {
+        data["refresh_token"] = json!(refresh.as_str());
+    }
+    if let Some(token_type) = &tokens.token_type {
+        data["token_type"] = json!(token_type);
+    }
+    if let Some(expires_in) = tokens.expires_in {
+        data["expires_in"] = json!(expires_in.min(crate::credentials::data::MAX_EXPIRES_IN));
+    }
+    if let Some(scope) = &tokens.scope {
+        data["scope"] = json!(scope);
+    }
+    data
+}
+
+/// The app's redirect URI with `params` added to its query.
+fn landing(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    match reqwest::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url.into()
+        }
+        Err(_) => redirect_uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_matches_rfc_7636() {
+        // Appendix B of RFC 7636.
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn redirects_must_sit_under_an_allowed_prefix() {
+        let allow = vec![
+            "https://app.example.com".to_string(),
+            "http://localhost:3000/cb".into(),
+        ];
+        assert!(redirect_allowed(
+            "https://app.example.com/oauth/done?x=1",
+            &allow
+        ));
+        assert!(redirect_allowed("https://app.example.com", &allow));
+        assert!(redirect_allowed("http://localhost:3000/cb?next=/", &allow));
+        assert!(!redirect_allowed(
+            "https://app.example.com.evil.net/",
+            &allow
+        ));
+        assert!(!redirect_allowed("https://app.example.comx/", &allow));
+        assert!(!redirect_allowed("http://localhost:3000/cbx", &allow));
+        assert!(!redirect_allowed(
+            "https://evil.net/https://app.example.com",
+            &allow
+        ));
+    }
+
+    #[test]
+    fn provider_error_codes_are_sanitized() {
+        assert_eq!(error_code("access_denied"), "access_denied");
+        assert_eq!(error_code("<script>&x=1"), "scriptx1");
+        assert_eq!(error_code(""), "unknown_error");
+    }
+}
