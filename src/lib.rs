@@ -173,8 +173,16 @@ fn warn_if_public_url_is_plain_http(public_url: &str) {
     let Some(rest) = public_url.strip_prefix("http://") else {
         return;
     };
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
-    if !matches!(host, "127.0.0.1" | "localhost" | "[") && !rest.starts_with("[::1]") {
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
         tracing::warn!(
             public_url,
             "TOKENVAULT_PUBLIC_URL is plain http on a non-loopback address: the connect flow's \

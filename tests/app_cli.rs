@@ -342,3 +342,29 @@ async fn failures_map_to_exit_codes_with_one_line_that_says_what_to_do() {
     let usage = tv(&url, &key, &["get", "google"]).await;
     assert_eq!(usage.code, 2);
 }
+
+#[actix_web::test]
+async fn the_server_and_key_may_come_from_a_dot_env_file() {
+    let app = TestApp::new().start().await;
+    let url = app.listen().await;
+    app.store("u1", &api_key_body("openai")).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!(
+            "TOKENVAULT_URL={url}\nTOKENVAULT_API_KEY={}\n",
+            app.admin_key
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenvault"));
+    cmd.args(["get", "openai", "--user", "u1"])
+        .env_remove("TOKENVAULT_URL")
+        .env_remove("TOKENVAULT_API_KEY")
+        .current_dir(dir.path());
+    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "sk-OPENAI-SECRET\n");
+}
