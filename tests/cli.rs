@@ -12,10 +12,7 @@ use serde_json::Value;
 
 fn tokenvault(db: &TestDb, enc_key: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenvault"));
-    let url = match &db.url {
-        tokenvault::config::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        tokenvault::config::DatabaseUrl::Postgres(url) => url.clone(),
-    };
+    let url = db.database_url();
     for var in [
         "TOKENVAULT_BOOTSTRAP_API_KEY",
         "PROVIDERS_FILE",

@@ -247,10 +247,7 @@ async fn every_response_carries_a_request_id_the_client_may_choose() {
 
 fn server(db: &TestDb, admin: &str, envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenvault"));
-    let url = match &db.url {
-        tokenvault::config::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        tokenvault::config::DatabaseUrl::Postgres(url) => url.clone(),
-    };
+    let url = db.database_url();
     cmd.env("DATABASE_URL", url)
         .env("SECRET_TOKEN_ENC_KEY", tokenvault::crypto::generate_key())
         .env("TOKENVAULT_BOOTSTRAP_API_KEY", admin)

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::client::{Client, Failure, segment};
 use super::shell::{self, Format, Named};
 use super::{CliError, Connection, exit};
+use crate::providers::client::lookup;
 
 /// `tokenvault get INTEGRATION --user U`
 #[derive(clap::Args, Clone)]
@@ -186,11 +187,7 @@ fn usable_secret(response: &Value) -> Option<&str> {
 
 /// A field of a GET response (dotted path), or of its `token_data`.
 fn field<'a>(response: &'a Value, path: &str) -> Option<&'a Value> {
-    let walk = |root: &'a Value| {
-        path.split('.')
-            .try_fold(root, |value, part| value.get(part))
-    };
-    walk(response).or_else(|| walk(&response["token_data"]))
+    lookup(response, path).or_else(|| lookup(&response["token_data"], path))
 }
 
 /// How a field prints: strings as they are, lists of strings comma-joined, null as nothing.

@@ -23,7 +23,9 @@ use crate::crypto::Vault;
 use crate::db::events::EventRow;
 use crate::db::oauth_states::{Consumed, StateRow};
 use crate::db::{self, Db};
-use crate::providers::client::{CodeGrant, Exchanged, ProviderClient, account_of};
+use crate::providers::client::{
+    CodeGrant, Exchanged, ProviderClient, account_of, oauth_error_code,
+};
 use crate::providers::{Provider, Registry};
 use crate::secret::{Secret, hash_secret, random_base62};
 
@@ -113,20 +115,6 @@ pub fn redirect_allowed(uri: &str, allowlist: &[String]) -> bool {
             }
             None => false,
         })
-}
-
-/// A sanitized OAuth error code for the app's redirect and the audit log.
-fn error_code(error: &str) -> String {
-    let code: String = error
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64)
-        .collect();
-    if code.is_empty() {
-        "unknown_error".into()
-    } else {
-        code
-    }
 }
 
 impl ConnectService {
@@ -324,7 +312,7 @@ impl ConnectService {
             integration_key: row.integration_key.clone(),
         };
         if let Some(error) = &params.error {
-            let code = error_code(error);
+            let code = oauth_error_code(error);
             let reason = format!("the provider answered error={code}");
             let outcome = match code.as_str() {
                 "access_denied" => Outcome::Denied,
@@ -538,8 +526,8 @@ mod tests {
 
     #[test]
     fn provider_error_codes_are_sanitized() {
-        assert_eq!(error_code("access_denied"), "access_denied");
-        assert_eq!(error_code("<script>&x=1"), "scriptx1");
-        assert_eq!(error_code(""), "unknown_error");
+        assert_eq!(oauth_error_code("access_denied"), "access_denied");
+        assert_eq!(oauth_error_code("<script>&x=1"), "scriptx1");
+        assert_eq!(oauth_error_code(""), "unknown_error");
     }
 }

@@ -397,13 +397,22 @@ fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
 
 /// An OAuth `error` code reduced to safe characters, for reasons and logs.
 fn error_code(value: &Value) -> String {
-    value
-        .as_str()
-        .unwrap_or("unknown_error")
+    oauth_error_code(value.as_str().unwrap_or_default())
+}
+
+/// An OAuth `error` code as it may travel on (a reason, a log line, an app's redirect): only
+/// letters, digits and `_-.`, at most 64 characters, `unknown_error` when nothing is left.
+pub fn oauth_error_code(error: &str) -> String {
+    let code: String = error
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "_-.".contains(*c))
         .take(64)
-        .collect()
+        .collect();
+    if code.is_empty() {
+        "unknown_error".into()
+    } else {
+        code
+    }
 }
 
 /// The failure a reply describes, if any: 5xx, 429, an OAuth `error` (even inside HTTP 200, as

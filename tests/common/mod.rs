@@ -65,6 +65,14 @@ impl TestDb {
         }
     }
 
+    /// The `DATABASE_URL` a `tokenvault` process needs for this database.
+    pub fn database_url(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.pg_schema.is_some()
     }
