@@ -147,6 +147,45 @@ pub struct Config {
     /// URL prefixes an app's connect `redirect_uri` must start with
     /// (`TOKENVAULT_REDIRECT_ALLOWLIST`, comma-separated).
     pub redirect_allowlist: Vec<String>,
+    /// Background refresh, webhooks and retention.
+    pub health: HealthConfig,
+}
+
+/// Connection health: `TOKENVAULT_BACKGROUND_REFRESH`, `TOKENVAULT_REFRESH_*`,
+/// `TOKENVAULT_WEBHOOK_*`, retention.
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// Whether this instance scans for credentials to refresh ahead of expiry.
+    pub background_refresh: bool,
+    /// Credentials expiring within this are refreshed ahead.
+    pub refresh_ahead: Duration,
+    /// How often the background refresher scans.
+    pub refresh_scan: Duration,
+    /// At most this many background provider calls at once.
+    pub refresh_concurrency: usize,
+    /// Webhook targets on loopback and private ranges are allowed.
+    pub webhook_allow_private: bool,
+    /// The first pause before a failed webhook delivery is retried (doubles per attempt).
+    pub webhook_retry_base: Duration,
+    /// Audit events older than this many days are purged.
+    pub events_retention_days: u64,
+    /// Credentials left `invalid` this many days are deleted (`None`: never).
+    pub reap_invalid_days: Option<u64>,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            background_refresh: true,
+            refresh_ahead: Duration::from_secs(600),
+            refresh_scan: Duration::from_secs(30),
+            refresh_concurrency: 8,
+            webhook_allow_private: false,
+            webhook_retry_base: Duration::from_secs(5),
+            events_retention_days: 90,
+            reap_invalid_days: None,
+        }
+    }
 }
 
 impl Config {
@@ -221,6 +260,7 @@ impl Config {
                 ("true", "false"),
                 true,
             )?,
+            health: health_from(&var, &number)?,
         })
     }
 
@@ -249,8 +289,42 @@ impl Config {
             metrics: true,
             public_url: "http://127.0.0.1:8000".into(),
             redirect_allowlist: Vec::new(),
+            health: HealthConfig::default(),
         }
     }
+}
+
+/// The connection-health settings, checked.
+fn health_from(
+    var: &dyn Fn(&str) -> Option<String>,
+    number: &dyn Fn(&str, u64, &str) -> Result<u64, String>,
+) -> Result<HealthConfig, String> {
+    let d = HealthConfig::default();
+    let secs = |name: &str, default: Duration| number(name, default.as_secs(), "seconds");
+    let scan = secs("TOKENVAULT_REFRESH_SCAN_SECS", d.refresh_scan)?;
+    let concurrency = number("TOKENVAULT_REFRESH_CONCURRENCY", 8, "calls")?;
+    if scan == 0 || concurrency == 0 {
+        return Err(
+            "TOKENVAULT_REFRESH_SCAN_SECS and TOKENVAULT_REFRESH_CONCURRENCY must be above zero"
+                .into(),
+        );
+    }
+    let retry_ms = number("TOKENVAULT_WEBHOOK_RETRY_BASE_MS", 5000, "milliseconds")?;
+    let reap = match var("TOKENVAULT_REAP_INVALID_DAYS") {
+        None => None,
+        Some(_) => Some(number("TOKENVAULT_REAP_INVALID_DAYS", 0, "days")?),
+    };
+    let flag = |name: &str, default| choice(name, var(name), ("true", "false"), default);
+    Ok(HealthConfig {
+        background_refresh: flag("TOKENVAULT_BACKGROUND_REFRESH", true)?,
+        refresh_ahead: Duration::from_secs(secs("TOKENVAULT_REFRESH_AHEAD_SECS", d.refresh_ahead)?),
+        refresh_scan: Duration::from_secs(scan),
+        refresh_concurrency: usize::try_from(concurrency.min(1024)).unwrap_or(1024),
+        webhook_allow_private: flag("TOKENVAULT_WEBHOOK_ALLOW_PRIVATE", false)?,
+        webhook_retry_base: Duration::from_millis(retry_ms.max(1)),
+        events_retention_days: number("TOKENVAULT_EVENTS_RETENTION_DAYS", 90, "days")?,
+        reap_invalid_days: reap,
+    })
 }
 
 /// `TOKENVAULT_LOG` (a tracing filter: levels, `target=level` directives) and

@@ -204,6 +204,19 @@ impl From<CredentialError> for ApiError {
     }
 }
 
+impl From<crate::health::Error> for ApiError {
+    fn from(error: crate::health::Error) -> Self {
+        use crate::health::Error as HealthError;
+        match error {
+            HealthError::Invalid(message) => ApiError::InvalidRequest(message),
+            HealthError::Unprocessable(message) => ApiError::Unprocessable(message),
+            HealthError::NotFound => ApiError::NotFound(error.to_string()),
+            HealthError::Database(db) => db.into(),
+            HealthError::Internal(_) => ApiError::Internal(with_causes(&error)),
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {

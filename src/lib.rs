@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod expiry;
+pub mod health;
 pub mod metrics;
 pub mod providers;
 pub mod secret;
@@ -122,9 +123,11 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
         persist: config.refresh_persist,
         force_min: config.force_refresh_min,
         accept_legacy: config.accept_legacy_ciphertext,
+        ahead: config.health.refresh_ahead,
     };
     let vault = Arc::new(vault);
     key_check::report_unbound(db.clone(), Arc::clone(&vault));
+    let webhook_vault = Arc::clone(&vault);
     let credentials = CredentialService::new(
         db.clone(),
         Arc::clone(&vault),
@@ -148,7 +151,13 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
     warn_if_public_url_is_plain_http(&config.public_url);
     let auth = Arc::new(AuthCache::new(config.auth_cache_ttl));
     revocations::listen(&config.database, Arc::downgrade(&auth));
+    let webhooks = health::webhooks::WebhookService::new(
+        db.clone(),
+        webhook_vault,
+        config.health.webhook_allow_private,
+    );
     let state = AppState {
+        webhooks,
         auth,
         throttle: Throttle::new(config.auth_failures_per_min),
         credentials,
@@ -165,6 +174,17 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
             key_file,
         },
     ))
+}
+
+/// Starts the instance's background work (refresh ahead, webhook delivery, retention) on the
+/// current runtime.
+pub fn start_background(state: &AppState) -> Result<health::Workers, String> {
+    health::spawn(
+        &state.db,
+        &state.credentials,
+        &state.webhooks,
+        &state.config.health,
+    )
 }
 
 /// Browsers come back to the public URL with authorization codes: over plain http that is only

@@ -59,6 +59,18 @@ enum Command {
     },
     /// Tell which configured key of SECRET_TOKEN_ENC_KEY opens the stored data.
     CheckKey,
+    /// Run retention now: delete expired access tokens and connect states, audit events older
+    /// than TOKENVAULT_EVENTS_RETENTION_DAYS (90), webhook messages delivered a week ago, and
+    /// credentials left invalid for --invalid-days (default TOKENVAULT_REAP_INVALID_DAYS; unset:
+    /// invalid credentials are kept). The server does the same every hour.
+    Reap {
+        /// Only list the invalid credentials that would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete credentials that have been invalid for this many days.
+        #[arg(long)]
+        invalid_days: Option<u64>,
+    },
     /// Print a user's usable credential (access token, API key or JWT) alone on stdout.
     ///
     /// `TOKEN=$(tokenvault get google --user u1)`. An OAuth2 token near expiry is refreshed
@@ -166,6 +178,10 @@ fn main() -> ExitCode {
         Command::RotateKey { batch_size, limit } => rotate_key(batch_size, limit),
         Command::Openapi { output } => write_openapi(output),
         Command::CheckKey => check_key(),
+        Command::Reap {
+            dry_run,
+            invalid_days,
+        } => reap(dry_run, invalid_days),
         Command::Healthcheck { url } => healthcheck(url),
     };
     match result {
@@ -250,6 +266,7 @@ fn serve() -> Result<(), String> {
     }
     let state = web::Data::new(state);
     actix_web::rt::System::new().block_on(async move {
+        let _workers = tokenvault::start_background(&state)?;
         let server = HttpServer::new(move || tokenvault::build_app(state.clone()))
             .client_request_timeout(client_timeout)
             .client_disconnect_timeout(Duration::from_secs(1))
@@ -275,6 +292,63 @@ fn serve() -> Result<(), String> {
     })
 }
 
+fn reap(dry_run: bool, invalid_days: Option<u64>) -> Result<(), String> {
+    use tokenvault::health::retention::{self, RetentionSettings};
+    let config = load_config()?;
+    let (db, _) = tokenvault::open_database(&config, 2)?;
+    let settings = RetentionSettings {
+        events_days: config.health.events_retention_days,
+        reap_invalid_days: invalid_days.or(config.health.reap_invalid_days),
+    };
+    let now = db::now();
+    actix_web::rt::System::new().block_on(async move {
+        if dry_run {
+            let Some(days) = settings.reap_invalid_days else {
+                println!(
+                    "no credential would be deleted: TOKENVAULT_REAP_INVALID_DAYS is not set \
+                     (or pass --invalid-days N)"
+                );
+                return Ok(());
+            };
+            let rows = retention::invalid_for(&db, days, now)
+                .await
+                .map_err(|e| format!("cannot list invalid credentials: {e}"))?;
+            for row in &rows {
+                println!(
+                    "{}\t{}\t{}\t{}\tinvalid since {}",
+                    row.tenant,
+                    row.user_id,
+                    row.integration_key,
+                    row.provider,
+                    row.updated_at.and_utc().format("%Y-%m-%dT%H:%M:%SZ")
+                );
+            }
+            println!(
+                "would delete {} credential(s) invalid for more than {days} days (dry run: nothing deleted)",
+                rows.len()
+            );
+            return Ok(());
+        }
+        eprintln!("reap: running retention…");
+        let purged = retention::purge(&db, settings, now)
+            .await
+            .map_err(|e| format!("retention stopped: {e}"))?;
+        for key in &purged.reaped {
+            println!("deleted {key}");
+        }
+        println!(
+            "deleted {} invalid credential(s), {} expired access token(s), {} connect state(s), \
+             {} audit event(s), {} webhook message(s)",
+            purged.reaped.len(),
+            purged.access_tokens,
+            purged.oauth_states,
+            purged.events,
+            purged.webhook_messages
+        );
+        Ok(())
+    })
+}
+
 fn migrate() -> Result<(), String> {
     let config = load_config()?;
     let db = Db::new(&config.database, 1);
@@ -289,6 +363,20 @@ fn migrate() -> Result<(), String> {
             "database {} migrated ({} migration(s))",
             config.database.redacted(),
             applied.len()
+        );
+    }
+    Ok(())
+}
+
+/// `rotate-key`'s second part: the webhook signing secrets.
+fn reseal_webhook_secrets(db: &Db, vault: &tokenvault::crypto::Vault) -> Result<(), String> {
+    let (resealed, unreadable) = tokenvault::health::webhooks::reseal_secrets(db, vault)
+        .map_err(|e| format!("rotation stopped at the webhook secrets: {e}"))?;
+    eprintln!("rotate-key: {resealed} webhook secret(s) re-encrypted");
+    if !unreadable.is_empty() {
+        eprintln!(
+            "rotate-key: no configured key opens the secret of webhook(s) {}; delete and create them again",
+            unreadable.join(", ")
         );
     }
     Ok(())
@@ -351,6 +439,7 @@ fn rotate_key(batch_size: i64, limit: Option<u64>) -> Result<(), String> {
         }
     })
     .map_err(|e| format!("rotation stopped: {e}"))?;
+    reseal_webhook_secrets(&db, &vault)?;
     bar.finish_and_clear();
     println!(
         "rotate-key: {} of {} rows visited: {} re-encrypted, {} already current, {} failed{}",

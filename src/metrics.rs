@@ -47,6 +47,16 @@ struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -72,6 +82,13 @@ struct Metrics {
     refresh_joined: Counter,
     auth_failures: Family<ReasonLabels, Counter>,
     db_connections: Family<StateLabels, Gauge>,
+    background_scan: Histogram,
+    background_refresh: Family<OutcomeLabels, Counter>,
+    background_backlog: Gauge,
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
+    webhook_delivery_latency: Histogram,
+    outbox_depth: Gauge,
+    retention_deleted: Family<KindLabels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -84,8 +101,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         refresh_joined: Counter::default(),
         auth_failures: Family::default(),
         db_connections: Family::default(),
+        background_scan: refresh_histogram(),
+        background_refresh: Family::default(),
+        background_backlog: Gauge::default(),
+        webhook_deliveries: Family::default(),
+        webhook_delivery_latency: refresh_histogram(),
+        outbox_depth: Gauge::default(),
+        retention_deleted: Family::default(),
         registry: Registry::default(),
     };
+    register_health(&mut registry, &metrics);
     registry.register(
         "tokenvault_http_requests",
         "HTTP requests answered, by route pattern, method and status",
@@ -133,6 +158,86 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         ..metrics
     }
 });
+
+/// The connection-health families: background refresh, webhooks, retention.
+fn register_health(registry: &mut Registry, metrics: &Metrics) {
+    registry.register(
+        "tokenvault_background_scan_duration_seconds",
+        "Duration of a background refresh scan, its refreshes included",
+        metrics.background_scan.clone(),
+    );
+    registry.register(
+        "tokenvault_background_refresh",
+        "Credentials the background refresher handled, by outcome (refreshed, failed, skipped)",
+        metrics.background_refresh.clone(),
+    );
+    registry.register(
+        "tokenvault_background_refresh_backlog",
+        "Credentials due for a background refresh at the last scan",
+        metrics.background_backlog.clone(),
+    );
+    registry.register(
+        "tokenvault_webhook_deliveries",
+        "Webhook delivery attempts by outcome (delivered, retry, given_up)",
+        metrics.webhook_deliveries.clone(),
+    );
+    registry.register(
+        "tokenvault_webhook_delivery_latency_seconds",
+        "Time from the event to its successful delivery",
+        metrics.webhook_delivery_latency.clone(),
+    );
+    registry.register(
+        "tokenvault_webhook_outbox_depth",
+        "Webhook messages neither delivered nor given up, at the last delivery poll",
+        metrics.outbox_depth.clone(),
+    );
+    registry.register(
+        "tokenvault_retention_deleted",
+        "Rows deleted by retention, by kind",
+        metrics.retention_deleted.clone(),
+    );
+}
+
+/// One background scan: its duration and the number of credentials due.
+pub fn background_scan(took: Duration, backlog: usize) {
+    METRICS.background_scan.observe(took.as_secs_f64());
+    let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
+    METRICS.background_backlog.set(backlog);
+}
+
+/// One credential handled by the background refresher.
+pub fn background_refresh(outcome: &'static str) {
+    METRICS
+        .background_refresh
+        .get_or_create(&OutcomeLabels { outcome })
+        .inc();
+}
+
+/// One webhook delivery attempt; `latency` from the event, when delivered.
+pub fn webhook_delivery(outcome: &'static str, latency: Option<Duration>) {
+    METRICS
+        .webhook_deliveries
+        .get_or_create(&OutcomeLabels { outcome })
+        .inc();
+    if let Some(latency) = latency {
+        METRICS
+            .webhook_delivery_latency
+            .observe(latency.as_secs_f64());
+    }
+}
+
+/// Undelivered webhook messages.
+pub fn outbox_depth(depth: i64) {
+    METRICS.outbox_depth.set(depth);
+}
+
+/// Rows deleted by retention.
+pub fn retention_deleted(kind: &'static str, count: usize) {
+    METRICS
+        .retention_deleted
+        .get_or_create(&KindLabels { kind })
+        .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+}
 
 /// A bounded method label.
 fn method_label(method: &str) -> &'static str {

@@ -89,6 +89,13 @@ pub fn random_base62(len: usize) -> Result<String, RandomError> {
     Ok(out)
 }
 
+/// `N` random bytes from the operating system's generator.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes).map_err(|e| RandomError(e.to_string()))?;
+    Ok(bytes)
+}
+
 /// Hex SHA-256 of a presented secret: what is stored and looked up.
 pub fn hash_secret(secret: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::connect::ConnectService;
 use crate::credentials::CredentialService;
 use crate::db::Db;
+use crate::health::webhooks::WebhookService;
 use crate::providers::Registry;
 
 pub struct AppState {
@@ -19,6 +20,7 @@ pub struct AppState {
     pub throttle: Throttle,
     pub credentials: CredentialService,
     pub connect: ConnectService,
+    pub webhooks: WebhookService,
 }
 
 impl std::fmt::Debug for AppState {

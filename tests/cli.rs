@@ -7,26 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestDb;
+use common::{TestDb, serve_on_free_port, tokenvault_command as tokenvault};
 use serde_json::Value;
-
-fn tokenvault(db: &TestDb, enc_key: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenvault"));
-    let url = db.database_url();
-    for var in [
-        "TOKENVAULT_BOOTSTRAP_API_KEY",
-        "PROVIDERS_FILE",
-        "TOKENVAULT_LOG_FORMAT",
-        "TOKENVAULT_BIND",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("DATABASE_URL", url)
-        .env("SECRET_TOKEN_ENC_KEY", enc_key)
-        .env("TOKENVAULT_LOG", "warn")
-        .current_dir(std::env::temp_dir());
-    cmd
-}
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let Output {
@@ -401,26 +383,6 @@ fn database_time_bounds_must_be_whole_positive_milliseconds() {
         assert!(!ok, "{value} accepted");
         assert!(err.contains(expected), "{value}: {err}");
     }
-}
-
-/// Starts `serve` on a free port; the child and its address.
-fn serve_on_free_port(mut cmd: Command) -> (std::process::Child, String) {
-    let mut child = cmd
-        .env("TOKENVAULT_BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-    let addr = lines
-        .find_map(|line| {
-            line.strip_prefix("tokenvault listening on http://")
-                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
-        })
-        .expect("serve did not start");
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
 }
 
 #[test]

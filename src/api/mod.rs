@@ -9,6 +9,7 @@ pub mod observe;
 pub mod openapi;
 pub mod providers;
 pub mod tokens;
+pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -101,6 +102,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(api_keys::create)
         .service(api_keys::list)
         .service(api_keys::revoke)
+        .service(webhooks::create)
+        .service(webhooks::list)
+        .service(webhooks::remove)
+        .service(webhooks::deliveries)
         .service(health::healthz)
         .service(health::readyz);
 }

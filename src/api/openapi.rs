@@ -36,6 +36,7 @@ use crate::providers::Registry;
         (name = "providers", description = "The provider whitelist"),
         (name = "access-tokens", description = "Short-lived bearer tokens minted from an API key"),
         (name = "api-keys", description = "API key management (admin scope)"),
+        (name = "webhooks", description = "Standard Webhooks about credentials (admin scope): connected, invalid, refresh_failed, recovered, deleted"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

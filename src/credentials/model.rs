@@ -156,6 +156,21 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a webhook is told about (the `type` of a delivery).
+    pub enum WebhookEvent {
+        /// Stored (POST or the connect flow).
+        Connected = "credential.connected",
+        /// The provider rejected the refresh token: the user must re-authorize.
+        Invalid = "credential.invalid",
+        /// A transient refresh failure left the token expired.
+        RefreshFailed = "credential.refresh_failed",
+        /// The first success after a failure, or stored anew after `invalid`.
+        Recovered = "credential.recovered",
+        Deleted = "credential.deleted",
+    }
+}
+
+text_enum! {
     /// What deleting a credential did at its provider.
     pub enum Revocation {
         Revoked = "revoked",

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::data::TokenData;
 use super::model::{
     Account, CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType,
+    WebhookEvent,
 };
 use super::refresh::flight::Flights;
 use super::refresh::policy;
@@ -19,7 +20,8 @@ use crate::config::OAuthClient;
 use crate::crypto::Vault;
 use crate::db::events::EventRow;
 use crate::db::tokens::{NewToken, Stored, TokenRow};
-use crate::db::{self, Db, DbError};
+use crate::db::webhooks::{MessageRow, Notice};
+use crate::db::{self, Db, DbConnection, DbError};
 use crate::expiry;
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
@@ -79,6 +81,8 @@ pub struct RefreshSettings {
     pub force_min: Duration,
     /// Serve unbound ciphertexts of the original service (else: refuse them).
     pub accept_legacy: bool,
+    /// The background refresher refreshes credentials expiring within this.
+    pub ahead: Duration,
 }
 
 pub(super) struct Inner {
@@ -255,12 +259,7 @@ impl CredentialService {
                     updated_at: now,
                     account: account.as_deref(),
                 };
-                let stored = TokenRow::upsert(conn, &new)?;
-                let outcome = match stored {
-                    Stored::Created => Outcome::Created,
-                    Stored::Replaced => Outcome::Replaced,
-                };
-                EventRow::record(conn, &key, (arrived, outcome), None, now)?;
+                let stored = write_arrival(conn, &key, &new, arrived)?;
                 let saved = TokenRow::find(conn, &key)?
                     .ok_or(DbError::Missing("the stored credential vanished"))?;
                 Ok((stored, saved))
@@ -284,6 +283,7 @@ impl CredentialService {
     /// all the same, unrevoked.
     pub async fn delete(&self, key: &CredentialKey, revoke: bool) -> Result<Deleted, Error> {
         let row = self.find(key).await?;
+        let provider = row.provider.clone();
         let (revocation, revocation_error) = match (revoke, self.open(row)) {
             (false, _) => (Revocation::Skipped, None),
             (true, Ok(credential)) => self.revoke(&credential).await,
@@ -297,22 +297,12 @@ impl CredentialService {
                 (Revocation::Failed, Some(why.to_string()))
             }
         };
-        let (key, reason) = (key.clone(), revocation_error.clone());
-        let deleted = self
-            .inner
-            .db
-            .transaction(move |conn| {
-                let now = db::now();
-                if !TokenRow::delete(conn, &key)? {
-                    return Ok(false);
-                }
-                let revoke_event = (EventKind::Revoke, Outcome::from(revocation));
-                EventRow::record(conn, &key, revoke_event, reason.as_deref(), now)?;
-                let deleted_event = (EventKind::Deleted, Outcome::Success);
-                EventRow::record(conn, &key, deleted_event, None, now)?;
-                Ok(true)
-            })
-            .await?;
+        let removal = Removal {
+            provider,
+            revocation,
+            reason: revocation_error.clone(),
+        };
+        let deleted = remove(&self.inner.db, key, removal).await?;
         if !deleted {
             return Err(Error::NotFound);
         }
@@ -359,6 +349,80 @@ impl CredentialService {
             .read(move |conn| Ok(EventRow::list(conn, &key, limit)?))
             .await?)
     }
+}
+
+/// Inserts or replaces a stored credential with its audit event and webhook notice
+/// (`credential.recovered` when it replaces an invalid one, else `credential.connected`).
+fn write_arrival(
+    conn: &mut DbConnection,
+    key: &CredentialKey,
+    new: &NewToken<'_>,
+    arrived: EventKind,
+) -> Result<Stored, DbError> {
+    // Replacing an invalid row is tried first: a write, so SQLite takes its write lock at once.
+    let recovered = TokenRow::replace_invalid(conn, new)?;
+    let stored = match recovered {
+        true => Stored::Replaced,
+        false => TokenRow::upsert(conn, new)?,
+    };
+    let outcome = match stored {
+        Stored::Created => Outcome::Created,
+        Stored::Replaced => Outcome::Replaced,
+    };
+    EventRow::record(conn, key, (arrived, outcome), None, new.updated_at)?;
+    let notice = Notice {
+        event: match recovered {
+            true => WebhookEvent::Recovered,
+            false => WebhookEvent::Connected,
+        },
+        key,
+        provider: new.provider,
+        status: TokenStatus::Active.as_str(),
+        reason: Some(match arrived {
+            EventKind::Connected => "connected through the connect flow",
+            _ => "stored",
+        }),
+        at: new.updated_at,
+    };
+    MessageRow::enqueue(conn, &notice)?;
+    Ok(stored)
+}
+
+/// What deleting a credential records.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    pub provider: String,
+    pub revocation: Revocation,
+    /// Why revocation failed or was skipped, when there is something to say.
+    pub reason: Option<String>,
+}
+
+/// Deletes a credential's row with its `revoke` and `deleted` events and the webhooks'
+/// `credential.deleted` notice, in one transaction; false when there was none.
+pub async fn remove(db: &Db, key: &CredentialKey, removal: Removal) -> Result<bool, DbError> {
+    let key = key.clone();
+    db.transaction(move |conn| {
+        let now = db::now();
+        if !TokenRow::delete(conn, &key)? {
+            return Ok(false);
+        }
+        let reason = removal.reason.as_deref();
+        let revoke_event = (EventKind::Revoke, Outcome::from(removal.revocation));
+        EventRow::record(conn, &key, revoke_event, reason, now)?;
+        let deleted_event = (EventKind::Deleted, Outcome::Success);
+        EventRow::record(conn, &key, deleted_event, None, now)?;
+        let notice = Notice {
+            event: WebhookEvent::Deleted,
+            key: &key,
+            provider: &removal.provider,
+            status: "deleted",
+            reason,
+            at: now,
+        };
+        MessageRow::enqueue(conn, &notice)?;
+        Ok(true)
+    })
+    .await
 }
 
 /// Whether a credential is past its expiry at `now`.

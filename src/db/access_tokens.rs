@@ -97,4 +97,10 @@ impl AccessTokenRow {
         .execute(conn)?;
         Ok(updated > 0)
     }
+
+    /// Deletes tokens that expired before `before` (retention).
+    pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before)))
+            .execute(conn)
+    }
 }

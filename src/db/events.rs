@@ -74,4 +74,10 @@ impl EventRow {
             .select(EventRow::as_select())
             .load(conn)
     }
+
+    /// Deletes events older than `before` (retention).
+    pub fn purge_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(token_events::table.filter(token_events::created_at.lt(before)))
+            .execute(conn)
+    }
 }

@@ -10,6 +10,7 @@ pub mod oauth_states;
 mod pool;
 pub mod schema;
 pub mod tokens;
+pub mod webhooks;
 
 pub use pool::{Db, DbSettings};
 

@@ -70,4 +70,10 @@ impl StateRow {
             (_, None) => Consumed::Unknown,
         })
     }
+
+    /// Deletes states that expired before `before` (retention).
+    pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(before)))
+            .execute(conn)
+    }
 }

@@ -35,6 +35,8 @@ diesel::table! {
         cooldown_until -> Nullable<BigInt>,
         last_refresh_at -> Nullable<BigInt>,
         account -> Nullable<Text>,
+        refresh_failures -> Integer,
+        background_at -> Nullable<BigInt>,
     }
 }
 
@@ -87,5 +89,46 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        tenant -> Text,
+        url -> Text,
+        events -> Text,
+        secret_ciphertext -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_messages (id) {
+        id -> Text,
+        webhook_id -> Text,
+        tenant -> Text,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        delivered_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        message_id -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
     }
 }

@@ -39,6 +39,8 @@ pub struct TokenRow {
     pub last_refresh_at: Option<i64>,
     /// Who it belongs to at the provider, as JSON `{"id","email","name"}` (connect flow).
     pub account: Option<String>,
+    /// Failed refreshes since the last success or store.
+    pub refresh_failures: i32,
 }
 
 /// Everything a store request writes.
@@ -67,6 +69,21 @@ pub struct RefreshedFields<'a> {
     pub expires_at: Option<NaiveDateTime>,
     pub scopes: Option<&'a str>,
     pub updated_at: NaiveDateTime,
+    /// When the provider was asked (unix milliseconds).
+    pub asked_at_ms: i64,
+    /// When the background refresher may look at it again (unix milliseconds).
+    pub background_at: Option<i64>,
+}
+
+/// What a failed refresh changes.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedFields {
+    pub status: TokenStatus,
+    /// No attempt by anyone before this (unix milliseconds).
+    pub cooldown_until: Option<i64>,
+    /// No background attempt before this (unix milliseconds): the backoff.
+    pub background_at: i64,
+    pub at: NaiveDateTime,
     /// When the provider was asked (unix milliseconds).
     pub asked_at_ms: i64,
 }
@@ -138,38 +155,56 @@ impl TokenRow {
     /// nothing was there; if a concurrent store inserted in between, the unique key refuses our
     /// insert and we update its row instead.
     pub fn upsert(conn: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<Stored> {
-        if Self::replace(conn, new)? {
+        if Self::replace(conn, new, false)? {
             return Ok(Stored::Replaced);
         }
         match diesel::insert_into(tokens::table).values(new).execute(conn) {
             Ok(_) => Ok(Stored::Created),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                Self::replace(conn, new)?;
+                Self::replace(conn, new, false)?;
                 Ok(Stored::Replaced)
             }
             Err(e) => Err(e),
         }
     }
 
-    fn replace(conn: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<bool> {
-        let updated =
-            diesel::update(tokens::table.find((new.tenant, new.user_id, new.integration_key)))
-                .set((
-                    tokens::provider.eq(new.provider),
-                    tokens::token_type.eq(new.token_type),
-                    tokens::ciphertext.eq(new.ciphertext),
-                    tokens::scopes.eq(new.scopes),
-                    tokens::expires_at.eq(new.expires_at),
-                    tokens::status.eq(new.status),
-                    tokens::account.eq(new.account),
-                    tokens::version.eq(tokens::version + 1),
-                    tokens::updated_at.eq(new.updated_at),
-                    // A new credential ends any refresh of the old one: its result must not land.
-                    release_lease(),
-                    tokens::cooldown_until.eq(None::<i64>),
-                    tokens::last_refresh_at.eq(None::<i64>),
-                ))
-                .execute(conn)?;
+    /// Replaces the credential only if it is `invalid` (a write first, so that on SQLite the
+    /// transaction holds the write lock from its first statement): true when it was.
+    pub fn replace_invalid(conn: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<bool> {
+        Self::replace(conn, new, true)
+    }
+
+    fn replace(
+        conn: &mut DbConnection,
+        new: &NewToken<'_>,
+        only_invalid: bool,
+    ) -> QueryResult<bool> {
+        let row = tokens::table
+            .find((new.tenant, new.user_id, new.integration_key))
+            .filter(
+                tokens::status
+                    .eq(TokenStatus::Invalid.as_str())
+                    .or(only_invalid.into_sql::<diesel::sql_types::Bool>().eq(false)),
+            );
+        let updated = diesel::update(row)
+            .set((
+                tokens::provider.eq(new.provider),
+                tokens::token_type.eq(new.token_type),
+                tokens::ciphertext.eq(new.ciphertext),
+                tokens::scopes.eq(new.scopes),
+                tokens::expires_at.eq(new.expires_at),
+                tokens::status.eq(new.status),
+                tokens::account.eq(new.account),
+                tokens::version.eq(tokens::version + 1),
+                tokens::updated_at.eq(new.updated_at),
+                // A new credential ends any refresh of the old one: its result must not land.
+                release_lease(),
+                tokens::cooldown_until.eq(None::<i64>),
+                tokens::last_refresh_at.eq(None::<i64>),
+                tokens::refresh_failures.eq(0),
+                tokens::background_at.eq(None::<i64>),
+            ))
+            .execute(conn)?;
         Ok(updated > 0)
     }
 
@@ -218,31 +253,101 @@ impl TokenRow {
                 release_lease(),
                 tokens::cooldown_until.eq(None::<i64>),
                 tokens::last_refresh_at.eq(update.asked_at_ms),
+                tokens::refresh_failures.eq(0),
+                tokens::background_at.eq(update.background_at),
             ))
             .execute(conn)?;
         Ok(written > 0)
     }
 
-    /// Records a failed refresh (new status, optional cooldown) and releases the lease, only
+    /// Records a failed refresh (new status, cooldown, backoff) and releases the lease, only
     /// while `owner` still holds it. True when written.
     pub fn fail_refresh(
         conn: &mut DbConnection,
         key: &CredentialKey,
         owner: &str,
-        (status, cooldown_until): (TokenStatus, Option<i64>),
-        (at, asked_at_ms): (NaiveDateTime, i64),
+        failed: FailedFields,
     ) -> QueryResult<bool> {
         let written = diesel::update(by_key(key).filter(tokens::refresh_lease_owner.eq(owner)))
             .set((
-                tokens::status.eq(status.as_str()),
-                tokens::cooldown_until.eq(cooldown_until),
+                tokens::status.eq(failed.status.as_str()),
+                tokens::cooldown_until.eq(failed.cooldown_until),
                 tokens::version.eq(tokens::version + 1),
-                tokens::updated_at.eq(at),
+                tokens::updated_at.eq(failed.at),
                 release_lease(),
-                tokens::last_refresh_at.eq(asked_at_ms),
+                tokens::last_refresh_at.eq(failed.asked_at_ms),
+                tokens::refresh_failures.eq(tokens::refresh_failures + 1),
+                tokens::background_at.eq(failed.background_at),
             ))
             .execute(conn)?;
         Ok(written > 0)
+    }
+
+    /// Up to `limit` OAuth2 credentials, not invalid, expiring before `horizon`, whose
+    /// background backoff has passed at `now_ms` and that nobody is refreshing: soonest expiry
+    /// first (the `tokens_refresh_ahead` index).
+    pub fn due_ahead(
+        conn: &mut DbConnection,
+        horizon: NaiveDateTime,
+        now_ms: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<CredentialKey>> {
+        let rows: Vec<(String, String, String)> = tokens::table
+            .filter(tokens::token_type.eq(TokenType::OAuth2.as_str()))
+            .filter(tokens::status.ne(TokenStatus::Invalid.as_str()))
+            .filter(tokens::expires_at.is_not_null())
+            .filter(tokens::expires_at.le(horizon))
+            .filter(
+                tokens::background_at
+                    .is_null()
+                    .or(tokens::background_at.le(now_ms)),
+            )
+            .filter(
+                tokens::refresh_lease_until
+                    .is_null()
+                    .or(tokens::refresh_lease_until.lt(now_ms)),
+            )
+            .order(tokens::expires_at.asc())
+            .limit(limit)
+            .select((tokens::tenant, tokens::user_id, tokens::integration_key))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, user_id, integration_key)| CredentialKey {
+                tenant,
+                user_id,
+                integration_key,
+            })
+            .collect())
+    }
+
+    /// Keeps the background refresher away from `key` until `until_ms` (a credential it cannot
+    /// refresh), unless the row moved past `version`.
+    pub fn hold_background(
+        conn: &mut DbConnection,
+        key: &CredentialKey,
+        version: i64,
+        until_ms: i64,
+    ) -> QueryResult<()> {
+        diesel::update(by_key(key).filter(tokens::version.eq(version)))
+            .set(tokens::background_at.eq(until_ms))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Credentials left `invalid` since before `before` (retention), oldest first.
+    pub fn invalid_since(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<TokenRow>> {
+        tokens::table
+            .filter(tokens::status.eq(TokenStatus::Invalid.as_str()))
+            .filter(tokens::updated_at.lt(before))
+            .order(tokens::updated_at.asc())
+            .limit(limit)
+            .select(TokenRow::as_select())
+            .load(conn)
     }
 
     /// Up to `limit` rows after `after` in primary-key order (keyset pagination).

@@ -5,6 +5,7 @@
 pub mod auth_server;
 pub mod fault_proxy;
 pub mod oauth_mock;
+pub mod receiver;
 
 use std::rc::Rc;
 
@@ -106,6 +107,8 @@ pub fn test_config(db: &TestDb) -> (Config, String) {
     config.bootstrap_api_key = Some(Secret::new(admin_key.clone()));
     // Tests force refreshes back to back; the interval has tests of its own.
     config.force_refresh_min = std::time::Duration::ZERO;
+    // Background work runs only where a test starts it (`start_background`).
+    config.health.background_refresh = false;
     (config, admin_key)
 }
 
@@ -388,6 +391,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Starts this instance's background work (refresh ahead if its config says so, webhook
+    /// delivery, retention); `stop()` ends it as a killed process would.
+    pub fn start_background(&self) -> tokenvault::health::Workers {
+        tokenvault::start_background(&self.state).unwrap()
+    }
+
     /// Runs `work` on a direct connection to the test database.
     pub fn with_conn<T>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, DbError>) -> T {
         self.state.db.run_blocking(work).unwrap()
@@ -522,4 +531,46 @@ pub async fn tv(url: &str, key: &str, args: &[&str]) -> CliRun {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The `tokenvault` binary over the test database, with this encryption key.
+pub fn tokenvault_command(db: &TestDb, enc_key: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tokenvault"));
+    let url = db.database_url();
+    for var in [
+        "TOKENVAULT_BOOTSTRAP_API_KEY",
+        "PROVIDERS_FILE",
+        "TOKENVAULT_LOG_FORMAT",
+        "TOKENVAULT_BIND",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("DATABASE_URL", url)
+        .env("SECRET_TOKEN_ENC_KEY", enc_key)
+        .env("TOKENVAULT_LOG", "warn")
+        .current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// Starts `serve` on a free port; the child and its address.
+pub fn serve_on_free_port(mut cmd: std::process::Command) -> (std::process::Child, String) {
+    let mut child = cmd
+        .env("TOKENVAULT_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok);
+    let addr = lines
+        .find_map(|line| {
+            line.strip_prefix("tokenvault listening on http://")
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .expect("serve did not start");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
 }

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use super::policy::{FailureRecord, now_millis};
+use super::policy::now_millis;
 use crate::credentials::Error;
-use crate::credentials::model::{CredentialKey, EventKind, Outcome};
+use crate::credentials::model::{CredentialKey, EventKind, Outcome, TokenStatus, WebhookEvent};
 use crate::db::events::EventRow;
-use crate::db::tokens::{RefreshedFields, TokenRow};
+use crate::db::tokens::{FailedFields, RefreshedFields, TokenRow};
+use crate::db::webhooks::{MessageRow, Notice};
 use crate::db::{Db, DbError};
 
 /// A lease outlives the provider timeout by this much before another instance may take over.
@@ -101,6 +102,23 @@ pub struct Success {
     pub at: NaiveDateTime,
     /// When the provider was asked (unix milliseconds).
     pub asked_at_ms: i64,
+    /// When the background refresher looks at it next (unix milliseconds).
+    pub background_at: Option<i64>,
+    pub provider: String,
+    /// `Recovered` when this success ends a run of failures.
+    pub notice: Option<WebhookEvent>,
+}
+
+/// What a failed refresh writes.
+#[derive(Debug)]
+pub struct Failed {
+    pub fields: FailedFields,
+    pub outcome: Outcome,
+    /// Why, without a secret.
+    pub reason: String,
+    pub provider: String,
+    /// What the tenant's webhooks hear, if anything.
+    pub notice: Option<WebhookEvent>,
 }
 
 /// Writes a successful refresh and its event, by compare-and-set on the `version` the refresh
@@ -120,12 +138,24 @@ pub async fn complete(
             scopes: success.scopes.as_deref(),
             updated_at: success.at,
             asked_at_ms: success.asked_at_ms,
+            background_at: success.background_at,
         };
         if !TokenRow::complete_refresh(conn, &key, version, &fields)? {
             return Ok(None);
         }
         let event = (EventKind::Refresh, Outcome::Success);
         EventRow::record(conn, &key, event, Some(success.reason), success.at)?;
+        if let Some(event) = success.notice {
+            let notice = Notice {
+                event,
+                key: &key,
+                provider: &success.provider,
+                status: TokenStatus::Active.as_str(),
+                reason: Some(success.reason),
+                at: success.at,
+            };
+            MessageRow::enqueue(conn, &notice)?;
+        }
         Ok(TokenRow::find(conn, &key)?)
     })
     .await
@@ -163,20 +193,31 @@ pub async fn persist(db: Db, key: CredentialKey, version: i64, success: Success,
     }
 }
 
-/// Writes a failed refresh and its event while `owner` holds the lease.
+/// Writes a failed refresh, its event and its webhook notice while `owner` holds the lease.
 pub async fn fail(
     db: &Db,
     key: &CredentialKey,
     owner: &str,
-    record: FailureRecord,
-    (reason, at, asked_at_ms): (String, NaiveDateTime, i64),
+    failed: Failed,
 ) -> Result<(), DbError> {
     let (key, owner) = (key.clone(), owner.to_string());
     db.transaction(move |conn| {
-        let change = (record.status, record.cooldown_until);
-        if TokenRow::fail_refresh(conn, &key, &owner, change, (at, asked_at_ms))? {
-            let event = (EventKind::Refresh, record.outcome);
-            EventRow::record(conn, &key, event, Some(&reason), at)?;
+        let at = failed.fields.at;
+        if !TokenRow::fail_refresh(conn, &key, &owner, failed.fields)? {
+            return Ok(());
+        }
+        let event = (EventKind::Refresh, failed.outcome);
+        EventRow::record(conn, &key, event, Some(&failed.reason), at)?;
+        if let Some(event) = failed.notice {
+            let notice = Notice {
+                event,
+                key: &key,
+                provider: &failed.provider,
+                status: failed.fields.status.as_str(),
+                reason: Some(&failed.reason),
+                at,
+            };
+            MessageRow::enqueue(conn, &notice)?;
         }
         Ok(())
     })

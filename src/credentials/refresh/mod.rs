@@ -10,11 +10,11 @@ pub mod policy;
 use std::time::Instant;
 
 use super::data::TokenData;
-use super::model::{CredentialKey, Outcome, Scopes, TokenStatus, TokenType};
+use super::model::{CredentialKey, Outcome, Scopes, TokenStatus, TokenType, WebhookEvent};
 use super::service::{Credential, CredentialService, Usable};
 use super::{Error, Inconsistency};
 use crate::db;
-use crate::db::tokens::TokenRow;
+use crate::db::tokens::{FailedFields, TokenRow};
 use crate::providers::Provider;
 use crate::providers::client::{Failure, TokenReply};
 use flight::Tail;
@@ -28,7 +28,52 @@ enum Led {
     Persisting(Credential, Tail),
 }
 
+/// What the background refresher did with one credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    /// Refreshed at the provider (here, or by a GET or another instance it waited for).
+    Refreshed,
+    /// Nothing to do: no longer due, not refreshable (held off for a day), invalid, or gone.
+    Skipped,
+}
+
+/// How long the background refresher leaves a credential it cannot refresh (no refresh token,
+/// no token endpoint) before looking again; a new store looks at once.
+const NOT_REFRESHABLE_HOLD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 impl CredentialService {
+    /// The background refresher's rule: refresh `key` if it expires within `ahead`, through the
+    /// same single flight and lease as a GET.
+    pub async fn refresh_ahead(
+        &self,
+        key: &CredentialKey,
+        ahead: std::time::Duration,
+    ) -> Result<Ahead, Error> {
+        let credential = match self.load(key).await {
+            Ok(credential) => credential,
+            Err(Error::NotFound) => return Ok(Ahead::Skipped),
+            Err(e) => return Err(e),
+        };
+        let row = &credential.row;
+        if row.token_type != TokenType::OAuth2 || row.status == TokenStatus::Invalid {
+            return Ok(Ahead::Skipped);
+        }
+        if policy::not_refreshable(&credential, &self.inner.registry).is_some() {
+            let hold_ms = i64::try_from(NOT_REFRESHABLE_HOLD.as_millis()).unwrap_or(i64::MAX);
+            let (key, version) = (key.clone(), row.version);
+            let until = policy::now_millis().saturating_add(hold_ms);
+            self.inner
+                .db
+                .run(move |conn| Ok(TokenRow::hold_background(conn, &key, version, until)?))
+                .await?;
+            return Ok(Ahead::Skipped);
+        }
+        if !policy::due(row.expires_at, db::now(), ahead, false) {
+            return Ok(Ahead::Skipped);
+        }
+        self.refresh(&credential).await.map(|_| Ahead::Refreshed)
+    }
+
     /// GET's rule: refresh first when due; a transient failure falls back to the current token
     /// while it is still valid.
     pub(super) async fn make_usable(
@@ -230,6 +275,7 @@ impl CredentialService {
                     updated_at: success.at,
                     cooldown_until: None,
                     last_refresh_at: Some(success.asked_at_ms),
+                    refresh_failures: 0,
                     ..row
                 };
                 let window = self.inner.settings.persist;
@@ -254,11 +300,14 @@ impl CredentialService {
         (reply, asked_at_ms): (&TokenReply, i64),
     ) -> lease::Success {
         let at = db::now();
+        let expires_at = reply
+            .expires_in
+            .and_then(|secs| policy::expires_at_after(at, secs));
+        let ahead = self.inner.settings.ahead;
+        let recovers = row.status != TokenStatus::Active || row.refresh_failures > 0;
         lease::Success {
             ciphertext: self.inner.vault.seal(key, &fresh.to_value()),
-            expires_at: reply
-                .expires_in
-                .and_then(|secs| policy::expires_at_after(at, secs)),
+            expires_at,
             scopes: match &reply.scope {
                 Some(scope) => Some(Scopes::from_reply(scope).to_column()),
                 None => row.scopes.clone(),
@@ -269,6 +318,9 @@ impl CredentialService {
             },
             at,
             asked_at_ms,
+            background_at: policy::background_after_success(asked_at_ms, expires_at, ahead),
+            provider: row.provider.clone(),
+            notice: recovers.then_some(WebhookEvent::Recovered),
         }
     }
 
@@ -294,9 +346,34 @@ impl CredentialService {
             %key, provider = %provider.key, class = %record.outcome, reason = %reason,
             "refresh failed"
         );
-        let owner = &self.inner.instance;
-        let written = (reason, now, asked_at_ms);
-        lease::fail(&self.inner.db, key, owner, record, written).await?;
+        let retry_at = policy::background_retry_at(
+            now_ms,
+            row.refresh_failures.saturating_add(1),
+            cooldown,
+            record.cooldown_until,
+            policy::jitter(),
+        );
+        let notice = match record.status {
+            TokenStatus::Invalid => Some(WebhookEvent::Invalid),
+            TokenStatus::Expired if row.status != TokenStatus::Expired => {
+                Some(WebhookEvent::RefreshFailed)
+            }
+            _ => None,
+        };
+        let failed = lease::Failed {
+            fields: FailedFields {
+                status: record.status,
+                cooldown_until: record.cooldown_until,
+                background_at: retry_at,
+                at: now,
+                asked_at_ms,
+            },
+            outcome: record.outcome,
+            reason,
+            provider: row.provider.clone(),
+            notice,
+        };
+        lease::fail(&self.inner.db, key, &self.inner.instance, failed).await?;
         Ok(policy::error_for(failure, &record, policy::now_millis()))
     }
 

@@ -49,6 +49,54 @@ pub fn cooldown_until(now_ms: i64, cooldown: Duration, retry_after: Option<u64>)
     now_ms.saturating_add(pause)
 }
 
+/// The longest pause of the background refresher after failures.
+const MAX_BACKGROUND_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// When the background refresher may try again after `failures` consecutive failures:
+/// `base` doubled per failure up to an hour, the second half of it random ("equal jitter", so
+/// instances and credentials that failed together do not retry together), and never before the
+/// cooldown ends. `jitter` is a random number in [0, 1).
+pub fn background_retry_at(
+    now_ms: i64,
+    failures: i32,
+    base: Duration,
+    cooldown_until: Option<i64>,
+    jitter: f64,
+) -> i64 {
+    let doublings = u32::try_from(failures.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    let pause = base
+        .saturating_mul(1u32 << doublings)
+        .min(MAX_BACKGROUND_BACKOFF);
+    let pause = pause / 2 + pause.mul_f64(jitter.clamp(0.0, 1.0) / 2.0);
+    let pause_ms = i64::try_from(pause.as_millis()).unwrap_or(i64::MAX);
+    now_ms
+        .saturating_add(pause_ms)
+        .max(cooldown_until.unwrap_or(i64::MIN))
+}
+
+/// When the background refresher looks at a just-refreshed credential again: when it enters
+/// the `ahead` window, or, for tokens that live shorter than that, halfway through their life
+/// (never a refresh on every scan).
+pub fn background_after_success(
+    asked_at_ms: i64,
+    expires_at: Option<NaiveDateTime>,
+    ahead: Duration,
+) -> Option<i64> {
+    let expires_ms = expires_at?.and_utc().timestamp_millis();
+    let ahead_ms = i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX);
+    let halfway = asked_at_ms.saturating_add(expires_ms.saturating_sub(asked_at_ms) / 2);
+    Some(expires_ms.saturating_sub(ahead_ms).max(halfway))
+}
+
+/// A random number in [0, 1) for jitter (0.5 if the generator fails: jitter is not security).
+pub fn jitter() -> f64 {
+    let mut bytes = [0u8; 4];
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0),
+        Err(_) => 0.5,
+    }
+}
+
 /// `now + expires_in`, with a provider's absurd values held to ten years.
 pub fn expires_at_after(now: NaiveDateTime, expires_in: u64) -> Option<NaiveDateTime> {
     let secs = i64::try_from(expires_in.min(MAX_EXPIRES_IN)).ok()?;
@@ -151,6 +199,39 @@ mod tests {
         assert!(!due(at(3600), now, window, false));
         assert!(due(at(3600), now, window, true));
         assert!(!due(None, now, window, false));
+    }
+
+    #[test]
+    fn background_backoff_doubles_with_jitter_and_respects_the_cooldown() {
+        let base = Duration::from_secs(30);
+        let at = |failures, jitter| background_retry_at(0, failures, base, None, jitter);
+        assert_eq!(at(1, 0.0), 15_000);
+        assert_eq!(at(1, 0.999_999), 29_999);
+        assert_eq!(at(2, 0.0), 30_000);
+        assert_eq!(at(3, 0.0), 60_000);
+        assert_eq!(at(i32::MAX, 0.0), 1_800_000);
+        assert_eq!(at(0, 0.0), 15_000);
+        assert_eq!(background_retry_at(0, 1, base, Some(99_000), 0.0), 99_000);
+        assert_eq!(background_retry_at(i64::MAX, 9, base, None, 0.9), i64::MAX);
+        let j = jitter();
+        assert!((0.0..1.0).contains(&j));
+    }
+
+    #[test]
+    fn after_success_the_next_look_is_at_the_window_or_halfway() {
+        let now = crate::db::now();
+        let now_ms = now.and_utc().timestamp_millis();
+        let ahead = Duration::from_secs(600);
+        let in_secs = |s| Some(now + chrono::Duration::seconds(s));
+        assert_eq!(
+            background_after_success(now_ms, in_secs(3600), ahead),
+            Some(now_ms + 3_000_000)
+        );
+        assert_eq!(
+            background_after_success(now_ms, in_secs(300), ahead),
+            Some(now_ms + 150_000)
+        );
+        assert_eq!(background_after_success(now_ms, None, ahead), None);
     }
 
     #[test]

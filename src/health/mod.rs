@@ -1,0 +1,111 @@
+//! Connection health: the background refresher (`refresher`), webhooks — endpoints, signing and
+//! the outbox's delivery (`webhooks`, `delivery`) — and retention (`retention`). `spawn` starts
+//! an instance's background work; nothing here knows about HTTP.
+
+pub mod delivery;
+pub mod refresher;
+pub mod retention;
+pub mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::HealthConfig;
+use crate::credentials::{CredentialService, ErrorChain};
+use crate::db::{Db, DbError};
+use crate::secret::random_base62;
+use delivery::Deliverer;
+use refresher::{Refresher, RefresherSettings};
+use retention::RetentionSettings;
+use webhooks::WebhookService;
+
+/// How often the worker runs retention (and once at start).
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Why a webhook operation did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// Malformed input.
+    #[error("{0}")]
+    Invalid(String),
+    /// Well-formed input that cannot be served (a refused target, too many webhooks).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("Webhook not found")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("internal error")]
+    Internal(#[source] Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::Internal(Arc::new(cause))
+    }
+}
+
+/// An instance's background work, running until stopped (or the process ends).
+pub struct Workers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Stops every task at once, as a killed process would: held leases stay until they expire.
+    pub fn stop(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the background refresher (unless turned off), webhook delivery and retention.
+/// Must be called inside the runtime.
+pub fn spawn(
+    db: &Db,
+    credentials: &CredentialService,
+    webhooks: &WebhookService,
+    config: &HealthConfig,
+) -> Result<Workers, String> {
+    let mut tasks = Vec::new();
+    if config.background_refresh {
+        let settings = RefresherSettings {
+            ahead: config.refresh_ahead,
+            scan: config.refresh_scan,
+            concurrency: config.refresh_concurrency,
+        };
+        let refresher = Refresher::new(db.clone(), credentials.clone(), settings);
+        tasks.push(tokio::spawn(refresher.run()));
+    }
+    let owner = format!("inst_{}", random_base62(12).map_err(|e| e.to_string())?);
+    let retry = (config.webhook_retry_base, config.webhook_allow_private);
+    let deliverer = Deliverer::new(db.clone(), webhooks.clone(), retry, owner)?;
+    tasks.push(delivery::spawn(deliverer));
+    let settings = RetentionSettings {
+        events_days: config.events_retention_days,
+        reap_invalid_days: config.reap_invalid_days,
+    };
+    tasks.push(tokio::spawn(run_retention(db.clone(), settings)));
+    Ok(Workers { tasks })
+}
+
+/// Retention at start, then every `RETENTION_EVERY`.
+async fn run_retention(db: Db, settings: RetentionSettings) {
+    let mut tick = tokio::time::interval(RETENTION_EVERY);
+    loop {
+        tick.tick().await;
+        match retention::purge(&db, settings, crate::db::now()).await {
+            Ok(purged) => tracing::info!(
+                access_tokens = purged.access_tokens,
+                oauth_states = purged.oauth_states,
+                events = purged.events,
+                webhook_messages = purged.webhook_messages,
+                invalid_credentials = purged.reaped.len(),
+                "retention pass"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %ErrorChain(&e), "retention pass failed; next one in an hour")
+            }
+        }
+    }
+}
