@@ -9,6 +9,11 @@ Parts, on PostgreSQL (fresh database) and on SQLite:
      after 200 ms, N concurrent GETs split over two instances (provider calls, statuses, p99)
   5. peak RSS of the server during (1), start-up time to ready on an empty database
   6. a burst: GET with 1024 connections (errors must be 0: a busy pool is queued, not refused)
+  7. refresh ahead (PostgreSQL): N credentials expiring in 5 minutes, two instances scanning every
+     second with the default concurrency, a mock provider answering after 50 ms (credentials
+     refreshed per second, provider calls per credential: must be 1)
+  8. webhook latency (PostgreSQL): credentials stored one by one, a local receiver; the time from
+     the store's answer to the delivery's arrival (p50, p99)
 Prints a table and writes JSON to bench/results/latest.json (quick.json with --quick).
 """
 
@@ -190,15 +195,19 @@ class MockProvider:
 
     def __init__(self, delay_s):
         self.calls = 0
+        self.per_token = {}
         self.lock = threading.Lock()
         mock = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body_text = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                form = dict(p.split("=", 1) for p in body_text.split("&") if "=" in p)
                 with mock.lock:
                     mock.calls += 1
                     n = mock.calls
+                    token = form.get("refresh_token", "")
+                    mock.per_token[token] = mock.per_token.get(token, 0) + 1
                 time.sleep(delay_s)
                 body = json.dumps({"access_token": f"ya29.storm-{n}", "expires_in": 3600,
                                    "token_type": "Bearer"}).encode()
@@ -224,7 +233,8 @@ def refresh_storm(database_url, enc_key, admin_key, requests_total):
     providers = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     providers.write(f'[google]\ntoken_url = "{mock.url}/token"\n')
     providers.close()
-    env = {"PROVIDERS_FILE": providers.name}
+    # The storm measures GETs: no background refresh gets there first.
+    env = {"PROVIDERS_FILE": providers.name, "TOKENVAULT_BACKGROUND_REFRESH": "false"}
     servers = [Server(database_url, enc_key, admin_key, env) for _ in range(2)]
     try:
         expires_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
@@ -273,6 +283,108 @@ def refresh_storm(database_url, enc_key, admin_key, requests_total):
         os.unlink(providers.name)
 
 
+def refresh_ahead(database_url, enc_key, admin_key, count, pg):
+    mock = MockProvider(0.05)
+    providers = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    providers.write(f'[google]\ntoken_url = "{mock.url}/token"\n')
+    providers.close()
+    env = {"PROVIDERS_FILE": providers.name, "TOKENVAULT_BACKGROUND_REFRESH": "false"}
+    seeder = Server(database_url, enc_key, admin_key, env)
+    try:
+        expires_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 300))
+        conn = http.client.HTTPConnection(seeder.url, timeout=30)
+        for i in range(count):
+            conn.request("POST", f"/v2/users/ahead{i:05d}/tokens", headers={
+                "X-API-Key": admin_key, "Content-Type": "application/json"}, body=json.dumps({
+                    "integration_key": "google", "provider": "google", "token_type": "oauth2",
+                    "token_data": {"access_token": "ya29.old", "refresh_token": f"1//ahead-{i}",
+                                   "client_id": "bench", "client_secret": "bench"},
+                    "expires_at": expires_at}))
+            response = conn.getresponse()
+            response.read()
+            assert response.status in (200, 201), response.status
+    finally:
+        seeder.stop()
+    env.update({"TOKENVAULT_BACKGROUND_REFRESH": "true", "TOKENVAULT_REFRESH_SCAN_SECS": "1"})
+    started = time.perf_counter()
+    servers = [Server(database_url, enc_key, admin_key, env) for _ in range(2)]
+    pg_base, database = pg
+    query = ("SELECT count(*) FROM tokens WHERE user_id LIKE 'ahead%' "
+             "AND expires_at > (now() AT TIME ZONE 'utc') + interval '30 minutes'")
+    try:
+        deadline = started + 300
+        done = 0
+        while done < count and time.perf_counter() < deadline:
+            time.sleep(0.05)
+            out = subprocess.run(["psql", f"{pg_base}/{database}", "-tAc", query],
+                                 check=True, capture_output=True, text=True).stdout
+            done = int(out.strip() or 0)
+        took = time.perf_counter() - started
+        time.sleep(2)  # two more scans: nothing may be refreshed again
+        return {
+            "credentials": count,
+            "refreshed": done,
+            "seconds": round(took, 2),
+            "per_second": round(done / took, 1),
+            "provider_calls": mock.calls,
+            "max_calls_per_credential": max(mock.per_token.values(), default=0),
+        }
+    finally:
+        for s in servers:
+            s.stop()
+        mock.stop()
+        os.unlink(providers.name)
+
+
+def webhook_latency(database_url, enc_key, admin_key, events):
+    arrivals = {}
+    lock = threading.Lock()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            with lock:
+                arrivals.setdefault(body["data"]["user_id"], time.perf_counter())
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    env = {"TOKENVAULT_WEBHOOK_ALLOW_PRIVATE": "true", "TOKENVAULT_BACKGROUND_REFRESH": "false"}
+    server = Server(database_url, enc_key, admin_key, env)
+    try:
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        status, _ = request(server.url, "POST", "/v2/webhooks", admin_key,
+                            {"url": url, "events": ["credential.connected"]})
+        assert status == 201, status
+        stored = {}
+        for i in range(events):
+            user = f"hook{i:04d}"
+            status, _ = request(server.url, "POST", f"/v2/users/{user}/tokens", admin_key, {
+                "integration_key": "openai", "provider": "openai", "token_type": "api_key",
+                "token_data": {"api_key": "sk-bench"}})
+            stored[user] = time.perf_counter()
+            assert status in (200, 201), status
+            time.sleep(0.05)
+        deadline = time.perf_counter() + 30
+        while len(arrivals) < events and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        latencies = sorted(arrivals[u] - t for u, t in stored.items() if u in arrivals)
+        return {
+            "events": events,
+            "delivered": len(latencies),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+            "p99_ms": round(latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000, 1)
+            if latencies else None,
+        }
+    finally:
+        server.stop()
+        receiver.shutdown()
+
+
 def psql(pg_base, sql):
     subprocess.run(["psql", f"{pg_base}/postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
                    check=True, capture_output=True)
@@ -304,6 +416,10 @@ def run_backend(name, database_url, args, enc_key, admin_key, pg=None):
         result["get_to_pgbench"] = round(result["get"]["rps"] / tps, 3) if tps else None
         log(f"{name}: refresh storm, {args.storm} GETs over two instances")
         result["storm"] = refresh_storm(database_url, enc_key, admin_key, args.storm)
+        log(f"{name}: refresh ahead, {args.ahead} credentials, two instances")
+        result["ahead"] = refresh_ahead(database_url, enc_key, admin_key, args.ahead, pg)
+        log(f"{name}: webhook latency, {args.hooks} events")
+        result["webhooks"] = webhook_latency(database_url, enc_key, admin_key, args.hooks)
     return result
 
 
@@ -340,6 +456,10 @@ def table(results):
         ("POST errors",) + both(lambda r: r["post"]["errors"]),
         ("storm provider calls", pg["storm"]["provider_calls"], None),
         ("storm errors / p99 ms", f'{pg["storm"]["errors"]} / {pg["storm"]["p99_ms"]}', None),
+        ("refreshed ahead per s", pg["ahead"]["per_second"], None),
+        ("ahead calls / credential (max)", pg["ahead"]["max_calls_per_credential"], None),
+        ("webhook latency p50 / p99 ms",
+         f'{pg["webhooks"]["p50_ms"]} / {pg["webhooks"]["p99_ms"]}', None),
         ("peak RSS MB (during GET)",) + both(lambda r: r["peak_rss_mb"]),
         ("start-up to ready ms",) + both(lambda r: r["startup_ms"]),
     ]
@@ -354,6 +474,8 @@ def main():
     args.seconds = 2 if args.quick else 20
     args.users = 300 if args.quick else 10_000
     args.storm = 100 if args.quick else 1000
+    args.ahead = 200 if args.quick else 2000
+    args.hooks = 20 if args.quick else 100
     pg_base = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
     enc_key, admin_key = gen_key(), "agk_" + secrets.token_hex(24)
 
@@ -384,6 +506,11 @@ def main():
               for part in ("get", "burst")]
     if storm["provider_calls"] != 1 or storm["errors"] or any(failed):
         log("FAILED: the refresh storm must make exactly one provider call, and no request may fail")
+        sys.exit(1)
+    ahead, hooks = results["postgres"]["ahead"], results["postgres"]["webhooks"]
+    if ahead["refreshed"] != ahead["credentials"] or ahead["max_calls_per_credential"] != 1 \
+            or ahead["provider_calls"] != ahead["credentials"] or hooks["delivered"] != hooks["events"]:
+        log("FAILED: every credential must be refreshed ahead exactly once, every webhook delivered")
         sys.exit(1)
 
 

@@ -1,19 +1,26 @@
 """Drives a running tokenvault through a Python client generated from openapi/openapi.json (by
 openapi-python-client), checking the parsed models: providers, store, list, get, refresh against
-the local provider, events, delete, and an access token.
+the local provider, events, delete, and an access token; a webhook whose deliveries of those
+events are verified with the `standardwebhooks` library.
 
 Usage: check_client.py BASE_URL API_KEY PROVIDER_URL (the generated package `tokenvault_client`
 must be importable).
 """
 
 import datetime
+import http.server
 import json
 import sys
+import threading
+import time
 import urllib.request
+
+from standardwebhooks.webhooks import Webhook
 
 from tokenvault_client import AuthenticatedClient
 from tokenvault_client.api.access_tokens import create_access_token
 from tokenvault_client.api.providers import list_providers
+from tokenvault_client.api.webhooks import create_webhook, list_webhook_deliveries
 from tokenvault_client.api.tokens import (
     delete_token,
     get_token,
@@ -26,6 +33,10 @@ from tokenvault_client.models import (
     AccessToken,
     ApiKeyTokenData,
     CreateAccessTokenRequest,
+    CreateWebhookRequest,
+    CreatedWebhook,
+    WebhookDelivery,
+    WebhookEvent,
     DeleteTokenResponse,
     ErrorBody,
     EventKind,
@@ -148,6 +159,60 @@ def delete_and_access_token(client, base_url, provider_url):
     expect(reply.parsed.error == "not_found", "with the error code not_found")
 
 
+class Receiver:
+    """A local webhook endpoint that keeps what it receives (body and headers)."""
+
+    def __init__(self):
+        self.received = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.received.append((body, dict(self.headers.items())))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def create_hook(client, receiver):
+    request = CreateWebhookRequest(url=receiver.url)
+    reply = create_webhook.sync_detailed(client=client, body=request)
+    expect(isinstance(reply.parsed, CreatedWebhook), "createWebhook parses as CreatedWebhook")
+    expect(reply.parsed.secret.startswith("whsec_"), "the signing secret is whsec_…")
+    return reply.parsed
+
+
+def check_deliveries(client, hook, receiver):
+    wanted = {WebhookEvent.CREDENTIAL_CONNECTED, WebhookEvent.CREDENTIAL_DELETED}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        deliveries = list_webhook_deliveries.sync(hook.id, client=client)
+        if deliveries and all(d.state == "delivered" for d in deliveries) and \
+                wanted <= {WebhookEvent(d.event_type) for d in deliveries}:
+            break
+        time.sleep(0.2)
+    expect(all(isinstance(d, WebhookDelivery) for d in deliveries),
+           "listWebhookDeliveries parses as WebhookDelivery")
+    expect(all(d.state == "delivered" for d in deliveries), "every event was delivered")
+    verifier = Webhook(hook.secret)
+    types = set()
+    for body, headers in receiver.received:
+        payload = verifier.verify(body, headers)  # raises on a bad signature
+        types.add(payload["type"])
+        text = body.decode()
+        expect(ACCESS not in text and REFRESH not in text and "contract-secret" not in text,
+               f"{payload['type']}: the payload carries no secret")
+    expect({w.value for w in wanted} <= types,
+           "standardwebhooks verifies the signature of every delivery")
+
+
 def main():
     base_url, api_key, provider_url = sys.argv[1:4]
     client = AuthenticatedClient(
@@ -155,10 +220,13 @@ def main():
     )
     providers = list_providers.sync(client=client)
     expect(any(p.provider == "google" for p in providers), "listProviders includes google")
+    receiver = Receiver()
+    hook = create_hook(client, receiver)
     store_credentials(client)
     read_credentials(client)
     refresh_and_events(client, provider_url)
     delete_and_access_token(client, base_url, provider_url)
+    check_deliveries(client, hook, receiver)
     print("generated client: every check passed")
 
 

@@ -716,3 +716,37 @@ async fn rotate_key_re_encrypts_webhook_secrets() {
     let received = receiver.received();
     assert!(verifies(&secret, &received[0]));
 }
+
+#[actix_web::test]
+async fn a_get_during_a_background_refresh_joins_it() {
+    let mock = MockProvider::start().await;
+    mock.delay(Duration::from_millis(1500));
+    let app = TestApp::new()
+        .with_provider(&mock)
+        .config(|c| {
+            c.health.background_refresh = true;
+            c.health.refresh_scan = Duration::from_secs(1);
+        })
+        .start()
+        .await;
+    // Inside the GET's refresh window too (100 s left < 300 s).
+    assert_eq!(
+        app.store("u1", &credential("google", "1//J", 100))
+            .await
+            .status,
+        201
+    );
+    let workers = app.start_background();
+    eventually(
+        Duration::from_secs(5),
+        "the background refresh under way",
+        || async { mock.token_calls() == 1 },
+    )
+    .await;
+    let got = app.get("/v2/users/u1/tokens/google", &app.admin_key).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["token_data"]["access_token"], "ya29.NEW-1");
+    assert_eq!(got.body["refreshed"], true);
+    assert_eq!(mock.token_calls(), 1);
+    workers.stop();
+}

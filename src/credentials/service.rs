@@ -19,7 +19,7 @@ use super::{Error, ErrorChain, Inconsistency};
 use crate::config::OAuthClient;
 use crate::crypto::Vault;
 use crate::db::events::EventRow;
-use crate::db::tokens::{NewToken, Stored, TokenRow};
+use crate::db::tokens::{NewToken, STORED_OVER_INVALID, Stored, TokenRow};
 use crate::db::webhooks::{MessageRow, Notice};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::expiry;
@@ -259,10 +259,7 @@ impl CredentialService {
                     updated_at: now,
                     account: account.as_deref(),
                 };
-                let stored = write_arrival(conn, &key, &new, arrived)?;
-                let saved = TokenRow::find(conn, &key)?
-                    .ok_or(DbError::Missing("the stored credential vanished"))?;
-                Ok((stored, saved))
+                write_arrival(conn, &key, &new, arrived)
             })
             .await?;
         Ok(written)
@@ -352,24 +349,23 @@ impl CredentialService {
 }
 
 /// Inserts or replaces a stored credential with its audit event and webhook notice
-/// (`credential.recovered` when it replaces an invalid one, else `credential.connected`).
+/// (`credential.recovered` when it replaced an invalid one, else `credential.connected`): how,
+/// and the row as written.
 fn write_arrival(
     conn: &mut DbConnection,
     key: &CredentialKey,
     new: &NewToken<'_>,
     arrived: EventKind,
-) -> Result<Stored, DbError> {
-    // Replacing an invalid row is tried first: a write, so SQLite takes its write lock at once.
-    let recovered = TokenRow::replace_invalid(conn, new)?;
-    let stored = match recovered {
-        true => Stored::Replaced,
-        false => TokenRow::upsert(conn, new)?,
-    };
+) -> Result<(Stored, TokenRow), DbError> {
+    let stored = TokenRow::upsert(conn, new)?;
     let outcome = match stored {
         Stored::Created => Outcome::Created,
         Stored::Replaced => Outcome::Replaced,
     };
     EventRow::record(conn, key, (arrived, outcome), None, new.updated_at)?;
+    let saved =
+        TokenRow::find(conn, key)?.ok_or(DbError::Missing("the stored credential vanished"))?;
+    let recovered = saved.background_at == Some(STORED_OVER_INVALID);
     let notice = Notice {
         event: match recovered {
             true => WebhookEvent::Recovered,
@@ -385,7 +381,7 @@ fn write_arrival(
         at: new.updated_at,
     };
     MessageRow::enqueue(conn, &notice)?;
-    Ok(stored)
+    Ok((stored, saved))
 }
 
 /// What deleting a credential records.

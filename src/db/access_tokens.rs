@@ -98,9 +98,17 @@ impl AccessTokenRow {
         Ok(updated > 0)
     }
 
-    /// Deletes tokens that expired before `before` (retention).
-    pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-        diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before)))
-            .execute(conn)
+    /// Deletes up to `limit` tokens that expired before `before` (retention): how many.
+    pub fn purge_expired(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        let ids: Vec<String> = access_tokens::table
+            .filter(access_tokens::expires_at.lt(before))
+            .select(access_tokens::id)
+            .limit(limit)
+            .load(conn)?;
+        diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(&ids))).execute(conn)
     }
 }

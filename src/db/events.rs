@@ -75,9 +75,17 @@ impl EventRow {
             .load(conn)
     }
 
-    /// Deletes events older than `before` (retention).
-    pub fn purge_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-        diesel::delete(token_events::table.filter(token_events::created_at.lt(before)))
-            .execute(conn)
+    /// Deletes up to `limit` events older than `before` (retention): how many.
+    pub fn purge_before(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        let ids: Vec<i64> = token_events::table
+            .filter(token_events::created_at.lt(before))
+            .select(token_events::id)
+            .limit(limit)
+            .load(conn)?;
+        diesel::delete(token_events::table.filter(token_events::id.eq_any(&ids))).execute(conn)
     }
 }

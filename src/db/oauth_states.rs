@@ -71,9 +71,18 @@ impl StateRow {
         })
     }
 
-    /// Deletes states that expired before `before` (retention).
-    pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-        diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(before)))
+    /// Deletes up to `limit` states that expired before `before` (retention): how many.
+    pub fn purge_expired(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        let ids: Vec<String> = oauth_states::table
+            .filter(oauth_states::expires_at.lt(before))
+            .select(oauth_states::state_hash)
+            .limit(limit)
+            .load(conn)?;
+        diesel::delete(oauth_states::table.filter(oauth_states::state_hash.eq_any(&ids)))
             .execute(conn)
     }
 }

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{BigInt, Nullable};
 
 use super::DbConnection;
 use super::schema::tokens;
@@ -41,6 +42,9 @@ pub struct TokenRow {
     pub account: Option<String>,
     /// Failed refreshes since the last success or store.
     pub refresh_failures: i32,
+    /// When the background refresher looks at it next (unix milliseconds; see
+    /// `STORED_OVER_INVALID`).
+    pub background_at: Option<i64>,
 }
 
 /// Everything a store request writes.
@@ -94,6 +98,13 @@ pub enum Stored {
     Created,
     Replaced,
 }
+
+/// `background_at` of a row a store wrote over an `invalid` credential ("look at it at once");
+/// the store reads it back to tell a recovery from a plain replacement.
+pub const STORED_OVER_INVALID: i64 = -1;
+
+/// A credential due for a background refresh, and its expiry.
+type Due = (String, String, String, Option<NaiveDateTime>);
 
 type ByKey<'a> = diesel::dsl::Find<tokens::table, (&'a str, &'a str, &'a str)>;
 
@@ -155,37 +166,21 @@ impl TokenRow {
     /// nothing was there; if a concurrent store inserted in between, the unique key refuses our
     /// insert and we update its row instead.
     pub fn upsert(conn: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<Stored> {
-        if Self::replace(conn, new, false)? {
+        if Self::replace(conn, new)? {
             return Ok(Stored::Replaced);
         }
         match diesel::insert_into(tokens::table).values(new).execute(conn) {
             Ok(_) => Ok(Stored::Created),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                Self::replace(conn, new, false)?;
+                Self::replace(conn, new)?;
                 Ok(Stored::Replaced)
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Replaces the credential only if it is `invalid` (a write first, so that on SQLite the
-    /// transaction holds the write lock from its first statement): true when it was.
-    pub fn replace_invalid(conn: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<bool> {
-        Self::replace(conn, new, true)
-    }
-
-    fn replace(
-        conn: &mut DbConnection,
-        new: &NewToken<'_>,
-        only_invalid: bool,
-    ) -> QueryResult<bool> {
-        let row = tokens::table
-            .find((new.tenant, new.user_id, new.integration_key))
-            .filter(
-                tokens::status
-                    .eq(TokenStatus::Invalid.as_str())
-                    .or(only_invalid.into_sql::<diesel::sql_types::Bool>().eq(false)),
-            );
+    fn replace(conn: &mut DbConnection, new: &NewToken<'_>) -> QueryResult<bool> {
+        let row = tokens::table.find((new.tenant, new.user_id, new.integration_key));
         let updated = diesel::update(row)
             .set((
                 tokens::provider.eq(new.provider),
@@ -202,7 +197,10 @@ impl TokenRow {
                 tokens::cooldown_until.eq(None::<i64>),
                 tokens::last_refresh_at.eq(None::<i64>),
                 tokens::refresh_failures.eq(0),
-                tokens::background_at.eq(None::<i64>),
+                // Evaluated against the old row: marks a store over an invalid credential.
+                tokens::background_at.eq(diesel::dsl::sql::<Nullable<BigInt>>(
+                    "CASE WHEN status = 'invalid' THEN -1 ELSE NULL END",
+                )),
             ))
             .execute(conn)?;
         Ok(updated > 0)
@@ -283,37 +281,57 @@ impl TokenRow {
         Ok(written > 0)
     }
 
-    /// Up to `limit` OAuth2 credentials, not invalid, expiring before `horizon`, whose
-    /// background backoff has passed at `now_ms` and that nobody is refreshing: soonest expiry
-    /// first (the `tokens_refresh_ahead` index).
+    /// Up to `limit` OAuth2 credentials, not invalid, expiring before `horizon`, that the
+    /// background refresher should look at by `now_ms` and nobody is refreshing: soonest expiry
+    /// first. Two index ranges: those it has not seen (`tokens_refresh_unseen`, by expiry) and
+    /// those whose next look is due (`tokens_refresh_next`).
     pub fn due_ahead(
         conn: &mut DbConnection,
         horizon: NaiveDateTime,
         now_ms: i64,
         limit: i64,
     ) -> QueryResult<Vec<CredentialKey>> {
-        let rows: Vec<(String, String, String)> = tokens::table
-            .filter(tokens::token_type.eq(TokenType::OAuth2.as_str()))
-            .filter(tokens::status.ne(TokenStatus::Invalid.as_str()))
-            .filter(tokens::expires_at.is_not_null())
-            .filter(tokens::expires_at.le(horizon))
+        let not_leased = tokens::refresh_lease_until
+            .is_null()
+            .or(tokens::refresh_lease_until.lt(now_ms));
+        let refreshable = tokens::token_type
+            .eq(TokenType::OAuth2.as_str())
+            .and(tokens::status.ne(TokenStatus::Invalid.as_str()))
+            .and(tokens::expires_at.is_not_null())
+            .and(tokens::expires_at.le(horizon));
+        let columns = (
+            tokens::tenant,
+            tokens::user_id,
+            tokens::integration_key,
+            tokens::expires_at,
+        );
+        let unseen: Vec<Due> = tokens::table
             .filter(
-                tokens::background_at
-                    .is_null()
-                    .or(tokens::background_at.le(now_ms)),
-            )
-            .filter(
-                tokens::refresh_lease_until
-                    .is_null()
-                    .or(tokens::refresh_lease_until.lt(now_ms)),
+                refreshable
+                    .and(tokens::background_at.is_null())
+                    .and(not_leased),
             )
             .order(tokens::expires_at.asc())
             .limit(limit)
-            .select((tokens::tenant, tokens::user_id, tokens::integration_key))
+            .select(columns)
             .load(conn)?;
-        Ok(rows
+        let next: Vec<Due> = tokens::table
+            .filter(tokens::background_at.is_not_null())
+            .filter(
+                refreshable
+                    .and(tokens::background_at.le(now_ms))
+                    .and(not_leased),
+            )
+            .order(tokens::background_at.asc())
+            .limit(limit)
+            .select(columns)
+            .load(conn)?;
+        let mut due: Vec<Due> = unseen.into_iter().chain(next).collect();
+        due.sort_by_key(|(.., expires_at)| *expires_at);
+        due.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(due
             .into_iter()
-            .map(|(tenant, user_id, integration_key)| CredentialKey {
+            .map(|(tenant, user_id, integration_key, _)| CredentialKey {
                 tenant,
                 user_id,
                 integration_key,

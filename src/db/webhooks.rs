@@ -11,9 +11,6 @@ use super::schema::{webhook_attempts, webhook_messages, webhooks};
 use crate::credentials::model::{CredentialKey, WebhookEvent};
 use crate::secret::random_base62;
 
-/// Messages deleted per retention statement.
-pub const PURGE_BATCH: i64 = 1000;
-
 /// A webhook endpoint.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
@@ -372,16 +369,20 @@ impl MessageRow {
             .get_result(conn)
     }
 
-    /// Deletes up to `PURGE_BATCH` messages delivered or given up before `before`, with their
-    /// attempts: the number deleted (call again while it is `PURGE_BATCH`).
-    pub fn purge_finished(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    /// Deletes up to `limit` messages delivered or given up before `before`, with their
+    /// attempts: how many.
+    pub fn purge_finished(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize> {
         let finished = webhook_messages::delivered_at
             .lt(before)
             .or(webhook_messages::failed_at.lt(before));
         let ids: Vec<String> = webhook_messages::table
             .filter(finished)
             .select(webhook_messages::id)
-            .limit(PURGE_BATCH)
+            .limit(limit)
             .load(conn)?;
         diesel::delete(webhook_attempts::table.filter(webhook_attempts::message_id.eq_any(&ids)))
             .execute(conn)?;

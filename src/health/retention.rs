@@ -11,13 +11,16 @@ use crate::db::access_tokens::AccessTokenRow;
 use crate::db::events::EventRow;
 use crate::db::oauth_states::StateRow;
 use crate::db::tokens::TokenRow;
-use crate::db::webhooks::{MessageRow, PURGE_BATCH};
-use crate::db::{Db, DbError};
+use crate::db::webhooks::MessageRow;
+use crate::db::{Db, DbConnection, DbError};
+use diesel::QueryResult;
 
 /// Expired access tokens are kept this long after expiry (a client's error can still name them).
-const ACCESS_TOKEN_GRACE_DAYS: i64 = 1;
+const ACCESS_TOKEN_GRACE_DAYS: u64 = 1;
 /// Delivered webhook messages are kept this long.
-const DELIVERED_DAYS: i64 = 7;
+const DELIVERED_DAYS: u64 = 7;
+/// Rows deleted per database job.
+const RETENTION_BATCH: i64 = 5000;
 /// Invalid credentials deleted per pass at most.
 const REAP_BATCH: i64 = 1000;
 
@@ -54,33 +57,45 @@ pub async fn invalid_for(db: &Db, days: u64, now: NaiveDateTime) -> Result<Vec<T
         .await
 }
 
+/// Runs `purge` (which deletes at most `RETENTION_BATCH` rows) as its own database job until
+/// it deletes fewer: every job stays short, within the database deadline and statement timeout.
+async fn in_batches<F>(db: &Db, purge: F) -> Result<usize, DbError>
+where
+    F: Fn(&mut DbConnection, i64) -> QueryResult<usize> + Clone + Send + 'static,
+{
+    let mut total = 0;
+    loop {
+        let purge = purge.clone();
+        let deleted = db
+            .run(move |conn| Ok(purge(conn, RETENTION_BATCH)?))
+            .await?;
+        total += deleted;
+        if i64::try_from(deleted).unwrap_or(i64::MAX) < RETENTION_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
 /// One retention pass as of `now`.
 pub async fn purge(
     db: &Db,
     settings: RetentionSettings,
     now: NaiveDateTime,
 ) -> Result<Purged, DbError> {
-    let grace = days_before(now, ACCESS_TOKEN_GRACE_DAYS.unsigned_abs());
+    let grace = days_before(now, ACCESS_TOKEN_GRACE_DAYS);
     let events_before = days_before(now, settings.events_days);
-    let delivered_before = days_before(now, DELIVERED_DAYS.unsigned_abs());
-    let mut purged = db
-        .run(move |conn| {
-            let mut purged = Purged {
-                access_tokens: AccessTokenRow::purge_expired(conn, grace)?,
-                oauth_states: StateRow::purge_expired(conn, now)?,
-                events: EventRow::purge_before(conn, events_before)?,
-                ..Purged::default()
-            };
-            loop {
-                let deleted = MessageRow::purge_finished(conn, delivered_before)?;
-                purged.webhook_messages += deleted;
-                if i64::try_from(deleted).unwrap_or(i64::MAX) < PURGE_BATCH {
-                    break;
-                }
-            }
-            Ok(purged)
+    let delivered_before = days_before(now, DELIVERED_DAYS);
+    let mut purged = Purged {
+        access_tokens: in_batches(db, move |c, n| AccessTokenRow::purge_expired(c, grace, n))
+            .await?,
+        oauth_states: in_batches(db, move |c, n| StateRow::purge_expired(c, now, n)).await?,
+        events: in_batches(db, move |c, n| EventRow::purge_before(c, events_before, n)).await?,
+        webhook_messages: in_batches(db, move |c, n| {
+            MessageRow::purge_finished(c, delivered_before, n)
         })
-        .await?;
+        .await?,
+        reaped: Vec::new(),
+    };
     if let Some(days) = settings.reap_invalid_days {
         for row in invalid_for(db, days, now).await? {
             let key = row.key();

@@ -1,12 +1,18 @@
 -- Connection health: background refresh, webhooks (outbox + delivery attempts), retention.
 
 -- Consecutive failed refreshes (reset by a success or a new store), and when the background
--- refresher may try this credential next (unix milliseconds; null: as soon as it is due).
+-- refresher looks at this credential next (unix milliseconds): set after each refresh (when it
+-- enters the ahead window), after a failure (the backoff), for one it cannot refresh (a day);
+-- null until the refresher has seen it (then its expiry decides).
 ALTER TABLE tokens ADD COLUMN refresh_failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN background_at BIGINT;
--- The background scan: OAuth2 credentials that may still be refreshed, soonest expiry first.
-CREATE INDEX tokens_refresh_ahead ON tokens (expires_at)
-    WHERE token_type = 'oauth2' AND status <> 'invalid' AND expires_at IS NOT NULL;
+-- The background scan reads two small ranges: credentials it has not seen, by expiry, and those
+-- it has, by when to look again. Neither holds a credential that is not due.
+CREATE INDEX tokens_refresh_unseen ON tokens (expires_at)
+    WHERE token_type = 'oauth2' AND status <> 'invalid' AND expires_at IS NOT NULL
+      AND background_at IS NULL;
+CREATE INDEX tokens_refresh_next ON tokens (background_at)
+    WHERE token_type = 'oauth2' AND status <> 'invalid' AND background_at IS NOT NULL;
 
 -- Webhook endpoints of a tenant. The signing secret is sealed like a credential.
 CREATE TABLE webhooks (

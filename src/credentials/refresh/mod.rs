@@ -71,6 +71,13 @@ impl CredentialService {
         if !policy::due(row.expires_at, db::now(), ahead, false) {
             return Ok(Ahead::Skipped);
         }
+        // Someone (a GET, another instance's refresher) is refreshing it right now.
+        if row
+            .refresh_lease_until
+            .is_some_and(|until| until > policy::now_millis())
+        {
+            return Ok(Ahead::Skipped);
+        }
         self.refresh(&credential).await.map(|_| Ahead::Refreshed)
     }
 
