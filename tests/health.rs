@@ -369,6 +369,16 @@ async fn every_event_reaches_a_receiver_that_was_down_failing_and_rate_limiting(
     let attempts = first["attempts"].as_array().unwrap();
     assert!(attempts[0]["status_code"].is_null() && attempts[0]["error"].is_string());
     assert_eq!(attempts.last().unwrap()["status_code"], 200);
+    let metrics = (app.svc)(test::TestRequest::get().uri("/metrics").to_request());
+    let text = test::read_body(metrics.await.unwrap()).await;
+    let text = String::from_utf8_lossy(&text);
+    for line in [
+        "tokenvault_webhook_deliveries_total{outcome=\"delivered\"}",
+        "tokenvault_webhook_deliveries_total{outcome=\"retry\"}",
+        "tokenvault_webhook_delivery_latency_seconds_count",
+    ] {
+        assert!(text.contains(line), "{line} missing");
+    }
     // Payloads: who and what, never a secret.
     let body: Value = serde_json::from_str(&received[0].body).unwrap();
     assert_eq!(body["data"]["user_id"], "u1");
