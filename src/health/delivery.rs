@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::webhooks::{WebhookService, internal_literal, is_internal, sign};
 use crate::credentials::ErrorChain;
-use crate::credentials::refresh::policy::{jitter, now_millis};
+use crate::credentials::refresh::policy::{backoff, jitter, now_millis};
 use crate::db::webhooks::{AttemptResult, MessageRow, Next, WebhookRow};
 use crate::db::{self, Db, DbError};
 
@@ -249,12 +249,7 @@ impl Deliverer {
             } => *retry_after,
             _ => None,
         };
-        let doublings = u32::try_from(message.attempts.clamp(0, 20)).unwrap_or(0);
-        let backoff = self
-            .retry_base
-            .saturating_mul(1u32 << doublings)
-            .min(MAX_BACKOFF);
-        let backoff = backoff / 2 + backoff.mul_f64(jitter() / 2.0);
+        let backoff = backoff(self.retry_base, message.attempts, MAX_BACKOFF, jitter());
         let pause = asked.map_or(backoff, |asked| asked.max(backoff).min(MAX_AGE));
         let next_ms = now_millis().saturating_add(millis(pause));
         let give_up_ms = message

@@ -63,15 +63,24 @@ pub fn background_retry_at(
     cooldown_until: Option<i64>,
     jitter: f64,
 ) -> i64 {
-    let doublings = u32::try_from(failures.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
-    let pause = base
-        .saturating_mul(1u32 << doublings)
-        .min(MAX_BACKGROUND_BACKOFF);
-    let pause = pause / 2 + pause.mul_f64(jitter.clamp(0.0, 1.0) / 2.0);
+    let pause = backoff(
+        base,
+        failures.saturating_sub(1),
+        MAX_BACKGROUND_BACKOFF,
+        jitter,
+    );
     let pause_ms = i64::try_from(pause.as_millis()).unwrap_or(i64::MAX);
     now_ms
         .saturating_add(pause_ms)
         .max(cooldown_until.unwrap_or(i64::MIN))
+}
+
+/// Exponential backoff with equal jitter: `base` doubled `doublings` times (at most 20), capped
+/// at `max`; half of it fixed, the other half scaled by `jitter` in [0, 1).
+pub fn backoff(base: Duration, doublings: i32, max: Duration, jitter: f64) -> Duration {
+    let doublings = u32::try_from(doublings.clamp(0, 20)).unwrap_or(0);
+    let pause = base.saturating_mul(1u32 << doublings).min(max);
+    pause / 2 + pause.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
 }
 
 /// When the background refresher looks at a just-refreshed credential again: when it enters
