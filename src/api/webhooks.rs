@@ -10,6 +10,7 @@ use crate::auth::scope::Scope;
 use crate::credentials::model::WebhookEvent;
 use crate::db::webhooks::{AttemptRow, MessageRow, WebhookRow};
 use crate::error::{ApiError, ErrorBody};
+use crate::secret::Secret;
 use crate::state::AppState;
 
 /// Body of `POST /v2/webhooks`.
@@ -56,8 +57,8 @@ pub struct CreatedWebhook {
     #[serde(flatten)]
     pub webhook: Webhook,
     /// The Standard Webhooks signing secret (`whsec_` + base64). Shown once: store it now.
-    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
-    pub secret: String,
+    #[schema(value_type = String, example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: Secret<String>,
 }
 
 /// One delivery attempt.
@@ -171,7 +172,7 @@ pub async fn create(
         .insert_header(NO_STORE)
         .json(CreatedWebhook {
             webhook: Webhook::new(&row),
-            secret: secret.into_inner(),
+            secret,
         }))
 }
 
@@ -253,4 +254,26 @@ pub async fn deliveries(
         .map(|(message, attempts)| WebhookDelivery::new(message, attempts))
         .collect();
     Ok(HttpResponse::Ok().json(deliveries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_webhook_shows_its_secret_in_json_only() {
+        let created = CreatedWebhook {
+            webhook: Webhook {
+                id: "wh_1".into(),
+                url: "https://app.example.com/hooks".into(),
+                events: vec!["credential.invalid"],
+                created_at: "2026-11-24T00:00:00Z".into(),
+            },
+            secret: Secret::new("whsec_c2VjcmV0".into()),
+        };
+        assert!(!format!("{created:?}").contains("whsec_c2VjcmV0"));
+        let json = serde_json::to_value(&created).unwrap();
+        assert_eq!(json["secret"], "whsec_c2VjcmV0");
+        assert_eq!(json["id"], "wh_1");
+    }
 }
