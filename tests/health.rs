@@ -760,3 +760,41 @@ async fn a_get_during_a_background_refresh_joins_it() {
     assert_eq!(mock.token_calls(), 1);
     workers.stop();
 }
+
+#[actix_web::test]
+async fn a_receiver_that_never_answers_is_abandoned_after_ten_seconds_and_retried() {
+    let app = TestApp::new()
+        .config(|c| c.health.webhook_allow_private = true)
+        .start()
+        .await;
+    let receiver = Receiver::down();
+    receiver.up();
+    receiver.stall(true);
+    let (webhook, _) = create_webhook(&app, &receiver.url).await;
+    let workers = app.start_background();
+    assert_eq!(
+        app.store("u1", &common::api_key_body("openai"))
+            .await
+            .status,
+        201
+    );
+    eventually(Duration::from_secs(20), "a timed-out attempt", || async {
+        deliveries(&app, &webhook)
+            .await
+            .iter()
+            .any(|d| d["attempts"].as_array().is_some_and(|a| !a.is_empty()))
+    })
+    .await;
+    workers.stop();
+    let all = deliveries(&app, &webhook).await;
+    let attempt = &all[0]["attempts"][0];
+    assert!(attempt["status_code"].is_null(), "{attempt}");
+    assert!(
+        attempt["error"].as_str().unwrap().contains("timed out"),
+        "{attempt}"
+    );
+    let took = attempt["duration_ms"].as_i64().unwrap();
+    assert!((9_900..15_000).contains(&took), "{took} ms");
+    assert_eq!(all[0]["state"], "pending");
+    assert!(all[0]["next_attempt_at"].is_string());
+}
