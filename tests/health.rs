@@ -34,6 +34,25 @@ where
     }
 }
 
+/// An app whose background refresher scans every second, its provider the mock.
+async fn refreshing_app(mock: &MockProvider) -> TestApp {
+    TestApp::new()
+        .with_provider(mock)
+        .config(|c| {
+            c.health.background_refresh = true;
+            c.health.refresh_scan = Duration::from_secs(1);
+        })
+        .start()
+        .await
+}
+
+/// The app's `/metrics` text.
+async fn metrics_text(app: &TestApp) -> String {
+    let metrics = (app.svc)(test::TestRequest::get().uri("/metrics").to_request());
+    let text = test::read_body(metrics.await.unwrap()).await;
+    String::from_utf8_lossy(&text).into_owned()
+}
+
 /// Seconds until the stored expiry of every credential of `user`, smallest first.
 async fn seconds_left(app: &TestApp, user: &str) -> Vec<i64> {
     let listed = app
@@ -135,9 +154,7 @@ async fn two_instances_refresh_every_credential_ahead_exactly_once() {
         COUNT as f64 / took.as_secs_f64()
     );
 
-    let metrics = (a.svc)(test::TestRequest::get().uri("/metrics").to_request());
-    let text = test::read_body(metrics.await.unwrap()).await;
-    let text = String::from_utf8_lossy(&text);
+    let text = metrics_text(&a).await;
     for family in [
         "tokenvault_background_scan_duration_seconds",
         "tokenvault_background_refresh_total{outcome=\"refreshed\"}",
@@ -152,14 +169,7 @@ async fn two_instances_refresh_every_credential_ahead_exactly_once() {
 async fn a_failing_provider_is_backed_off_and_an_invalid_credential_left_alone() {
     let mock = MockProvider::start().await;
     mock.reply(Reply::Status(500));
-    let app = TestApp::new()
-        .with_provider(&mock)
-        .config(|c| {
-            c.health.background_refresh = true;
-            c.health.refresh_scan = Duration::from_secs(1);
-        })
-        .start()
-        .await;
+    let app = refreshing_app(&mock).await;
     assert_eq!(
         app.store("u1", &credential("flaky", "1//FLAKY", 60))
             .await
@@ -369,9 +379,7 @@ async fn every_event_reaches_a_receiver_that_was_down_failing_and_rate_limiting(
     let attempts = first["attempts"].as_array().unwrap();
     assert!(attempts[0]["status_code"].is_null() && attempts[0]["error"].is_string());
     assert_eq!(attempts.last().unwrap()["status_code"], 200);
-    let metrics = (app.svc)(test::TestRequest::get().uri("/metrics").to_request());
-    let text = test::read_body(metrics.await.unwrap()).await;
-    let text = String::from_utf8_lossy(&text);
+    let text = metrics_text(&app).await;
     for line in [
         "tokenvault_webhook_deliveries_total{outcome=\"delivered\"}",
         "tokenvault_webhook_deliveries_total{outcome=\"retry\"}",
@@ -731,14 +739,7 @@ async fn rotate_key_re_encrypts_webhook_secrets() {
 async fn a_get_during_a_background_refresh_joins_it() {
     let mock = MockProvider::start().await;
     mock.delay(Duration::from_millis(1500));
-    let app = TestApp::new()
-        .with_provider(&mock)
-        .config(|c| {
-            c.health.background_refresh = true;
-            c.health.refresh_scan = Duration::from_secs(1);
-        })
-        .start()
-        .await;
+    let app = refreshing_app(&mock).await;
     // Inside the GET's refresh window too (100 s left < 300 s).
     assert_eq!(
         app.store("u1", &credential("google", "1//J", 100))
