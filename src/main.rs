@@ -59,10 +59,12 @@ enum Command {
     },
     /// Tell which configured key of SECRET_TOKEN_ENC_KEY opens the stored data.
     CheckKey,
-    /// Run retention now: delete expired access tokens and connect states, audit events older
+    /// Run retention now (the server does it at start and every hour); --dry-run lists.
+    ///
+    /// Deletes access tokens a day after they expired, expired connect states, audit events older
     /// than TOKENVAULT_EVENTS_RETENTION_DAYS (90), webhook messages delivered a week ago, and
     /// credentials left invalid for --invalid-days (default TOKENVAULT_REAP_INVALID_DAYS; unset:
-    /// invalid credentials are kept). The server does the same every hour.
+    /// invalid credentials are kept).
     Reap {
         /// Only list the invalid credentials that would be deleted; delete nothing.
         #[arg(long)]
