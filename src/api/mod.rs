@@ -22,6 +22,28 @@ use crate::error::ApiError;
 use crate::state::AppState;
 pub use openapi::AuthErrors;
 
+/// `?limit=` of the newest-first lists (a credential's events, a webhook's deliveries).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LimitQuery {
+    /// How many, newest first: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+impl LimitQuery {
+    /// The limit asked for, checked; 50 when none.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::InvalidRequest(
+                "limit must be between 1 and 500".into(),
+            ));
+        }
+        Ok(limit)
+    }
+}
+
 /// What a body that did not arrive in time reads as (see `bound_body`).
 const BODY_TIMED_OUT: &str = "request body not received in time";
 

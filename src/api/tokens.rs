@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use crate::api::{AuthErrors, NO_STORE, timestamp};
+use crate::api::{AuthErrors, LimitQuery, NO_STORE, timestamp};
 use crate::auth::caller::Caller;
 use crate::auth::scope::Scope;
 use crate::credentials::data::UsableSecret;
@@ -139,15 +139,6 @@ pub struct GetTokenQuery {
 pub struct DeleteTokenQuery {
     /// `false` skips revocation at the provider. Default `true`.
     pub revoke: Option<bool>,
-}
-
-/// Query of `GET …/tokens/{integration_key}/events`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct EventsQuery {
-    /// How many events, newest first: 1 to 500, default 50.
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// One audit event of a credential.
@@ -419,7 +410,7 @@ pub async fn delete(
     tag = "tokens",
     params(
         CredentialPath,
-        EventsQuery,
+        LimitQuery,
     ),
     responses(
         (status = 200, description = "Events, newest first", body = Vec<TokenEvent>),
@@ -433,15 +424,10 @@ pub async fn events(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<CredentialPath>,
-    query: web::Query<EventsQuery>,
+    query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner().authorize(&caller, Scope::TokensRead)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::InvalidRequest(
-            "limit must be between 1 and 500".into(),
-        ));
-    }
+    let limit = query.limit()?;
     let rows = state.credentials.events(&key, limit).await?;
     let events: Vec<TokenEvent> = rows
         .into_iter()

@@ -2,9 +2,9 @@
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::api::{AuthErrors, NO_STORE, timestamp};
+use crate::api::{AuthErrors, LimitQuery, NO_STORE, timestamp};
 use crate::auth::caller::Caller;
 use crate::auth::scope::Scope;
 use crate::credentials::model::WebhookEvent;
@@ -128,15 +128,6 @@ impl WebhookDelivery {
     }
 }
 
-/// Query of `GET /v2/webhooks/{id}/deliveries`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DeliveriesQuery {
-    /// How many deliveries, newest first: 1 to 500, default 50.
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-}
-
 /// Register a webhook endpoint; its signing secret is returned once.
 ///
 /// Deliveries follow Standard Webhooks: `webhook-id`, `webhook-timestamp` and
@@ -222,7 +213,7 @@ pub async fn remove(
 #[utoipa::path(
     operation_id = "listWebhookDeliveries",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The webhook's id (wh_…)"), DeliveriesQuery),
+    params(("id" = String, Path, description = "The webhook's id (wh_…)"), LimitQuery),
     responses(
         (status = 200, description = "Deliveries, newest first", body = Vec<WebhookDelivery>),
         (status = 400, description = "Invalid limit", body = ErrorBody),
@@ -236,15 +227,10 @@ pub async fn deliveries(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<DeliveriesQuery>,
+    query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::InvalidRequest(
-            "limit must be between 1 and 500".into(),
-        ));
-    }
+    let limit = query.limit()?;
     let found = state
         .webhooks
         .deliveries(&caller.tenant, &path.into_inner(), limit)

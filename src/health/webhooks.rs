@@ -1,6 +1,7 @@
 //! Webhook endpoints of a tenant (create, list, delete, their deliveries), the Standard Webhooks
 //! signature, and which targets may be called at all.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -136,12 +137,18 @@ impl WebhookService {
                 Ok(Some((messages, attempts)))
             })
             .await?;
-        let (messages, mut attempts) = found.ok_or(Error::NotFound)?;
+        let (messages, attempts) = found.ok_or(Error::NotFound)?;
+        let mut by_message: HashMap<String, Vec<AttemptRow>> = HashMap::new();
+        for attempt in attempts {
+            by_message
+                .entry(attempt.message_id.clone())
+                .or_default()
+                .push(attempt);
+        }
         Ok(messages
             .into_iter()
             .map(|message| {
-                let (mine, rest) = attempts.drain(..).partition(|a| a.message_id == message.id);
-                attempts = rest;
+                let mine = by_message.remove(&message.id).unwrap_or_default();
                 (message, mine)
             })
             .collect())
