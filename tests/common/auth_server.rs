@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -174,22 +174,13 @@ impl AuthServer {
     pub async fn start() -> AuthServer {
         let state = Arc::new(State::default());
         let data = web::Data::from(state.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        let (addr, handle) = super::local_server("127.0.0.1:0", 1, move |cfg| {
+            cfg.app_data(data.clone())
                 .route("/authorize", web::get().to(authorize))
                 .route("/token", web::post().to(token))
-                .route("/userinfo", web::get().to(userinfo))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(0)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let url = format!("http://{}", server.addrs()[0]);
-        let server = server.run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+                .route("/userinfo", web::get().to(userinfo));
+        });
+        let url = format!("http://{addr}");
         AuthServer {
             url,
             state,

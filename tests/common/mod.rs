@@ -14,7 +14,7 @@ use actix_web::body::BoxBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
-use actix_web::{test, web};
+use actix_web::{App, test, web};
 use diesel::connection::SimpleConnection;
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
@@ -401,6 +401,27 @@ impl TestApp {
     pub fn with_conn<T>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, DbError>) -> T {
         self.state.db.run_blocking(work).unwrap()
     }
+}
+
+/// Serves a local test server (a provider, an authorization server, a webhook receiver) on
+/// `addr` (port 0: a free one) with `workers` workers and the routes `routes` adds; its address
+/// and handle. Runs until the test's runtime ends.
+pub fn local_server(
+    addr: impl std::net::ToSocketAddrs,
+    workers: usize,
+    routes: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
+    let server = actix_web::HttpServer::new(move || App::new().configure(routes.clone()))
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(0)
+        .bind(addr)
+        .unwrap();
+    let bound = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (bound, handle)
 }
 
 /// A typical OAuth2 store body.

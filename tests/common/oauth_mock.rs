@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 /// How the token endpoint answers.
@@ -74,21 +74,12 @@ impl MockProvider {
             requests: Mutex::new(Vec::new()),
         });
         let data = web::Data::from(state.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        let (addr, handle) = super::local_server("127.0.0.1:0", 2, move |cfg| {
+            cfg.app_data(data.clone())
                 .route("/token", web::post().to(token))
-                .route("/revoke", web::to(revoke))
-        })
-        .workers(2)
-        .disable_signals()
-        .shutdown_timeout(0)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let url = format!("http://{}", server.addrs()[0]);
-        let server = server.run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+                .route("/revoke", web::to(revoke));
+        });
+        let url = format!("http://{addr}");
         MockProvider {
             url,
             state,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// One request as received, and what was answered.
 #[derive(Clone, Debug)]
@@ -51,18 +51,10 @@ impl Receiver {
     /// Starts listening: scripted answers first, then 200.
     pub fn up(&self) {
         let data = web::Data::from(self.state.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/hooks", web::post().to(hook))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(0)
-        .bind(self.addr)
-        .unwrap()
-        .run();
-        actix_web::rt::spawn(server);
+        super::local_server(self.addr, 1, move |cfg| {
+            cfg.app_data(data.clone())
+                .route("/hooks", web::post().to(hook));
+        });
     }
 
     /// The next answers, in order (status, `Retry-After` seconds); 200 after them.
