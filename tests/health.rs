@@ -799,3 +799,18 @@ async fn a_receiver_that_never_answers_is_abandoned_after_ten_seconds_and_retrie
     assert_eq!(all[0]["state"], "pending");
     assert!(all[0]["next_attempt_at"].is_string());
 }
+
+#[actix_web::test]
+async fn a_tenant_has_at_most_fifty_webhooks() {
+    let app = common::spawn().await;
+    let body = json!({ "url": "https://93.184.216.34/hooks" });
+    for _ in 0..50 {
+        let created = app.post("/v2/webhooks", &app.admin_key, &body).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let refused = app.post("/v2/webhooks", &app.admin_key, &body).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.message().contains("at most 50"), "{}", refused.body);
+    let listed = app.get("/v2/webhooks", &app.admin_key).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 50);
+}

@@ -78,10 +78,13 @@ impl WebhookService {
         let created = self
             .db
             .transaction(move |conn| {
-                if WebhookRow::list(conn, &tenant)?.len() >= MAX_WEBHOOKS {
+                // Write first: on SQLite a transaction that reads and then writes fails at once
+                // when another connection wrote in between (an API key's last_used_at, say).
+                WebhookRow::insert(conn, &inserted)?;
+                if WebhookRow::list(conn, &tenant)?.len() > MAX_WEBHOOKS {
+                    WebhookRow::delete(conn, &tenant, &inserted.id)?;
                     return Ok(false);
                 }
-                WebhookRow::insert(conn, &inserted)?;
                 Ok(true)
             })
             .await?;
@@ -104,17 +107,19 @@ impl WebhookService {
     /// Deletes an endpoint with its messages: what it was.
     pub async fn delete(&self, tenant: &str, id: &str) -> Result<WebhookRow, Error> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
+        // Read, then delete in a transaction that starts with its write (see `create`); an
+        // endpoint never changes after creation, so what was read is what is deleted.
+        let (t, i) = (tenant.clone(), id.clone());
+        let row = self
+            .db
+            .read(move |conn| Ok(WebhookRow::find(conn, &t, &i)?))
+            .await?
+            .ok_or(Error::NotFound)?;
         let deleted = self
             .db
-            .transaction(move |conn| {
-                let Some(row) = WebhookRow::find(conn, &tenant, &id)? else {
-                    return Ok(None);
-                };
-                WebhookRow::delete(conn, &tenant, &id)?;
-                Ok(Some(row))
-            })
+            .transaction(move |conn| Ok(WebhookRow::delete(conn, &tenant, &id)?))
             .await?;
-        deleted.ok_or(Error::NotFound)
+        deleted.then_some(row).ok_or(Error::NotFound)
     }
 
     /// The newest `limit` messages of an endpoint with their attempts.
