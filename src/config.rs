@@ -6,79 +6,26 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::db::DbSettings;
+use crate::db::{DatabaseUrl, DbSettings};
+use crate::providers::OAuthClient;
 use crate::secret::Secret;
 
-/// Where the data lives. Chosen from the URL scheme, never by trial and error, so a mistyped
-/// `postgres://` URL is an error rather than a stray SQLite file.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-impl DatabaseUrl {
-    pub const DEFAULT: &'static str = "sqlite://./data/tokenvault.db";
-
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let url = url.trim();
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(
-                    "DATABASE_URL sqlite:// needs a file path, e.g. sqlite://./data/tokenvault.db"
-                        .into(),
-                );
-            }
-            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
-        }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DatabaseUrl::Postgres(url.to_string()));
-        }
-        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
-        Err(format!(
-            "DATABASE_URL has an unsupported scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB"
-        ))
-    }
-
-    /// A description safe to log: the PostgreSQL password, if any, is masked.
-    pub fn redacted(&self) -> String {
-        match self {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => redact_password(url),
-        }
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+/// The one place the default address is written.
+macro_rules! default_bind {
+    () => {
+        "127.0.0.1:8000"
     };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
 }
+
+/// Where the server listens unless `TOKENVAULT_BIND` says otherwise.
+pub const DEFAULT_BIND: &str = default_bind!();
+/// Where the client commands find the server unless `TOKENVAULT_URL` says otherwise.
+pub const DEFAULT_URL: &str = concat!("http://", default_bind!());
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// The platform's OAuth client for one provider (`TOKENVAULT_<PROVIDER>_CLIENT_ID/_SECRET`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthClient {
-    pub client_id: Secret<String>,
-    pub client_secret: Option<Secret<String>>,
 }
 
 /// Reads every `TOKENVAULT_<PROVIDER>_CLIENT_ID` (and its `_CLIENT_SECRET`) from `vars`, keyed
@@ -202,72 +149,80 @@ impl Config {
                     .map_err(|_| format!("{name} must be a whole number of {unit}, got {v:?}")),
             }
         };
-        let secs =
-            |name: &str, default: u64| number(name, default, "seconds").map(Duration::from_secs);
-        let millis = |name: &str, default: u64| {
+        let d = Config::defaults(DatabaseUrl::parse(
+            var("DATABASE_URL")
+                .as_deref()
+                .unwrap_or(DatabaseUrl::DEFAULT),
+        )?);
+        let secs = |name: &str, default: Duration| {
+            number(name, default.as_secs(), "seconds").map(Duration::from_secs)
+        };
+        let millis = |name: &str, default: Duration| {
+            let default = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
             number(name, default, "milliseconds").map(Duration::from_millis)
         };
         let db = DbSettings {
-            deadline: millis("TOKENVAULT_DB_DEADLINE_MS", 1500)?,
-            statement_timeout: millis("TOKENVAULT_DB_STATEMENT_TIMEOUT_MS", 5000)?,
-            lock_timeout: millis("TOKENVAULT_DB_LOCK_TIMEOUT_MS", 1000)?,
+            deadline: millis("TOKENVAULT_DB_DEADLINE_MS", d.db.deadline)?,
+            statement_timeout: millis(
+                "TOKENVAULT_DB_STATEMENT_TIMEOUT_MS",
+                d.db.statement_timeout,
+            )?,
+            lock_timeout: millis("TOKENVAULT_DB_LOCK_TIMEOUT_MS", d.db.lock_timeout)?,
         };
         if db.deadline.is_zero() || db.statement_timeout.is_zero() || db.lock_timeout.is_zero() {
             return Err("TOKENVAULT_DB_*_MS settings must be above zero".into());
         }
         let (log_filter, log_format) =
             logging(var("TOKENVAULT_LOG"), var("TOKENVAULT_LOG_FORMAT"))?;
-        let bind = var("TOKENVAULT_BIND").unwrap_or_else(|| "127.0.0.1:8000".into());
+        let bind = var("TOKENVAULT_BIND").unwrap_or(d.bind);
+        let failures = number(
+            "TOKENVAULT_AUTH_FAILURES_PER_MIN",
+            u64::from(d.auth_failures_per_min),
+            "failures",
+        )?;
         Ok(Config {
-            bind: bind.clone(),
-            database: DatabaseUrl::parse(
-                var("DATABASE_URL")
-                    .as_deref()
-                    .unwrap_or(DatabaseUrl::DEFAULT),
-            )?,
+            public_url: public_url(var("TOKENVAULT_PUBLIC_URL"), &bind)?,
+            bind,
+            database: d.database,
             encryption_keys: var("SECRET_TOKEN_ENC_KEY").map(Secret::new),
             bootstrap_api_key: var("TOKENVAULT_BOOTSTRAP_API_KEY").map(Secret::new),
             providers_file: var("PROVIDERS_FILE").map(PathBuf::from),
-            refresh_window: secs("REFRESH_WINDOW_SECS", 300)?,
-            refresh_timeout: secs("REFRESH_TIMEOUT_SECS", 10)?,
-            refresh_cooldown: secs("REFRESH_COOLDOWN_SECS", 30)?,
+            refresh_window: secs("REFRESH_WINDOW_SECS", d.refresh_window)?,
+            refresh_timeout: secs("REFRESH_TIMEOUT_SECS", d.refresh_timeout)?,
+            refresh_cooldown: secs("REFRESH_COOLDOWN_SECS", d.refresh_cooldown)?,
             oauth_clients: oauth_clients_from(std::env::vars()),
-            auth_cache_ttl: secs("TOKENVAULT_AUTH_CACHE_SECS", 5)?,
+            auth_cache_ttl: secs("TOKENVAULT_AUTH_CACHE_SECS", d.auth_cache_ttl)?,
             db,
-            refresh_persist: secs("TOKENVAULT_REFRESH_PERSIST_SECS", 120)?,
-            force_refresh_min: secs("TOKENVAULT_FORCE_REFRESH_MIN_SECS", 30)?,
-            auth_failures_per_min: u32::try_from(number(
-                "TOKENVAULT_AUTH_FAILURES_PER_MIN",
-                60,
-                "failures",
-            )?)
-            .map_err(|_| "TOKENVAULT_AUTH_FAILURES_PER_MIN is too large".to_string())?,
+            refresh_persist: secs("TOKENVAULT_REFRESH_PERSIST_SECS", d.refresh_persist)?,
+            force_refresh_min: secs("TOKENVAULT_FORCE_REFRESH_MIN_SECS", d.force_refresh_min)?,
+            auth_failures_per_min: u32::try_from(failures)
+                .map_err(|_| "TOKENVAULT_AUTH_FAILURES_PER_MIN is too large".to_string())?,
             trusted_proxies: parse_proxies(var("TOKENVAULT_TRUSTED_PROXIES").as_deref())?,
             accept_legacy_ciphertext: choice(
                 "TOKENVAULT_LEGACY_CIPHERTEXT",
                 var("TOKENVAULT_LEGACY_CIPHERTEXT"),
                 ("accept", "refuse"),
-                true,
+                d.accept_legacy_ciphertext,
             )?,
-            client_timeout: secs("TOKENVAULT_CLIENT_TIMEOUT_SECS", 10)?,
+            client_timeout: secs("TOKENVAULT_CLIENT_TIMEOUT_SECS", d.client_timeout)?,
             log_filter,
             log_format,
-            public_url: public_url(var("TOKENVAULT_PUBLIC_URL"), &bind)?,
             redirect_allowlist: comma_list(var("TOKENVAULT_REDIRECT_ALLOWLIST")),
             metrics: choice(
                 "TOKENVAULT_METRICS",
                 var("TOKENVAULT_METRICS"),
                 ("true", "false"),
-                true,
+                d.metrics,
             )?,
             health: health_from(&var, &number)?,
         })
     }
 
-    /// Settings for a given database with every other value at its default; used by tests.
-    pub fn for_database(database: DatabaseUrl) -> Self {
+    /// Every setting at its default (DESIGN.md), for `database`. The one place defaults are
+    /// written.
+    pub fn defaults(database: DatabaseUrl) -> Self {
         Config {
-            bind: "127.0.0.1:0".into(),
+            bind: DEFAULT_BIND.into(),
             database,
             encryption_keys: None,
             bootstrap_api_key: None,
@@ -287,9 +242,18 @@ impl Config {
             log_filter: "info".into(),
             log_format: LogFormat::Text,
             metrics: true,
-            public_url: "http://127.0.0.1:8000".into(),
+            public_url: DEFAULT_URL.into(),
             redirect_allowlist: Vec::new(),
             health: HealthConfig::default(),
+        }
+    }
+
+    /// Settings for a given database with every other value at its default, listening on a
+    /// free port; used by tests.
+    pub fn for_database(database: DatabaseUrl) -> Self {
+        Config {
+            bind: "127.0.0.1:0".into(),
+            ..Config::defaults(database)
         }
     }
 }
@@ -302,27 +266,39 @@ fn health_from(
     let d = HealthConfig::default();
     let secs = |name: &str, default: Duration| number(name, default.as_secs(), "seconds");
     let scan = secs("TOKENVAULT_REFRESH_SCAN_SECS", d.refresh_scan)?;
-    let concurrency = number("TOKENVAULT_REFRESH_CONCURRENCY", 8, "calls")?;
+    let concurrency = number(
+        "TOKENVAULT_REFRESH_CONCURRENCY",
+        d.refresh_concurrency as u64,
+        "calls",
+    )?;
     if scan == 0 || concurrency == 0 {
         return Err(
             "TOKENVAULT_REFRESH_SCAN_SECS and TOKENVAULT_REFRESH_CONCURRENCY must be above zero"
                 .into(),
         );
     }
-    let retry_ms = number("TOKENVAULT_WEBHOOK_RETRY_BASE_MS", 5000, "milliseconds")?;
+    let retry_ms = number(
+        "TOKENVAULT_WEBHOOK_RETRY_BASE_MS",
+        u64::try_from(d.webhook_retry_base.as_millis()).unwrap_or(u64::MAX),
+        "milliseconds",
+    )?;
     let reap = match var("TOKENVAULT_REAP_INVALID_DAYS") {
         None => None,
         Some(_) => Some(number("TOKENVAULT_REAP_INVALID_DAYS", 0, "days")?),
     };
     let flag = |name: &str, default| choice(name, var(name), ("true", "false"), default);
     Ok(HealthConfig {
-        background_refresh: flag("TOKENVAULT_BACKGROUND_REFRESH", true)?,
+        background_refresh: flag("TOKENVAULT_BACKGROUND_REFRESH", d.background_refresh)?,
         refresh_ahead: Duration::from_secs(secs("TOKENVAULT_REFRESH_AHEAD_SECS", d.refresh_ahead)?),
         refresh_scan: Duration::from_secs(scan),
         refresh_concurrency: usize::try_from(concurrency.min(1024)).unwrap_or(1024),
-        webhook_allow_private: flag("TOKENVAULT_WEBHOOK_ALLOW_PRIVATE", false)?,
+        webhook_allow_private: flag("TOKENVAULT_WEBHOOK_ALLOW_PRIVATE", d.webhook_allow_private)?,
         webhook_retry_base: Duration::from_millis(retry_ms.max(1)),
-        events_retention_days: number("TOKENVAULT_EVENTS_RETENTION_DAYS", 90, "days")?,
+        events_retention_days: number(
+            "TOKENVAULT_EVENTS_RETENTION_DAYS",
+            d.events_retention_days,
+            "days",
+        )?,
         reap_invalid_days: reap,
     })
 }
@@ -417,24 +393,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_url_is_chosen_by_scheme() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://./data/x.db"),
-            Ok(DatabaseUrl::Sqlite(PathBuf::from("./data/x.db")))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///var/lib/tv.db"),
-            Ok(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/tv.db")))
-        );
-        assert!(matches!(
-            DatabaseUrl::parse("postgresql://u@h/db"),
-            Ok(DatabaseUrl::Postgres(_))
-        ));
-        assert!(DatabaseUrl::parse("postgress://u@h/db").is_err());
-        assert!(DatabaseUrl::parse("./file.db").is_err());
-    }
-
-    #[test]
     fn oauth_clients_are_read_per_provider() {
         let vars = [
             ("TOKENVAULT_GOOGLE_CLIENT_ID", "gid"),
@@ -451,12 +409,5 @@ mod tests {
         );
         assert_eq!(clients["github"].client_secret, None);
         assert!(!format!("{clients:?}").contains("gsecret"));
-    }
-
-    #[test]
-    fn redacted_url_hides_the_password() {
-        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/tv").unwrap();
-        assert_eq!(url.redacted(), "postgres://app:***@db:5432/tv");
-        assert!(!format!("{url:?}").contains("s3cret"));
     }
 }

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use fernet::Fernet;
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::model::CredentialKey;
+use std::borrow::Cow;
+
+use crate::model::CredentialKey;
 
 /// Salt and iteration count the original Python service used to stretch a non-Fernet secret.
 const STRETCH_SALT: &[u8] = b"agent_api_salt";
@@ -22,10 +24,82 @@ const FERNET_KEY_LEN: usize = 44;
 /// File name of the generated key next to the SQLite database.
 pub const KEY_FILE_NAME: &str = "secret.key";
 
+/// What a ciphertext is bound to: opened anywhere else, it is refused.
+#[derive(Debug, Clone, Copy)]
+pub enum SealedTo<'a> {
+    /// A credential's token data.
+    Credential(&'a CredentialKey),
+    /// A webhook endpoint's signing secret.
+    WebhookSecret {
+        tenant: &'a str,
+        webhook_id: &'a str,
+    },
+    /// The key check value (`credentials::key_check`).
+    KeyCheck,
+}
+
+impl<'a> From<&'a CredentialKey> for SealedTo<'a> {
+    fn from(key: &'a CredentialKey) -> Self {
+        SealedTo::Credential(key)
+    }
+}
+
+impl SealedTo<'_> {
+    /// The binding as written inside the envelope. The three-field form predates the other
+    /// kinds: a webhook secret is `(tenant, "\0webhook", id)` and the key check
+    /// `("tokenvault", "key-check", "key-check")`, names no credential can have.
+    fn wire(&self) -> WireBinding<'_> {
+        let (tenant, user_id, integration_key) = match *self {
+            SealedTo::Credential(key) => (
+                key.tenant.as_str(),
+                key.user_id.as_str(),
+                key.integration_key.as_str(),
+            ),
+            SealedTo::WebhookSecret { tenant, webhook_id } => (tenant, "\u{0}webhook", webhook_id),
+            SealedTo::KeyCheck => ("tokenvault", "key-check", "key-check"),
+        };
+        WireBinding {
+            tenant: Cow::Borrowed(tenant),
+            user_id: Cow::Borrowed(user_id),
+            integration_key: Cow::Borrowed(integration_key),
+        }
+    }
+}
+
+impl std::fmt::Display for SealedTo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SealedTo::Credential(key) => key.fmt(f),
+            SealedTo::WebhookSecret { tenant, webhook_id } => {
+                write!(f, "tenant={tenant} webhook={webhook_id}")
+            }
+            SealedTo::KeyCheck => f.write_str("the key check value"),
+        }
+    }
+}
+
+/// The binding's fields inside the envelope.
+#[derive(Serialize, Deserialize, PartialEq, Eq)]
+struct WireBinding<'a> {
+    tenant: Cow<'a, str>,
+    user_id: Cow<'a, str>,
+    integration_key: Cow<'a, str>,
+}
+
+impl std::fmt::Display for WireBinding<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tenant={} user_id={} integration_key={}",
+            self.tenant, self.user_id, self.integration_key
+        )
+    }
+}
+
 #[derive(Serialize)]
 struct SealedEnvelope<'a> {
     #[serde(flatten)]
-    row: &'a CredentialKey,
+    row: WireBinding<'a>,
     data: &'a serde_json::Value,
 }
 
@@ -42,7 +116,7 @@ enum Plaintext {
 #[derive(Deserialize)]
 struct OpenedEnvelope {
     #[serde(flatten)]
-    row: CredentialKey,
+    row: WireBinding<'static>,
     data: serde_json::Value,
 }
 
@@ -105,16 +179,25 @@ impl Vault {
         self.keys.len()
     }
 
-    /// Encrypts `data` with the first key, bound to `row`.
-    pub fn seal(&self, row: &CredentialKey, data: &serde_json::Value) -> String {
-        let envelope = SealedEnvelope { row, data };
+    /// Encrypts `data` with the first key, bound to `to`.
+    pub fn seal<'a>(&self, to: impl Into<SealedTo<'a>>, data: &serde_json::Value) -> String {
+        let to = to.into();
+        let envelope = SealedEnvelope {
+            row: to.wire(),
+            data,
+        };
         // Serialising a struct of strings and a `Value` cannot fail.
         let plaintext = serde_json::to_vec(&envelope).unwrap_or_default();
         self.keys[0].encrypt(&plaintext)
     }
 
     /// Decrypts a ciphertext stored on `row`, refusing one that names another row.
-    pub fn open(&self, row: &CredentialKey, ciphertext: &str) -> Result<Opened, CryptoError> {
+    pub fn open<'a>(
+        &self,
+        row: impl Into<SealedTo<'a>>,
+        ciphertext: &str,
+    ) -> Result<Opened, CryptoError> {
+        let row = row.into();
         let (key_index, plaintext) = self
             .keys
             .iter()
@@ -132,7 +215,7 @@ impl Vault {
             }
             Err(_) => return Err(CryptoError::Malformed(row.to_string())),
         };
-        if envelope.row != *row {
+        if envelope.row != row.wire() {
             return Err(CryptoError::WrongRow {
                 row: row.to_string(),
                 bound_to: envelope.row.to_string(),
@@ -146,24 +229,18 @@ impl Vault {
     }
 }
 
-/// The row name and content of the key check value (see `credentials::key_check`).
-fn check_row() -> CredentialKey {
-    CredentialKey {
-        tenant: "tokenvault".into(),
-        user_id: "key-check".into(),
-        integration_key: "key-check".into(),
-    }
-}
-
 impl Vault {
     /// A check value sealed with the first key: proves later which key the data was written with.
     pub fn seal_check(&self) -> String {
-        self.seal(&check_row(), &serde_json::json!({"check": "tokenvault"}))
+        self.seal(
+            SealedTo::KeyCheck,
+            &serde_json::json!({"check": "tokenvault"}),
+        )
     }
 
     /// Which configured key opens a check value.
     pub fn open_check(&self, ciphertext: &str) -> Result<usize, CryptoError> {
-        self.open(&check_row(), ciphertext)
+        self.open(SealedTo::KeyCheck, ciphertext)
             .map(|opened| opened.key_index)
     }
 }

@@ -204,15 +204,15 @@ impl From<CredentialError> for ApiError {
     }
 }
 
-impl From<crate::health::Error> for ApiError {
-    fn from(error: crate::health::Error) -> Self {
-        use crate::health::Error as HealthError;
+impl From<crate::webhooks::Error> for ApiError {
+    fn from(error: crate::webhooks::Error) -> Self {
+        use crate::webhooks::Error as WebhookError;
         match error {
-            HealthError::Invalid(message) => ApiError::InvalidRequest(message),
-            HealthError::Unprocessable(message) => ApiError::Unprocessable(message),
-            HealthError::NotFound => ApiError::NotFound(error.to_string()),
-            HealthError::Database(db) => db.into(),
-            HealthError::Internal(_) => ApiError::Internal(with_causes(&error)),
+            WebhookError::Invalid(message) => ApiError::InvalidRequest(message),
+            WebhookError::Unprocessable(message) => ApiError::Unprocessable(message),
+            WebhookError::NotFound => ApiError::NotFound(error.to_string()),
+            WebhookError::Database(db) => db.into(),
+            WebhookError::Internal(_) => ApiError::Internal(with_causes(&error)),
         }
     }
 }
@@ -222,6 +222,8 @@ impl From<AuthError> for ApiError {
         match error {
             AuthError::Unauthorized(message) => ApiError::Unauthorized(message),
             AuthError::Forbidden(message) => ApiError::Forbidden(message),
+            AuthError::InvalidRequest(message) => ApiError::InvalidRequest(message),
+            AuthError::NotFound(message) => ApiError::NotFound(message),
             AuthError::Throttled { retry_after } => ApiError::RateLimited {
                 message: error.to_string(),
                 retry_after,

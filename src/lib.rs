@@ -16,9 +16,11 @@ pub mod error;
 pub mod expiry;
 pub mod health;
 pub mod metrics;
+pub mod model;
 pub mod providers;
 pub mod secret;
 pub mod state;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -30,28 +32,25 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::auth::bootstrap;
 use crate::auth::cache::AuthCache;
-use crate::auth::issue::{self, KeySpec};
+use crate::auth::keys::KeyService;
 use crate::auth::revocations;
-use crate::auth::scope::{KeyScopes, Scope};
 use crate::auth::throttle::Throttle;
-use crate::config::{Config, DatabaseUrl};
+use crate::config::Config;
 use crate::connect::{ConnectService, ConnectSettings};
 use crate::credentials::service::RefreshSettings;
 use crate::credentials::{CredentialService, key_check};
-use crate::crypto::Vault;
-use crate::db::api_keys::ApiKeyRow;
-use crate::db::{Db, DbConnection, DbError};
+use crate::db::DatabaseUrl;
+use crate::db::Db;
+use crate::model::Clock;
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
-use crate::secret::{Secret, hash_secret};
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
+use crate::secret::Secret;
 
 pub use crate::state::AppState;
 
-/// Tenant of the first admin key and of `TOKENVAULT_BOOTSTRAP_API_KEY`.
-pub const DEFAULT_TENANT: &str = "default";
+pub use crate::auth::bootstrap::DEFAULT_TENANT;
 
 /// What `prepare` did that the operator should hear about.
 #[derive(Debug, Default)]
@@ -73,33 +72,7 @@ fn pool_size(url: &DatabaseUrl) -> u32 {
     }
 }
 
-/// Loads the encryption keys: configured, or the key file next to the SQLite database
-/// (generated only while the database holds nothing encrypted).
-pub fn load_vault(
-    config: &Config,
-    db: &Db,
-) -> Result<(Vault, Option<(std::path::PathBuf, bool)>), String> {
-    if let Some(spec) = &config.encryption_keys {
-        return Ok((Vault::from_secrets(spec.as_str())?, None));
-    }
-    match &config.database {
-        DatabaseUrl::Postgres(_) => Err(
-            "SECRET_TOKEN_ENC_KEY is not set. With PostgreSQL it is required, so that every \
-             instance can read the same data: generate one with `tokenvault gen-key` and set it"
-                .into(),
-        ),
-        DatabaseUrl::Sqlite(path) => {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or_else(|| std::path::Path::new("."));
-            let holds_data = key_check::holds_encrypted_data(db)
-                .map_err(|e| format!("cannot read the database: {e}"))?;
-            let (key, file, created) = crypto::load_or_create_key_file(dir, !holds_data)?;
-            Ok((Vault::from_secrets(&key)?, Some((file, created))))
-        }
-    }
-}
+pub use crate::credentials::key_check::load_vault;
 
 /// Opens the configured database (pool of `max_connections`) and applies pending migrations.
 pub fn open_database(config: &Config, max_connections: u32) -> Result<(Db, Vec<String>), String> {
@@ -110,11 +83,16 @@ pub fn open_database(config: &Config, max_connections: u32) -> Result<(Db, Vec<S
 
 /// Connects, migrates, loads keys and the registry, and makes sure an admin key exists.
 pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
+    prepare_with_clock(config, Clock::system())
+}
+
+/// `prepare` with a given clock (tests move it forward).
+pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Startup), String> {
     let registry = Arc::new(Registry::load(config.providers_file.as_deref())?);
     let (db, migrations) = open_database(&config, pool_size(&config.database))?;
     let (vault, key_file) = load_vault(&config, &db)?;
     key_check::verify_or_seal(&db, &vault)?;
-    let first_admin_key = ensure_admin_key(&db, config.bootstrap_api_key.as_ref())?;
+    let first_admin_key = bootstrap::ensure_admin_key(&db, config.bootstrap_api_key.as_ref())?;
     let settings = RefreshSettings {
         window: config.refresh_window,
         timeout: config.refresh_timeout,
@@ -134,6 +112,7 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
         Arc::clone(&registry),
         ProviderClient::new()?,
         settings,
+        clock.clone(),
     )
     .map_err(|e| e.to_string())?;
     let connect = ConnectService::new(
@@ -148,16 +127,18 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
             timeout: config.refresh_timeout,
         },
     )?;
-    warn_if_public_url_is_plain_http(&config.public_url);
     let auth = Arc::new(AuthCache::new(config.auth_cache_ttl));
     revocations::listen(&config.database, Arc::downgrade(&auth));
-    let webhooks = health::webhooks::WebhookService::new(
+    let webhooks = webhooks::WebhookService::new(
         db.clone(),
         webhook_vault,
         config.health.webhook_allow_private,
     );
+    let keys = KeyService::new(db.clone(), Arc::clone(&auth), clock.clone());
     let state = AppState {
         webhooks,
+        keys,
+        clock,
         auth,
         throttle: Throttle::new(config.auth_failures_per_min),
         credentials,
@@ -185,82 +166,6 @@ pub fn start_background(state: &AppState) -> Result<health::Workers, String> {
         &state.webhooks,
         &state.config.health,
     )
-}
-
-/// Browsers come back to the public URL with authorization codes: over plain http that is only
-/// safe on this machine.
-fn warn_if_public_url_is_plain_http(public_url: &str) {
-    let Some(rest) = public_url.strip_prefix("http://") else {
-        return;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
-        tracing::warn!(
-            public_url,
-            "TOKENVAULT_PUBLIC_URL is plain http on a non-loopback address: the connect flow's \
-             authorization codes would cross the network unencrypted; serve it over https"
-        );
-    }
-}
-
-/// Arbitrary key of the PostgreSQL advisory lock that serialises admin-key bootstrap.
-const BOOTSTRAP_LOCK_KEY: i64 = 0x746f_6b65_6e77;
-
-/// Registers `TOKENVAULT_BOOTSTRAP_API_KEY` as an admin key of tenant `default`, or, with no
-/// key in the database at all, creates one and returns it (to be shown once).
-fn ensure_admin_key(
-    db: &Db,
-    bootstrap: Option<&Secret<String>>,
-) -> Result<Option<Secret<String>>, String> {
-    let admin = |name: &str| KeySpec {
-        tenant: DEFAULT_TENANT.into(),
-        name: name.into(),
-        scopes: KeyScopes::only(Scope::Admin),
-        user_id: None,
-        expires_at: None,
-    };
-    let reason = |e: &dyn std::error::Error| format!("cannot set up the admin API key: {e}");
-    let bootstrap = bootstrap.map(Secret::as_str);
-    if let Some(key) = bootstrap {
-        let random_part = key.strip_prefix(issue::API_KEY_PREFIX).unwrap_or("");
-        if random_part.len() < 20 || !random_part.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(
-                "TOKENVAULT_BOOTSTRAP_API_KEY must be agk_ followed by at least 20 letters or digits"
-                    .into(),
-            );
-        }
-    }
-    let issued = issue::Issued::api_key(bootstrap).map_err(|e| reason(&e))?;
-    // Instances starting together on one PostgreSQL: one creates the key, the others then see it.
-    db.run_blocking(|conn| {
-        conn.transaction(|conn| {
-            if let DbConnection::Postgresql(pg) = conn {
-                pg.batch_execute(&format!(
-                    "SELECT pg_advisory_xact_lock({BOOTSTRAP_LOCK_KEY})"
-                ))?;
-            }
-            if let Some(key) = bootstrap {
-                if ApiKeyRow::find_by_hash(conn, &hash_secret(key))?.is_none() {
-                    issue::create_api_key(conn, &admin("bootstrap"), issued)?;
-                }
-                return Ok(None);
-            }
-            if ApiKeyRow::count(conn)? > 0 {
-                return Ok(None);
-            }
-            let created = issue::create_api_key(conn, &admin("admin (first start)"), issued)?;
-            Ok(Some(created.key))
-        })
-    })
-    .map_err(|e: DbError| reason(&e))
 }
 
 /// The documented routes and their OpenAPI document.

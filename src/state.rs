@@ -4,23 +4,28 @@
 use std::sync::Arc;
 
 use crate::auth::cache::AuthCache;
+use crate::auth::keys::KeyService;
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::connect::ConnectService;
 use crate::credentials::CredentialService;
 use crate::db::Db;
-use crate::health::webhooks::WebhookService;
+use crate::model::Clock;
 use crate::providers::Registry;
+use crate::webhooks::WebhookService;
 
 pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub registry: Arc<Registry>,
     pub auth: Arc<AuthCache>,
+    pub keys: KeyService,
     pub throttle: Throttle,
     pub credentials: CredentialService,
     pub connect: ConnectService,
     pub webhooks: WebhookService,
+    /// What time it is: the system clock, or a test's.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for AppState {

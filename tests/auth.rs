@@ -38,7 +38,7 @@ async fn revoked_key_is_401() {
     let created = app.create_key_with(KeySpec {
         tenant: "acme".into(),
         name: "to revoke".into(),
-        scopes: tokenvault::auth::scope::KeyScopes::parse_list("tokens:read").unwrap(),
+        scopes: tokenvault::model::KeyScopes::parse_list("tokens:read").unwrap(),
         user_id: None,
         expires_at: None,
     });
@@ -67,7 +67,7 @@ async fn expired_key_is_401() {
     let created = app.create_key_with(KeySpec {
         tenant: "acme".into(),
         name: "expired".into(),
-        scopes: tokenvault::auth::scope::KeyScopes::parse_list("tokens:read").unwrap(),
+        scopes: tokenvault::model::KeyScopes::parse_list("tokens:read").unwrap(),
         user_id: None,
         expires_at: Some(tokenvault::db::now() - chrono::Duration::seconds(1)),
     });

@@ -13,7 +13,7 @@ use common::{TestApp, TestDb, api_key_body};
 #[actix_web::test]
 async fn database_outage_answers_503_fast_and_recovers() {
     let db = TestDb::new();
-    let tokenvault::config::DatabaseUrl::Postgres(direct_url) = db.url.clone() else {
+    let tokenvault::db::DatabaseUrl::Postgres(direct_url) = db.url.clone() else {
         eprintln!("skipped: the outage test needs TEST_DATABASE_URL=postgres://…");
         return;
     };
@@ -25,7 +25,7 @@ async fn database_outage_answers_503_fast_and_recovers() {
     let app = TestApp::new()
         .backend(db)
         .config(move |config| {
-            config.database = tokenvault::config::DatabaseUrl::Postgres(proxied);
+            config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
         })
         .start()
         .await;

@@ -13,7 +13,7 @@ use common::{TestApp, TestDb, api_key_body, expiring_body};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::json;
-use tokenvault::config::DatabaseUrl;
+use tokenvault::db::DatabaseUrl;
 use tokenvault::db::schema::tokens;
 
 /// The app on PostgreSQL through a fault proxy (None on SQLite).
@@ -283,7 +283,7 @@ async fn lease_waiter_with_a_still_valid_token_is_served_within_two_seconds() {
     app.store("u1", &expiring_body("google", "google", 120))
         .await;
     // Another instance took the lease and died without releasing it.
-    let until = tokenvault::credentials::refresh::policy::now_millis() + 60_000;
+    let until = app.state.clock.now_millis() + 60_000;
     diesel::update(tokens::table)
         .set((
             tokens::refresh_lease_owner.eq("inst_dead"),

@@ -13,6 +13,7 @@ use common::oauth_mock::{MockProvider, Reply};
 use common::receiver::{Receiver, verifies};
 use common::{TestApp, TestDb, serve_on_free_port, tokenvault_command};
 use serde_json::{Value, json};
+use tokenvault::health::refresher::{Refresher, RefresherSettings};
 
 /// An OAuth2 body whose refresh token names it, expiring in `secs`.
 fn credential(integration_key: &str, refresh_token: &str, secs: i64) -> Value {
@@ -182,43 +183,51 @@ async fn a_failing_provider_is_backed_off_and_an_invalid_credential_left_alone()
             .status,
         201
     );
-    let workers = app.start_background();
-    eventually(Duration::from_secs(10), "the first attempts", || async {
-        mock.token_calls() >= 2
-    })
-    .await;
+    // Scans are run here one by one; time moves through the app's clock.
+    let refresher = Refresher::new(
+        app.state.db.clone(),
+        app.state.credentials.clone(),
+        RefresherSettings {
+            ahead: Duration::from_secs(600),
+            scan: Duration::from_secs(1),
+            concurrency: 4,
+        },
+    );
+    let first = refresher.scan_once().await.unwrap();
+    assert_eq!((first.due, first.failed), (2, 2), "{first:?}");
+    assert_eq!(mock.token_calls(), 2);
     mock.reply(Reply::OAuthError(400, "invalid_grant"));
     // After one failure: no attempt before the 30-second cooldown (the backoff, 15 to 30 s,
-    // never ends before it) — so within the next 4 s of 1-second scans, no new attempt.
-    let calls = mock.token_calls();
-    actix_web::rt::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(mock.token_calls(), calls, "retried inside the backoff");
-    // Once the backoff is over (moved into the past: time injected through the row), the
-    // provider rejects both; invalid credentials are then never tried again.
-    app.with_conn(|conn| {
-        use diesel::prelude::*;
-        diesel::sql_query("UPDATE tokens SET background_at = 0, cooldown_until = NULL")
-            .execute(conn)?;
-        Ok(())
-    });
-    eventually(Duration::from_secs(10), "both invalid", || async {
-        let listed = app.get("/v2/users/u1/tokens", &app.admin_key).await;
-        listed
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["status"] == "invalid")
-    })
-    .await;
-    let calls = mock.token_calls();
-    actix_web::rt::time::sleep(Duration::from_millis(2500)).await;
+    // never ends before it), however often the refresher scans meanwhile.
+    for _ in 0..3 {
+        app.advance(Duration::from_secs(4));
+        refresher.scan_once().await.unwrap();
+        assert_eq!(mock.token_calls(), 2, "retried inside the backoff");
+    }
+    // Once the backoff is over, the provider rejects both; invalid credentials are then never
+    // tried again.
+    app.advance(Duration::from_secs(3600));
+    let after = refresher.scan_once().await.unwrap();
+    assert_eq!(after.failed, 2, "{after:?}");
+    assert_eq!(mock.token_calls(), 4);
+    let listed = app.get("/v2/users/u1/tokens", &app.admin_key).await;
+    let statuses: Vec<_> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["invalid", "invalid"], "{}", listed.body);
+    for _ in 0..3 {
+        app.advance(Duration::from_secs(7200));
+        refresher.scan_once().await.unwrap();
+    }
     assert_eq!(
         mock.token_calls(),
-        calls,
+        4,
         "an invalid credential was tried again"
     );
-    workers.stop();
 }
 
 /// Creates a webhook for every event type; its id and secret.

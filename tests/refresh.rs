@@ -500,8 +500,8 @@ async fn lease_of_a_crashed_instance_is_taken_over_after_it_expires() {
     let app = spawn_with_providers(mock.providers_toml(), |_| {}).await;
     app.store("u1", &expiring_body("google", "google", 60))
         .await;
-    // A winner that died mid-refresh left its lease for another 800 ms.
-    let until = tokenvault::credentials::refresh::policy::now_millis() + 800;
+    // A winner that died mid-refresh left its lease for another minute.
+    let until = app.state.clock.now_millis() + 60_000;
     diesel::update(tokens::table)
         .set((
             tokens::refresh_lease_owner.eq("inst_crashed"),
@@ -510,14 +510,18 @@ async fn lease_of_a_crashed_instance_is_taken_over_after_it_expires() {
         .execute(&mut app.db.connect())
         .unwrap();
 
+    // While the lease holds, nobody else calls the provider: the still-valid token is served.
+    let r = app.get(GOOGLE, &app.admin_key).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["refreshed"], false, "took over a live lease");
+    assert_eq!(mock.token_calls(), 0);
+    // The lease runs out (and the token with it): the next GET takes over.
+    app.advance(Duration::from_secs(61));
     let r = app.get(GOOGLE, &app.admin_key).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["refreshed"], true);
     assert_eq!(mock.token_calls(), 1);
-    assert!(
-        tokenvault::credentials::refresh::policy::now_millis() >= until,
-        "took over before the lease expired"
-    );
+    assert!(app.state.clock.now_millis() >= until);
     let (owner, lease): (Option<String>, Option<i64>) = tokens::table
         .select((tokens::refresh_lease_owner, tokens::refresh_lease_until))
         .first(&mut app.db.connect())

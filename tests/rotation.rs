@@ -129,12 +129,8 @@ async fn unreadable_rows_are_reported_by_identity_without_contents() {
     use diesel::prelude::*;
     use tokenvault::db::schema::tokens;
     let sealed = vault(&foreign).seal(
-        &tokenvault::credentials::model::CredentialKey::parse(
-            tokenvault::DEFAULT_TENANT,
-            "u00003",
-            "openai",
-        )
-        .unwrap(),
+        &tokenvault::model::CredentialKey::parse(tokenvault::DEFAULT_TENANT, "u00003", "openai")
+            .unwrap(),
         &json!({"api_key": "sk-FOREIGN-SECRET"}),
     );
     diesel::update(tokens::table.filter(tokens::user_id.eq("u00003")))

@@ -171,12 +171,8 @@ async fn data_written_with_another_key_is_not_served() {
     let foreign = tokenvault::crypto::Vault::from_secrets(&tokenvault::crypto::generate_key())
         .unwrap()
         .seal(
-            &tokenvault::credentials::model::CredentialKey::parse(
-                tokenvault::DEFAULT_TENANT,
-                "u1",
-                "openai",
-            )
-            .unwrap(),
+            &tokenvault::model::CredentialKey::parse(tokenvault::DEFAULT_TENANT, "u1", "openai")
+                .unwrap(),
             &json!({"api_key": "sk-OTHER"}),
         );
     diesel::update(tokens::table)
@@ -197,8 +193,7 @@ async fn a_credential_that_cannot_be_decrypted_can_still_be_deleted() {
     let foreign = tokenvault::crypto::Vault::from_secrets(&tokenvault::crypto::generate_key())
         .unwrap()
         .seal(
-            &tokenvault::credentials::model::CredentialKey::parse("default", "u1", "google")
-                .unwrap(),
+            &tokenvault::model::CredentialKey::parse("default", "u1", "google").unwrap(),
             &json!({"access_token": "ya29.OTHER"}),
         );
     // Both rows now hold a ciphertext sealed with a key nobody configured.

@@ -6,15 +6,13 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::extract::{attempt_of, presented_secret};
 use crate::api::{AuthErrors, NO_STORE, read_optional_json, timestamp};
-use crate::auth::caller::{Caller, attempt_of, presented_secret};
-use crate::auth::issue::{self, ACCESS_TOKEN_BOUNDS, API_KEY_PREFIX, Issued};
-use crate::auth::scope::Scope;
-use crate::auth::{self, AuthError, revocations};
+use crate::auth::issue::API_KEY_PREFIX;
+use crate::auth::keys::MintRequest;
+use crate::auth::{self, Caller};
 use crate::db::access_tokens::AccessTokenRow;
-use crate::db::{self, DbError};
 use crate::error::{ApiError, ErrorBody};
-use crate::expiry;
 use crate::state::AppState;
 
 /// Body of `POST /v2/access-tokens`; every field is optional and the body may be empty.
@@ -109,32 +107,14 @@ pub async fn create(
         None => presented_secret(req.headers())?,
     };
     let caller = auth::authenticate(&state.db, &attempt_of(&req, &state), secret).await?;
-    caller.require_api_key("mint another access token")?;
-    match request.grant_type.as_deref().map(str::trim) {
-        None | Some("") | Some("client_credentials") => {}
-        Some(_) => {
-            return Err(ApiError::InvalidRequest(
-                "grant_type must be client_credentials".into(),
-            ));
-        }
-    }
-    let now = db::now();
-    let expires_at = expiry::resolve(
-        request.expires_in.as_deref(),
-        request.expires_at.as_deref(),
-        now,
-        ACCESS_TOKEN_BOUNDS,
-        Some(chrono::Duration::hours(1)),
-    )
-    .map_err(ApiError::InvalidRequest)?
-    .ok_or_else(|| ApiError::internal("access token without expiry"))?;
-    let issued = Issued::access_token().map_err(ApiError::internal)?;
-    let minted = state
-        .db
-        .run(move |conn| issue::mint_access_token(conn, &caller, issued, expires_at))
-        .await?;
+    let mint = MintRequest {
+        expires_in: request.expires_in,
+        expires_at: request.expires_at,
+        grant_type: request.grant_type,
+    };
+    let minted = state.keys.mint(&caller, mint).await?;
     let secret = Some(minted.token.into_inner());
-    let body = AccessToken::new(&minted.row, secret, now);
+    let body = AccessToken::new(&minted.row, secret, minted.now);
     Ok(HttpResponse::Created().insert_header(NO_STORE).json(body))
 }
 
@@ -150,20 +130,7 @@ pub async fn create(
 )]
 #[get("/v2/access-tokens")]
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let now = db::now();
-    let tenant = caller.tenant.clone();
-    let key_filter = (!caller.has(Scope::Admin)).then(|| caller.key_id.clone());
-    let rows = state
-        .db
-        .run(move |conn| {
-            Ok(AccessTokenRow::list_live(
-                conn,
-                &tenant,
-                key_filter.as_deref(),
-                now,
-            )?)
-        })
-        .await?;
+    let (rows, now) = state.keys.live_tokens(&caller).await?;
     let tokens: Vec<AccessToken> = rows
         .iter()
         .map(|row| AccessToken::new(row, None, now))
@@ -192,32 +159,6 @@ pub async fn destroy(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let tenant = caller.tenant.clone();
-    let lookup = id.clone();
-    let row = state
-        .db
-        .run(move |conn| Ok(AccessTokenRow::find(conn, &tenant, &lookup)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("Access token not found".into()))?;
-    if row.api_key_id != caller.key_id && !caller.has(Scope::Admin) {
-        return Err(AuthError::Forbidden(
-            "This access token was minted from another API key; only that key or an admin key \
-             of the tenant can destroy it"
-                .into(),
-        )
-        .into());
-    }
-    let now = db::now();
-    let (target, tenant) = (id.clone(), caller.tenant.clone());
-    let row = state
-        .db
-        .run(move |conn| {
-            revocations::destroy_access_token(conn, &target, now)?;
-            let destroyed = AccessTokenRow::find(conn, &tenant, &target)?;
-            destroyed.ok_or(DbError::Missing("the destroyed access token vanished"))
-        })
-        .await?;
-    state.auth.forget_access_token(&id);
+    let (row, now) = state.keys.destroy(&caller, &path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccessToken::new(&row, None, now)))
 }

@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::tokens::UserPath;
 use crate::api::{AuthErrors, NO_STORE, timestamp};
-use crate::auth::caller::Caller;
-use crate::auth::scope::Scope;
+use crate::auth::Caller;
 use crate::connect::{CallbackParams, StartRequest};
 use crate::error::{ApiError, ErrorBody};
+use crate::model::Scope;
 use crate::secret::Secret;
 use crate::state::AppState;
 

@@ -4,6 +4,7 @@
 pub mod access_tokens;
 pub mod api_keys;
 pub mod connect;
+pub mod extract;
 pub mod health;
 pub mod observe;
 pub mod openapi;
@@ -287,7 +288,4 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<KnownRoutes>) -> HttpR
 pub const NO_STORE: (&str, &str) = ("Cache-Control", "no-store");
 
 /// Timestamps in responses (and the CLI): RFC 3339, UTC, with `Z`.
-pub fn timestamp(at: chrono::NaiveDateTime) -> String {
-    at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+pub use crate::model::timestamp;

@@ -13,9 +13,7 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 use crate::credentials::data::{
     ApiKeyTokenData, JwtTokenData, MAX_EXPIRES_IN, MAX_FIELD_LEN, OAuth2TokenData,
 };
-use crate::credentials::model::{
-    MAX_INTEGRATION_KEY_LEN, MAX_USER_ID_LEN, TokenType, identifier_pattern,
-};
+use crate::model::{MAX_INTEGRATION_KEY_LEN, MAX_USER_ID_LEN, TokenType, identifier_pattern};
 use crate::providers::Registry;
 
 #[derive(OpenApi)]
@@ -54,7 +52,7 @@ impl Modify for SecurityAddon {
         components.add_security_scheme(
             API_KEY,
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                crate::auth::caller::API_KEY_HEADER,
+                crate::api::extract::API_KEY_HEADER,
                 "An API key, `agk_…`.",
             ))),
         );

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 
 use crate::api::AuthErrors;
-use crate::auth::caller::Caller;
+use crate::auth::Caller;
 use crate::providers::ProviderInfo;
 use crate::state::AppState;
 

@@ -8,17 +8,17 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::api::{AuthErrors, LimitQuery, NO_STORE, timestamp};
-use crate::auth::caller::Caller;
-use crate::auth::scope::Scope;
+use crate::auth::Caller;
 use crate::credentials::data::UsableSecret;
-use crate::credentials::model::{
-    Account, CredentialKey, EventKind, Outcome, Revocation, TokenStatus, TokenType, check_user_id,
-};
 use crate::credentials::service::{NewCredential, is_expired};
 use crate::credentials::{Credential, Inconsistency};
 use crate::db::tokens::{Stored, TokenRow};
 use crate::db::{self};
 use crate::error::{ApiError, ErrorBody};
+use crate::model::Scope;
+use crate::model::{
+    Account, CredentialKey, EventKind, Outcome, Revocation, TokenStatus, TokenType, check_user_id,
+};
 use crate::state::AppState;
 
 /// Body of `POST /v2/users/{user_id}/tokens`.
@@ -386,7 +386,7 @@ pub async fn delete(
         .credentials
         .delete(&key, query.revoke != Some(false))
         .await?;
-    let integration_key = key.integration_key;
+    let integration_key = String::from(key.integration_key);
     let message = match deleted.revocation {
         Revocation::Failed => format!(
             "Token for {integration_key} deleted successfully, but revoking it at the provider failed"

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{AuthErrors, LimitQuery, NO_STORE, timestamp};
-use crate::auth::caller::Caller;
-use crate::auth::scope::Scope;
-use crate::credentials::model::WebhookEvent;
+use crate::auth::Caller;
 use crate::db::webhooks::{AttemptRow, MessageRow, WebhookRow};
 use crate::error::{ApiError, ErrorBody};
+use crate::model::Scope;
+use crate::model::WebhookEvent;
 use crate::secret::Secret;
 use crate::state::AppState;
 

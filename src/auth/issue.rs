@@ -4,12 +4,12 @@
 use chrono::NaiveDateTime;
 
 use super::caller::Caller;
-use super::scope::KeyScopes;
-use crate::credentials::model::check_user_id;
 use crate::db::access_tokens::{AccessTokenRow, NewAccessToken};
 use crate::db::api_keys::{ApiKeyRow, NewApiKey};
 use crate::db::{self, DbConnection, DbError};
 use crate::expiry;
+use crate::model::KeyScopes;
+use crate::model::check_user_id;
 use crate::secret::{RandomError, Secret, hash_secret, random_base62};
 
 pub const API_KEY_PREFIX: &str = "agk_";
@@ -39,7 +39,7 @@ impl KeySpec {
     pub fn parse(
         tenant: &str,
         name: &str,
-        scopes: &str,
+        scopes: KeyScopes,
         user_id: Option<&str>,
         expires_at: Option<NaiveDateTime>,
     ) -> Result<KeySpec, String> {
@@ -54,14 +54,14 @@ impl KeySpec {
         Ok(KeySpec {
             tenant: tenant.trim().to_string(),
             name: name.trim().to_string(),
-            scopes: KeyScopes::parse_list(scopes)?,
+            scopes,
             user_id: user_id.map(String::from),
             expires_at,
         })
     }
 }
 
-crate::credentials::model::text_enum! {
+crate::model::text_enum! {
     /// Whether an API key works.
     pub enum KeyState {
         Active = "active",

@@ -1,13 +1,17 @@
-//! Who is calling and what they may do: scopes (`scope`), the caller and its extractor
-//! (`caller`), issuing API keys and access tokens (`issue`), and the short-lived cache that
-//! keeps authentication off the database on the hot path (`cache`).
+//! Who is calling and what they may do: the caller and its checks (`caller`), issuing API keys
+//! and access tokens (`issue`), managing them as a service (`keys`), their revocation across
+//! instances (`revocations`), the failed-auth throttle (`throttle`), and the short-lived cache
+//! that keeps authentication off the database on the hot path (`cache`).
 
+pub mod bootstrap;
 pub mod cache;
 pub mod caller;
 pub mod issue;
+pub mod keys;
 pub mod revocations;
-pub mod scope;
 pub mod throttle;
+
+pub use caller::Caller;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,9 +19,10 @@ use std::sync::Arc;
 use crate::db::access_tokens::AccessTokenRow;
 use crate::db::api_keys::ApiKeyRow;
 use crate::db::{self, Db, DbError};
+use crate::model::Clock;
 use crate::secret::{RandomError, hash_secret};
 use cache::{AuthCache, Authenticated};
-use caller::Caller;
+
 use issue::{ACCESS_TOKEN_PREFIX, API_KEY_PREFIX};
 use throttle::Throttle;
 
@@ -33,6 +38,12 @@ pub enum AuthError {
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// Malformed input (a key's name, scopes, user id or expiry).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No such key or access token in the caller's tenant.
+    #[error("{0}")]
+    NotFound(String),
     /// Too many failed attempts from this address.
     #[error("Too many failed authentication attempts from this address; retry in {retry_after}s")]
     Throttled { retry_after: u64 },
@@ -48,6 +59,8 @@ pub struct Attempt<'a> {
     pub cache: &'a AuthCache,
     pub throttle: &'a Throttle,
     pub client: Option<IpAddr>,
+    /// What time it is (keys and access tokens expire).
+    pub clock: &'a Clock,
 }
 
 impl Attempt<'_> {
@@ -102,7 +115,7 @@ pub async fn authenticate(
             }
         },
     };
-    if let Err(why) = check_live(&found, db::now()) {
+    if let Err(why) = check_live(&found, attempt.clock.now_naive()) {
         return Err(attempt.refuse("not_live", &why));
     }
     if cache.due_for_touch(&found.key.id) {

@@ -15,7 +15,7 @@ use diesel::sql_types::Text;
 use chrono::NaiveDateTime;
 
 use super::cache::AuthCache;
-use crate::config::DatabaseUrl;
+use crate::db::DatabaseUrl;
 use crate::db::access_tokens::AccessTokenRow;
 use crate::db::api_keys::ApiKeyRow;
 use crate::db::{DbConnection, DbError, establish};

@@ -6,6 +6,7 @@
 //! The message on stderr is one line. Nothing secret is printed except what `get`, `export` and
 //! `run` exist to hand over.
 
+pub mod admin;
 pub mod client;
 pub mod commands;
 pub mod shell;
@@ -41,7 +42,7 @@ impl CliError {
 #[derive(clap::Args, Clone)]
 pub struct Connection {
     /// The tokenvault server.
-    #[arg(long, env = "TOKENVAULT_URL", default_value = "http://127.0.0.1:8000")]
+    #[arg(long, env = "TOKENVAULT_URL", default_value = crate::config::DEFAULT_URL)]
     pub url: String,
     /// An API key (agk_…) or an access token (agat_…).
     #[arg(long, env = "TOKENVAULT_API_KEY", hide_env_values = true)]

@@ -12,20 +12,19 @@ use std::time::Duration;
 
 use base64::Engine;
 use chrono::NaiveDateTime;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::config::OAuthClient;
-use crate::credentials::model::{Account, CredentialKey, EventKind, Outcome};
+use crate::credentials::data::OAuth2TokenData;
 use crate::credentials::service::NewCredential;
 use crate::credentials::{CredentialService, Error, Inconsistency};
 use crate::crypto::Vault;
+use crate::db::Db;
 use crate::db::events::EventRow;
 use crate::db::oauth_states::{Consumed, StateRow};
-use crate::db::{self, Db};
-use crate::providers::client::{
-    CodeGrant, Exchanged, ProviderClient, account_of, oauth_error_code,
-};
+use crate::model::{Account, CredentialKey, EventKind, Outcome};
+use crate::providers::OAuthClient;
+use crate::providers::client::{Exchanged, Grant, ProviderClient, account_of, oauth_error_code};
 use crate::providers::{Provider, Registry};
 use crate::secret::{Secret, hash_secret, random_base62};
 
@@ -125,6 +124,7 @@ impl ConnectService {
         credentials: CredentialService,
         settings: ConnectSettings,
     ) -> Result<ConnectService, String> {
+        warn_if_public_url_is_plain_http(&settings.public_url);
         let inner = Inner {
             db,
             vault,
@@ -209,13 +209,13 @@ impl ConnectService {
         let state = random_base62(43).map_err(Error::internal)?;
         let verifier = random_base62(64).map_err(Error::internal)?;
         let url = self.authorization_url(&provider, &client, &scopes, &state, &verifier)?;
-        let now = db::now();
+        let now = self.inner.credentials.clock().now_naive();
         let expires_at = now + chrono::Duration::from_std(STATE_TTL).unwrap_or_default();
         let row = StateRow {
             state_hash: hash_secret(&state),
-            tenant: key.tenant.clone(),
-            user_id: key.user_id.clone(),
-            integration_key: key.integration_key.clone(),
+            tenant: key.tenant.to_string(),
+            user_id: key.user_id.to_string(),
+            integration_key: key.integration_key.to_string(),
             provider: provider.key.clone(),
             scopes: Some(serde_json::to_string(&scopes).unwrap_or_default()),
             redirect_uri: request.redirect_uri,
@@ -287,7 +287,10 @@ impl ConnectService {
             .map(|s| s.as_str().trim().to_string())
             .filter(|s| !s.is_empty())
             .ok_or_else(|| Error::Invalid("state is missing: start the connect again".into()))?;
-        let (hash, now) = (hash_secret(&state), db::now());
+        let (hash, now) = (
+            hash_secret(&state),
+            self.inner.credentials.clock().now_naive(),
+        );
         let consumed = self
             .inner
             .db
@@ -306,11 +309,7 @@ impl ConnectService {
                 ));
             }
         };
-        let key = CredentialKey {
-            tenant: row.tenant.clone(),
-            user_id: row.user_id.clone(),
-            integration_key: row.integration_key.clone(),
-        };
+        let key = CredentialKey::stored(&row.tenant, &row.user_id, &row.integration_key);
         if let Some(error) = &params.error {
             let code = oauth_error_code(error);
             let reason = format!("the provider answered error={code}");
@@ -346,7 +345,11 @@ impl ConnectService {
         code: &str,
     ) -> Result<String, Error> {
         tracing::info!(%key, provider = %row.provider, outcome = %outcome, reason, "connect failed");
-        let (key_owned, reason_owned, now) = (key.clone(), reason.to_string(), db::now());
+        let (key_owned, reason_owned, now) = (
+            key.clone(),
+            reason.to_string(),
+            self.inner.credentials.clock().now_naive(),
+        );
         self.inner
             .db
             .run(move |conn| {
@@ -384,7 +387,7 @@ impl ConnectService {
             .unwrap_or_default()
             .to_string();
         let callback = self.callback_url();
-        let grant = CodeGrant {
+        let grant = Grant::AuthorizationCode {
             code: code.as_str(),
             verifier: provider.pkce.then_some(verifier.as_str()),
             redirect_uri: &callback,
@@ -393,7 +396,7 @@ impl ConnectService {
         let client_call = self
             .inner
             .client
-            .exchange_code(&provider, grant, &client, timeout);
+            .token(&provider, grant, Some(&client), timeout);
         let exchanged = client_call
             .await
             .map_err(|failure| Completion::Exchange(failure.reason().to_string()))?;
@@ -402,15 +405,8 @@ impl ConnectService {
             .scopes
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok());
-        let new = NewCredential {
-            provider: provider.key.clone(),
-            token_type: "oauth2".into(),
-            token_data: token_data(&exchanged),
-            scopes: scopes.filter(|s| !s.is_empty()),
-            expires_at: None,
-            account,
-            arrived: EventKind::Connected,
-        };
+        let data = OAuth2TokenData::from_reply(&exchanged.tokens);
+        let new = NewCredential::connected(&provider.key, data, scopes, account);
         let (_, saved) = self
             .inner
             .credentials
@@ -457,25 +453,6 @@ enum Completion {
     Other(Error),
 }
 
-/// The `token_data` of a connected credential.
-fn token_data(exchanged: &Exchanged) -> Value {
-    let tokens = &exchanged.tokens;
-    let mut data = json!({ "access_token": tokens.access_token.as_str() });
-    if let Some(refresh) = &tokens.refresh_token {
-        data["refresh_token"] = json!(refresh.as_str());
-    }
-    if let Some(token_type) = &tokens.token_type {
-        data["token_type"] = json!(token_type);
-    }
-    if let Some(expires_in) = tokens.expires_in {
-        data["expires_in"] = json!(expires_in.min(crate::credentials::data::MAX_EXPIRES_IN));
-    }
-    if let Some(scope) = &tokens.scope {
-        data["scope"] = json!(scope);
-    }
-    data
-}
-
 /// The app's redirect URI with `params` added to its query.
 fn landing(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     match reqwest::Url::parse(redirect_uri) {
@@ -484,6 +461,30 @@ fn landing(redirect_uri: &str, params: &[(&str, &str)]) -> String {
             url.into()
         }
         Err(_) => redirect_uri.to_string(),
+    }
+}
+
+/// Browsers come back to the public URL with authorization codes: over plain http that is only
+/// safe on this machine.
+fn warn_if_public_url_is_plain_http(public_url: &str) {
+    let Some(rest) = public_url.strip_prefix("http://") else {
+        return;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        tracing::warn!(
+            public_url,
+            "TOKENVAULT_PUBLIC_URL is plain http on a non-loopback address: the connect flow's \
+             authorization codes would cross the network unencrypted; serve it over https"
+        );
     }
 }
 

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::model::TokenType;
-use crate::config::OAuthClient;
+use crate::model::TokenType;
+use crate::providers::OAuthClient;
 use crate::providers::client::TokenReply;
 use crate::secret::Secret;
 
@@ -312,6 +312,20 @@ impl OAuth2TokenData {
                 client_secret: self.client_secret.clone(),
             }),
             _ => configured.cloned(),
+        }
+    }
+
+    /// The data of a credential a code exchange just produced (no client: the platform's
+    /// refreshes it).
+    pub fn from_reply(reply: &TokenReply) -> OAuth2TokenData {
+        OAuth2TokenData {
+            access_token: reply.access_token.clone(),
+            refresh_token: reply.refresh_token.clone(),
+            token_type: reply.token_type.clone(),
+            expires_in: reply.expires_in.map(|secs| secs.min(MAX_EXPIRES_IN)),
+            scope: reply.scope.clone(),
+            client_id: None,
+            client_secret: None,
         }
     }
 

@@ -2,10 +2,11 @@
 //! (re-sealed by `rotate-key`) must open, or the server and every command refuse to start.
 //! A database from before the check existed is proven by its first credential instead.
 
+use crate::config::Config;
 use crate::crypto::Vault;
 use crate::db::key_check::KeyCheck;
 use crate::db::tokens::TokenRow;
-use crate::db::{self, Db, DbError};
+use crate::db::{self, DatabaseUrl, Db, DbError};
 
 /// Why start-up stops.
 fn mismatch(vault: &Vault) -> String {
@@ -109,5 +110,33 @@ pub fn report_unbound(db: Db, vault: std::sync::Arc<Vault>) {
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot count unbound credentials");
+    }
+}
+
+/// Loads the encryption keys: configured, or the key file next to the SQLite database
+/// (generated only while the database holds nothing encrypted).
+pub fn load_vault(
+    config: &Config,
+    db: &Db,
+) -> Result<(Vault, Option<(std::path::PathBuf, bool)>), String> {
+    if let Some(spec) = &config.encryption_keys {
+        return Ok((Vault::from_secrets(spec.as_str())?, None));
+    }
+    match &config.database {
+        DatabaseUrl::Postgres(_) => Err(
+            "SECRET_TOKEN_ENC_KEY is not set. With PostgreSQL it is required, so that every \
+             instance can read the same data: generate one with `tokenvault gen-key` and set it"
+                .into(),
+        ),
+        DatabaseUrl::Sqlite(path) => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(|| std::path::Path::new("."));
+            let holds_data =
+                holds_encrypted_data(db).map_err(|e| format!("cannot read the database: {e}"))?;
+            let (key, file, created) = crate::crypto::load_or_create_key_file(dir, !holds_data)?;
+            Ok((Vault::from_secrets(&key)?, Some((file, created))))
+        }
     }
 }

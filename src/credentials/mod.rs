@@ -4,7 +4,6 @@
 
 pub mod data;
 pub mod key_check;
-pub mod model;
 pub mod refresh;
 pub mod rotation;
 pub mod service;

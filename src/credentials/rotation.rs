@@ -8,10 +8,10 @@
 
 use diesel::Connection;
 
-use super::model::CredentialKey;
 use crate::crypto::Vault;
 use crate::db::tokens::TokenRow;
 use crate::db::{Db, DbError};
+use crate::model::CredentialKey;
 
 /// How many times a row that keeps changing under us is retried before it is reported.
 const MAX_ATTEMPTS: usize = 5;

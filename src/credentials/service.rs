@@ -8,21 +8,21 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::data::TokenData;
-use super::model::{
-    Account, CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType,
-    WebhookEvent,
-};
+use super::data::{OAuth2TokenData, TokenData};
 use super::refresh::flight::Flights;
 use super::refresh::policy;
 use super::{Error, ErrorChain, Inconsistency};
-use crate::config::OAuthClient;
 use crate::crypto::Vault;
 use crate::db::events::EventRow;
 use crate::db::tokens::{NewToken, STORED_OVER_INVALID, Stored, TokenRow};
 use crate::db::webhooks::{MessageRow, Notice};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::expiry;
+use crate::model::{
+    Account, Clock, CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType,
+    WebhookEvent,
+};
+use crate::providers::OAuthClient;
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
 use crate::secret::random_base62;
@@ -54,6 +54,26 @@ pub struct NewCredential {
     pub account: Option<Account>,
     /// How it arrived: `Stored` (POST) or `Connected` (the connect flow); its audit event.
     pub arrived: EventKind,
+}
+
+impl NewCredential {
+    /// An OAuth2 credential the connect flow obtained.
+    pub fn connected(
+        provider: &str,
+        data: OAuth2TokenData,
+        scopes: Option<Vec<String>>,
+        account: Option<Account>,
+    ) -> NewCredential {
+        NewCredential {
+            provider: provider.to_string(),
+            token_type: TokenType::OAuth2.as_str().to_string(),
+            token_data: TokenData::OAuth2(data).to_value(),
+            scopes: scopes.filter(|s| !s.is_empty()),
+            expires_at: None,
+            account,
+            arrived: EventKind::Connected,
+        }
+    }
 }
 
 /// What a delete did at the provider.
@@ -94,6 +114,7 @@ pub(super) struct Inner {
     /// This instance's name in lease columns.
     pub(super) instance: String,
     pub(super) flights: Flights<CredentialKey, Result<Credential, Error>>,
+    pub(super) clock: Clock,
 }
 
 /// Everything the credential operations work with. Cheap to clone; a refresh task owns a clone.
@@ -119,6 +140,7 @@ impl CredentialService {
         registry: Arc<Registry>,
         client: ProviderClient,
         settings: RefreshSettings,
+        clock: Clock,
     ) -> Result<CredentialService, Error> {
         let instance = format!("inst_{}", random_base62(12).map_err(Error::internal)?);
         let inner = Inner {
@@ -129,10 +151,26 @@ impl CredentialService {
             settings,
             instance,
             flights: Flights::default(),
+            clock,
         };
         Ok(CredentialService {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The clock this service reads.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Now, by the service's clock.
+    pub(super) fn now(&self) -> NaiveDateTime {
+        self.inner.clock.now_naive()
+    }
+
+    /// Now in Unix milliseconds, by the service's clock.
+    pub(super) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_millis()
     }
 
     /// Decrypts a row's token data.
@@ -196,7 +234,7 @@ impl CredentialService {
             credential.row.last_refresh_at,
             self.inner.settings.force_min,
         );
-        if let Some(wait) = policy::forced_too_soon(last, policy::now_millis(), min) {
+        if let Some(wait) = policy::forced_too_soon(last, self.now_ms(), min) {
             return Err(Error::TooSoon {
                 min_secs: min.as_secs(),
                 retry_after: wait,
@@ -225,7 +263,7 @@ impl CredentialService {
             )));
         }
         let data = TokenData::validate(token_type, &new.token_data).map_err(Error::Invalid)?;
-        let now = db::now();
+        let now = self.now();
         let expires_at = match (&new.expires_at, data.oauth2().and_then(|d| d.expires_in)) {
             (Some(at), _) => Some(expiry::parse_time(at).map_err(|_| {
                 Error::Invalid(
@@ -249,11 +287,11 @@ impl CredentialService {
                     user_id: &key.user_id,
                     integration_key: &key.integration_key,
                     provider: &provider_key,
-                    token_type: token_type.as_str(),
+                    token_type,
                     ciphertext: &ciphertext,
                     scopes: scopes.as_deref(),
                     expires_at,
-                    status: TokenStatus::Active.as_str(),
+                    status: TokenStatus::Active,
                     version: 1,
                     created_at: now,
                     updated_at: now,
@@ -321,7 +359,13 @@ impl CredentialService {
         let result = self
             .inner
             .client
-            .revoke(provider, data, client.as_ref(), timeout)
+            .revoke(
+                provider,
+                &data.access_token,
+                data.refresh_token(),
+                client.as_ref(),
+                timeout,
+            )
             .await;
         match result {
             Ok(()) => (Revocation::Revoked, None),
@@ -373,7 +417,7 @@ fn write_arrival(
         },
         key,
         provider: new.provider,
-        status: TokenStatus::Active.as_str(),
+        status: Some(TokenStatus::Active),
         reason: Some(match arrived {
             EventKind::Connected => "connected through the connect flow",
             _ => "stored",
@@ -411,7 +455,7 @@ pub async fn remove(db: &Db, key: &CredentialKey, removal: Removal) -> Result<bo
             event: WebhookEvent::Deleted,
             key: &key,
             provider: &removal.provider,
-            status: "deleted",
+            status: None,
             reason,
             at: now,
         };

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::api_keys;
-use crate::auth::scope::KeyScopes;
+use crate::model::KeyScopes;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
@@ -76,6 +76,20 @@ impl ApiKeyRow {
             query = query.filter(api_keys::tenant.eq(tenant));
         }
         query.load(conn)
+    }
+
+    /// Inside a transaction on PostgreSQL: waits until no other instance is bootstrapping the
+    /// first admin key (a transaction-scoped advisory lock). SQLite serialises writers anyway.
+    pub fn lock_bootstrap(conn: &mut DbConnection) -> QueryResult<()> {
+        use diesel::connection::SimpleConnection;
+        /// Arbitrary key of the advisory lock that serialises admin-key bootstrap.
+        const BOOTSTRAP_LOCK_KEY: i64 = 0x746f_6b65_6e77;
+        if let DbConnection::Postgresql(pg) = conn {
+            pg.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock({BOOTSTRAP_LOCK_KEY})"
+            ))?;
+        }
+        Ok(())
     }
 
     pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::token_events;
-use crate::credentials::model::{CredentialKey, EventKind, Outcome};
+use crate::model::{CredentialKey, EventKind, Outcome};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = token_events)]
@@ -66,9 +66,9 @@ impl EventRow {
         limit: i64,
     ) -> QueryResult<Vec<EventRow>> {
         token_events::table
-            .filter(token_events::tenant.eq(&key.tenant))
-            .filter(token_events::user_id.eq(&key.user_id))
-            .filter(token_events::integration_key.eq(&key.integration_key))
+            .filter(token_events::tenant.eq(key.tenant.as_str()))
+            .filter(token_events::user_id.eq(key.user_id.as_str()))
+            .filter(token_events::integration_key.eq(key.integration_key.as_str()))
             .order(token_events::id.desc())
             .limit(limit)
             .select(EventRow::as_select())

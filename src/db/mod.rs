@@ -10,9 +10,11 @@ pub mod oauth_states;
 mod pool;
 pub mod schema;
 pub mod tokens;
+mod url;
 pub mod webhooks;
 
 pub use pool::{Db, DbSettings};
+pub use url::DatabaseUrl;
 
 use std::sync::Arc;
 
@@ -21,8 +23,6 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-
-use crate::config::DatabaseUrl;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::DatabaseUrl;
 use super::{DbConnection, DbError, establish};
-use crate::config::DatabaseUrl;
 
 /// Blocking jobs in flight per pooled connection (see `Db::permits`).
 const JOBS_PER_CONNECTION: usize = 4;

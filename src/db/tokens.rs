@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Nullable};
 
 use super::DbConnection;
 use super::schema::tokens;
-use crate::credentials::model::{CredentialKey, Scopes, TokenStatus, TokenType, UnknownValue};
+use crate::model::{CredentialKey, Scopes, TokenStatus, TokenType, UnknownValue};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tokens)]
@@ -48,18 +48,20 @@ pub struct TokenRow {
 }
 
 /// Everything a store request writes.
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = tokens)]
 pub struct NewToken<'a> {
     pub tenant: &'a str,
     pub user_id: &'a str,
     pub integration_key: &'a str,
     pub provider: &'a str,
-    pub token_type: &'a str,
+    #[diesel(serialize_as = String)]
+    pub token_type: TokenType,
     pub ciphertext: &'a str,
     pub scopes: Option<&'a str>,
     pub expires_at: Option<NaiveDateTime>,
-    pub status: &'a str,
+    #[diesel(serialize_as = String)]
+    pub status: TokenStatus,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -169,7 +171,10 @@ impl TokenRow {
         if Self::replace(conn, new)? {
             return Ok(Stored::Replaced);
         }
-        match diesel::insert_into(tokens::table).values(new).execute(conn) {
+        match diesel::insert_into(tokens::table)
+            .values(new.clone())
+            .execute(conn)
+        {
             Ok(_) => Ok(Stored::Created),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 Self::replace(conn, new)?;
@@ -184,11 +189,11 @@ impl TokenRow {
         let updated = diesel::update(row)
             .set((
                 tokens::provider.eq(new.provider),
-                tokens::token_type.eq(new.token_type),
+                tokens::token_type.eq(new.token_type.as_str()),
                 tokens::ciphertext.eq(new.ciphertext),
                 tokens::scopes.eq(new.scopes),
                 tokens::expires_at.eq(new.expires_at),
-                tokens::status.eq(new.status),
+                tokens::status.eq(new.status.as_str()),
                 tokens::account.eq(new.account),
                 tokens::version.eq(tokens::version + 1),
                 tokens::updated_at.eq(new.updated_at),
@@ -331,10 +336,8 @@ impl TokenRow {
         due.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(due
             .into_iter()
-            .map(|(tenant, user_id, integration_key, _)| CredentialKey {
-                tenant,
-                user_id,
-                integration_key,
+            .map(|(tenant, user_id, integration_key, _)| {
+                CredentialKey::stored(&tenant, &user_id, &integration_key)
             })
             .collect())
     }
@@ -386,11 +389,11 @@ impl TokenRow {
         if let Some(k) = after {
             query = query.filter(
                 tokens::tenant
-                    .gt(&k.tenant)
-                    .or(tokens::tenant.eq(&k.tenant).and(
-                        tokens::user_id.gt(&k.user_id).or(tokens::user_id
-                            .eq(&k.user_id)
-                            .and(tokens::integration_key.gt(&k.integration_key))),
+                    .gt(k.tenant.as_str())
+                    .or(tokens::tenant.eq(k.tenant.as_str()).and(
+                        tokens::user_id.gt(k.user_id.as_str()).or(tokens::user_id
+                            .eq(k.user_id.as_str())
+                            .and(tokens::integration_key.gt(k.integration_key.as_str()))),
                     )),
             );
         }
@@ -424,11 +427,7 @@ impl TokenRow {
 
     /// The key naming this row.
     pub fn key(&self) -> CredentialKey {
-        CredentialKey {
-            tenant: self.tenant.clone(),
-            user_id: self.user_id.clone(),
-            integration_key: self.integration_key.clone(),
-        }
+        CredentialKey::stored(&self.tenant, &self.user_id, &self.integration_key)
     }
 
     /// The decoded scope list.

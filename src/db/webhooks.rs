@@ -8,7 +8,7 @@ use diesel::result::Error as DieselError;
 
 use super::DbConnection;
 use super::schema::{webhook_attempts, webhook_messages, webhooks};
-use crate::credentials::model::{CredentialKey, WebhookEvent};
+use crate::model::{CredentialKey, TokenStatus, WebhookEvent};
 use crate::secret::random_base62;
 
 /// A webhook endpoint.
@@ -124,8 +124,9 @@ pub struct Notice<'a> {
     pub event: WebhookEvent,
     pub key: &'a CredentialKey,
     pub provider: &'a str,
-    /// The credential's status after the change (`deleted` once deleted).
-    pub status: &'a str,
+    /// The credential's status after the change; `None` once deleted (the payload says
+    /// `deleted`).
+    pub status: Option<TokenStatus>,
     pub reason: Option<&'a str>,
     pub at: NaiveDateTime,
 }
@@ -206,7 +207,7 @@ impl MessageRow {
                 "user_id": notice.key.user_id,
                 "integration_key": notice.key.integration_key,
                 "provider": notice.provider,
-                "status": notice.status,
+                "status": notice.status.map_or("deleted", TokenStatus::as_str),
                 "reason": notice.reason,
             },
         })

@@ -1,49 +1,23 @@
-//! Connection health: the background refresher (`refresher`), webhooks — endpoints, signing and
-//! the outbox's delivery (`webhooks`, `delivery`) — and retention (`retention`). `spawn` starts
-//! an instance's background work; nothing here knows about HTTP.
+//! Connection health: an instance's background workers — the refresher (`refresher`), webhook
+//! delivery (started from `webhooks::delivery`) and retention (`retention`). `spawn` starts
+//! them; nothing here knows about HTTP.
 
-pub mod delivery;
 pub mod refresher;
 pub mod retention;
-pub mod webhooks;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::HealthConfig;
 use crate::credentials::{CredentialService, ErrorChain};
-use crate::db::{Db, DbError};
+use crate::db::Db;
 use crate::secret::random_base62;
-use delivery::Deliverer;
+use crate::webhooks::WebhookService;
+use crate::webhooks::delivery::{self, Deliverer};
 use refresher::{Refresher, RefresherSettings};
 use retention::RetentionSettings;
-use webhooks::WebhookService;
 
 /// How often the worker runs retention (and once at start).
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
-
-/// Why a webhook operation did not succeed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum Error {
-    /// Malformed input.
-    #[error("{0}")]
-    Invalid(String),
-    /// Well-formed input that cannot be served (a refused target, too many webhooks).
-    #[error("{0}")]
-    Unprocessable(String),
-    #[error("Webhook not found")]
-    NotFound,
-    #[error(transparent)]
-    Database(#[from] DbError),
-    #[error("internal error")]
-    Internal(#[source] Arc<dyn std::error::Error + Send + Sync>),
-}
-
-impl Error {
-    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Error {
-        Error::Internal(Arc::new(cause))
-    }
-}
 
 /// An instance's background work, running until stopped (or the process ends).
 pub struct Workers {

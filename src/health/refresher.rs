@@ -11,10 +11,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::credentials::refresh::Ahead;
-use crate::credentials::refresh::policy::now_millis;
 use crate::credentials::{CredentialService, ErrorChain};
 use crate::db::tokens::TokenRow;
-use crate::db::{self, Db, DbError};
+use crate::db::{Db, DbError};
 
 /// Credentials read per scan query.
 const BATCH: i64 = 256;
@@ -87,13 +86,15 @@ impl Refresher {
         let mut seen = HashSet::new();
         let mut report = ScanReport::default();
         for _ in 0..MAX_BATCHES {
+            let clock = self.credentials.clock();
             let horizon = chrono::Duration::from_std(self.settings.ahead)
                 .ok()
-                .and_then(|ahead| db::now().checked_add_signed(ahead))
+                .and_then(|ahead| clock.now_naive().checked_add_signed(ahead))
                 .unwrap_or(chrono::NaiveDateTime::MAX);
+            let now_ms = clock.now_millis();
             let keys = self
                 .db
-                .read(move |conn| Ok(TokenRow::due_ahead(conn, horizon, now_millis(), BATCH)?))
+                .read(move |conn| Ok(TokenRow::due_ahead(conn, horizon, now_ms, BATCH)?))
                 .await?;
             let full = keys.len() as i64 == BATCH;
             let fresh: Vec<_> = keys

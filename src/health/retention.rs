@@ -5,7 +5,6 @@
 
 use chrono::NaiveDateTime;
 
-use crate::credentials::model::Revocation;
 use crate::credentials::service::{Removal, remove};
 use crate::db::access_tokens::AccessTokenRow;
 use crate::db::events::EventRow;
@@ -13,6 +12,7 @@ use crate::db::oauth_states::StateRow;
 use crate::db::tokens::TokenRow;
 use crate::db::webhooks::MessageRow;
 use crate::db::{Db, DbConnection, DbError};
+use crate::model::Revocation;
 use diesel::QueryResult;
 
 /// Expired access tokens are kept this long after expiry (a client's error can still name them).

@@ -9,13 +9,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
 
+use super::OAuthClient;
 use super::{
     AccountPaths, BodyFormat, ClientAuth, Provider, RevokeAuth, RevokeMethod, RevokeToken,
     UserinfoMethod,
 };
-use crate::config::OAuthClient;
-use crate::credentials::data::OAuth2TokenData;
-use crate::credentials::model::Account;
+use crate::model::Account;
 use crate::secret::Secret;
 
 /// Largest provider reply read; anything bigger is malformed.
@@ -75,16 +74,57 @@ pub struct TokenReply {
     pub token_type: Option<String>,
 }
 
-/// An authorization code to exchange, with what must accompany it.
-pub struct CodeGrant<'a> {
-    pub code: &'a str,
-    /// The PKCE verifier, when the authorize request carried a challenge.
-    pub verifier: Option<&'a str>,
-    /// The callback URL the authorize request named (the provider compares them).
-    pub redirect_uri: &'a str,
+/// What the token endpoint is asked for (RFC 6749 §4.1.3, §6).
+pub enum Grant<'a> {
+    /// An authorization code to exchange, with what must accompany it.
+    AuthorizationCode {
+        code: &'a str,
+        /// The PKCE verifier, when the authorize request carried a challenge.
+        verifier: Option<&'a str>,
+        /// The callback URL the authorize request named (the provider compares them).
+        redirect_uri: &'a str,
+    },
+    /// A refresh token to trade for a new access token.
+    RefreshToken(&'a Secret<String>),
 }
 
-/// What a code exchange returned.
+impl Grant<'_> {
+    /// The grant's own parameters (client authentication is added separately).
+    fn params(&self) -> Vec<(&str, &str)> {
+        match self {
+            Grant::AuthorizationCode {
+                code,
+                verifier,
+                redirect_uri,
+            } => {
+                let mut params = vec![
+                    ("grant_type", "authorization_code"),
+                    ("code", *code),
+                    ("redirect_uri", *redirect_uri),
+                ];
+                if let Some(verifier) = verifier {
+                    params.push(("code_verifier", *verifier));
+                }
+                params
+            }
+            Grant::RefreshToken(token) => vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.as_str()),
+            ],
+        }
+    }
+
+    /// Where the tokens sit in the reply: the provider's `token_reply_path` for a code exchange
+    /// (Slack's user tokens under `authed_user`), the top level otherwise.
+    fn reply_path<'p>(&self, provider: &'p Provider) -> Option<&'p str> {
+        match self {
+            Grant::AuthorizationCode { .. } => provider.token_reply_path.as_deref(),
+            Grant::RefreshToken(_) => None,
+        }
+    }
+}
+
+/// What a token request returned.
 #[derive(Debug)]
 pub struct Exchanged {
     pub tokens: TokenReply,
@@ -133,14 +173,16 @@ impl ProviderClient {
         Ok(ProviderClient { http })
     }
 
-    /// Exchanges `refresh_token` for a new access token at the provider's token endpoint.
-    pub async fn refresh(
+    /// One token request: `grant` at the provider's token endpoint, the client authenticated as
+    /// the registry says. The tokens, and the whole reply (some providers put the account in
+    /// it).
+    pub async fn token(
         &self,
         provider: &Provider,
-        refresh_token: &Secret<String>,
+        grant: Grant<'_>,
         client: Option<&OAuthClient>,
         timeout: Duration,
-    ) -> Result<TokenReply, Failure> {
+    ) -> Result<Exchanged, Failure> {
         let token_url = provider.token_url.as_deref().ok_or_else(|| {
             Failure::transient(format!("provider {} has no token endpoint", provider.key))
         })?;
@@ -152,52 +194,20 @@ impl ProviderClient {
                 provider.key.to_ascii_uppercase()
             ))
         })?;
-        let mut params: Vec<(&str, &str)> = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.as_str()),
-        ];
+        let mut params = grant.params();
         // GitHub answers form-encoded unless asked for JSON.
         let request = self.request(reqwest::Method::POST, token_url, timeout);
         let basic = provider.client_auth == ClientAuth::Basic;
         let request = authenticate_client(request, &mut params, client, basic);
         let request = with_body(request, provider.request_format, &params);
         let (status, retry_after, reply) = send(request, timeout).await?;
-        let map = check_reply(status, retry_after, &reply)?;
-        parse_token_reply(map)
-    }
-
-    /// Exchanges an authorization `code` (with its PKCE `verifier`) for tokens at the provider's
-    /// token endpoint: the tokens, and the whole reply (some providers put the account in it).
-    pub async fn exchange_code(
-        &self,
-        provider: &Provider,
-        grant: CodeGrant<'_>,
-        client: &OAuthClient,
-        timeout: Duration,
-    ) -> Result<Exchanged, Failure> {
-        let token_url = provider.token_url.as_deref().ok_or_else(|| {
-            Failure::transient(format!("provider {} has no token endpoint", provider.key))
-        })?;
-        let mut params: Vec<(&str, &str)> = vec![
-            ("grant_type", "authorization_code"),
-            ("code", grant.code),
-            ("redirect_uri", grant.redirect_uri),
-        ];
-        if let Some(verifier) = grant.verifier {
-            params.push(("code_verifier", verifier));
-        }
-        let request = self.request(reqwest::Method::POST, token_url, timeout);
-        let basic = provider.client_auth == ClientAuth::Basic;
-        let request = authenticate_client(request, &mut params, client, basic);
-        let request = with_body(request, provider.request_format, &params);
-        let (status, retry_after, reply) = send(request, timeout).await?;
-        let whole = check_reply(status, retry_after, &reply)?
-            .ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))?;
-        let tokens = match &provider.token_reply_path {
+        let whole = json_reply(check_reply(status, retry_after, &reply)?)?;
+        let tokens = match grant.reply_path(provider) {
             Some(path) => lookup(&Value::Object(whole.clone()), path)
                 .and_then(Value::as_object)
-                .cloned(),
-            None => Some(whole.clone()),
+                .cloned()
+                .ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))?,
+            None => whole.clone(),
         };
         Ok(Exchanged {
             tokens: parse_token_reply(tokens)?,
@@ -236,11 +246,13 @@ impl ProviderClient {
             .map_err(|_| Failure::transient("malformed userinfo reply: not JSON"))
     }
 
-    /// Revokes a credential at the provider, as its registry entry describes.
+    /// Revokes a credential at the provider, as its registry entry describes: its refresh token
+    /// (a usable one, when the provider revokes by refresh token) or its access token.
     pub async fn revoke(
         &self,
         provider: &Provider,
-        data: &OAuth2TokenData,
+        access_token: &Secret<String>,
+        refresh_token: Option<&Secret<String>>,
         client: Option<&OAuthClient>,
         timeout: Duration,
     ) -> Result<(), Failure> {
@@ -251,8 +263,8 @@ impl ProviderClient {
             ))
         })?;
         let token = match spec.token {
-            RevokeToken::Refresh => data.refresh_token().unwrap_or(&data.access_token),
-            RevokeToken::Access => &data.access_token,
+            RevokeToken::Refresh => refresh_token.unwrap_or(access_token),
+            RevokeToken::Access => access_token,
         };
         if token.as_str().is_empty() {
             return Err(Failure::transient("no token to revoke"));
@@ -469,8 +481,13 @@ fn check_reply(
     Ok(parsed)
 }
 
-fn parse_token_reply(parsed: Option<Map<String, Value>>) -> Result<TokenReply, Failure> {
-    let map = parsed.ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))?;
+/// A reply that must be key/values (JSON or form-encoded).
+fn json_reply(parsed: Option<Map<String, Value>>) -> Result<Map<String, Value>, Failure> {
+    parsed.ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))
+}
+
+/// The tokens of a successful reply; an empty or missing `access_token` is malformed.
+fn parse_token_reply(map: Map<String, Value>) -> Result<TokenReply, Failure> {
     let text = |field: &str| {
         map.get(field)
             .and_then(Value::as_str)
@@ -536,7 +553,7 @@ mod tests {
 
     fn parse(status: u16, body: &str) -> Result<TokenReply, Failure> {
         let status = StatusCode::from_u16(status).unwrap();
-        parse_token_reply(check_reply(status, None, body.as_bytes())?)
+        parse_token_reply(json_reply(check_reply(status, None, body.as_bytes())?)?)
     }
 
     #[test]
@@ -609,8 +626,8 @@ mod tests {
     mod properties {
         use super::*;
         use crate::credentials::data::{OAuth2TokenData, TokenData};
-        use crate::credentials::model::TokenType;
         use crate::credentials::refresh::policy;
+        use crate::model::TokenType;
         use proptest::prelude::*;
 
         fn any_number() -> impl Strategy<Value = Value> {
@@ -641,7 +658,7 @@ mod tests {
                 body in proptest::collection::vec(any::<u8>(), 0..512),
             ) {
                 let status = StatusCode::from_u16(status).unwrap();
-                if let Ok(reply) = check_reply(status, retry_after, &body).and_then(parse_token_reply) {
+                if let Ok(reply) = check_reply(status, retry_after, &body).and_then(json_reply).and_then(parse_token_reply) {
                     prop_assert!(!reply.access_token.as_str().is_empty());
                 }
             }
@@ -659,7 +676,7 @@ mod tests {
                     reply["scope"] = Value::from(scope);
                 }
                 let body = serde_json::to_vec(&reply).unwrap();
-                let parsed = check_reply(StatusCode::OK, retry_after, &body).and_then(parse_token_reply);
+                let parsed = check_reply(StatusCode::OK, retry_after, &body).and_then(json_reply).and_then(parse_token_reply);
                 let reply = parsed.map_err(|f| TestCaseError::fail(f.reason().to_string()))?;
                 let merged = stored().merge_reply(&reply);
                 prop_assert_eq!(merged.expires_in, reply.expires_in);

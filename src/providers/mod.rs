@@ -9,9 +9,17 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::credentials::model::TokenType;
+use crate::model::TokenType;
+use crate::secret::Secret;
 
 const EMBEDDED: &str = include_str!("providers.toml");
+
+/// The platform's OAuth client for one provider (`TOKENVAULT_<PROVIDER>_CLIENT_ID/_SECRET`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub client_id: Secret<String>,
+    pub client_secret: Option<Secret<String>>,
+}
 
 /// How the client credentials travel on a refresh request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

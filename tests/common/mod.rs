@@ -20,9 +20,10 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
 use tokenvault::AppState;
 use tokenvault::auth::issue::{self, Issued, KeySpec};
-use tokenvault::auth::scope::KeyScopes;
-use tokenvault::config::{Config, DatabaseUrl};
+use tokenvault::config::Config;
+use tokenvault::db::DatabaseUrl;
 use tokenvault::db::{self, DbConnection, DbError};
+use tokenvault::model::{Clock, KeyScopes};
 use tokenvault::secret::{Secret, random_base62};
 
 /// A database of its own for one test, removed when dropped.
@@ -189,7 +190,7 @@ impl<'a> TestAppBuilder<'a> {
         for adjust in self.adjust {
             adjust(&mut config);
         }
-        let (svc, state) = start_instance(config).await;
+        let (svc, state) = start_instance(config, Clock::system()).await;
         TestApp {
             svc,
             state,
@@ -202,8 +203,8 @@ impl<'a> TestAppBuilder<'a> {
 
 /// Prepares the app for `config` (off this thread: the test's own tasks, such as mock servers
 /// and proxies, run on it) and wraps it as an `AppService`.
-async fn start_instance(config: Config) -> (AppService, web::Data<AppState>) {
-    let (state, _startup) = web::block(move || tokenvault::prepare(config))
+async fn start_instance(config: Config, clock: Clock) -> (AppService, web::Data<AppState>) {
+    let (state, _startup) = web::block(move || tokenvault::prepare_with_clock(config, clock))
         .await
         .unwrap()
         .expect("prepare app");
@@ -312,8 +313,14 @@ impl TestApp {
         response
     }
 
+    /// Moves this app's clock (and every instance's sharing it) forward: time passes for the
+    /// service without the test waiting.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.state.clock.advance(by);
+    }
+
     /// Another instance of the app on the same database: its own pool, single-flight map and
-    /// lease name, as a second process would have.
+    /// lease name, as a second process would have (and the same clock).
     pub async fn second_instance(&self) -> TestApp {
         self.instance_with(|_| {}).await
     }
@@ -322,7 +329,7 @@ impl TestApp {
     pub async fn instance_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = self.state.config.clone();
         adjust(&mut config);
-        let (svc, state) = start_instance(config).await;
+        let (svc, state) = start_instance(config, self.state.clock.clone()).await;
         TestApp {
             svc,
             state,
@@ -465,8 +472,8 @@ pub fn expiring_body(integration_key: &str, provider: &str, expires_in_secs: i64
 /// `sk-old-<i>`) sealed with `vault`, straight into the table.
 pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vault, count: usize) {
     use diesel::Connection;
-    use tokenvault::credentials::model::CredentialKey;
     use tokenvault::db::tokens::{NewToken, TokenRow};
+    use tokenvault::model::CredentialKey;
     db.run_blocking(|conn| {
         conn.transaction(|conn| {
             let now = tokenvault::db::now();
@@ -482,11 +489,11 @@ pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vau
                         user_id: &user,
                         integration_key: "openai",
                         provider: "openai",
-                        token_type: "api_key",
+                        token_type: tokenvault::model::TokenType::ApiKey,
                         ciphertext: &ciphertext,
                         scopes: None,
                         expires_at: None,
-                        status: "active",
+                        status: tokenvault::model::TokenStatus::Active,
                         version: 1,
                         created_at: now,
                         updated_at: now,
@@ -514,7 +521,7 @@ pub fn api_key_body(integration_key: &str) -> Value {
 pub fn open_all(
     db: &tokenvault::db::Db,
     vault: &tokenvault::crypto::Vault,
-) -> Vec<(tokenvault::credentials::model::CredentialKey, Value)> {
+) -> Vec<(tokenvault::model::CredentialKey, Value)> {
     use tokenvault::db::tokens::TokenRow;
     let rows = db
         .run_blocking(|conn| Ok(TokenRow::page_after(conn, None, i64::MAX)?))

@@ -8,13 +8,12 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use super::policy::now_millis;
 use crate::credentials::Error;
-use crate::credentials::model::{CredentialKey, EventKind, Outcome, TokenStatus, WebhookEvent};
 use crate::db::events::EventRow;
 use crate::db::tokens::{FailedFields, RefreshedFields, TokenRow};
 use crate::db::webhooks::{MessageRow, Notice};
 use crate::db::{Db, DbError};
+use crate::model::{Clock, CredentialKey, EventKind, Outcome, TokenStatus, WebhookEvent};
 
 /// A lease outlives the provider timeout by this much before another instance may take over.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -57,14 +56,15 @@ pub async fn acquire(
     (version, owner): (i64, &str),
     lease_len: Duration,
     patience: Duration,
+    clock: &Clock,
 ) -> Result<Acquired, Error> {
     let give_up_at = Instant::now() + patience;
     let lease_ms = i64::try_from(lease_len.as_millis()).unwrap_or(i64::MAX);
     loop {
         let (k, o) = (key.clone(), owner.to_string());
+        let now_ms = clock.now_millis();
         let taken = db
             .run(move |conn| {
-                let now_ms = now_millis();
                 let span = (now_ms, now_ms.saturating_add(lease_ms));
                 Ok(TokenRow::try_lease(conn, &k, version, &o, span)?)
             })
@@ -150,7 +150,7 @@ pub async fn complete(
                 event,
                 key: &key,
                 provider: &success.provider,
-                status: TokenStatus::Active.as_str(),
+                status: Some(TokenStatus::Active),
                 reason: Some(success.reason),
                 at: success.at,
             };
@@ -213,7 +213,7 @@ pub async fn fail(
                 event,
                 key: &key,
                 provider: &failed.provider,
-                status: failed.fields.status.as_str(),
+                status: Some(failed.fields.status),
                 reason: Some(&failed.reason),
                 at,
             };

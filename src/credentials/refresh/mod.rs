@@ -10,13 +10,12 @@ pub mod policy;
 use std::time::Instant;
 
 use super::data::TokenData;
-use super::model::{CredentialKey, Outcome, Scopes, TokenStatus, TokenType, WebhookEvent};
 use super::service::{Credential, CredentialService, Usable};
 use super::{Error, Inconsistency};
-use crate::db;
 use crate::db::tokens::{FailedFields, TokenRow};
+use crate::model::{CredentialKey, Outcome, Scopes, TokenStatus, TokenType, WebhookEvent};
 use crate::providers::Provider;
-use crate::providers::client::{Failure, TokenReply};
+use crate::providers::client::{Failure, Grant, TokenReply};
 use flight::Tail;
 use lease::Acquired;
 
@@ -61,20 +60,20 @@ impl CredentialService {
         if policy::not_refreshable(&credential, &self.inner.registry).is_some() {
             let hold_ms = i64::try_from(NOT_REFRESHABLE_HOLD.as_millis()).unwrap_or(i64::MAX);
             let (key, version) = (key.clone(), row.version);
-            let until = policy::now_millis().saturating_add(hold_ms);
+            let until = self.now_ms().saturating_add(hold_ms);
             self.inner
                 .db
                 .run(move |conn| Ok(TokenRow::hold_background(conn, &key, version, until)?))
                 .await?;
             return Ok(Ahead::Skipped);
         }
-        if !policy::due(row.expires_at, db::now(), ahead, false) {
+        if !policy::due(row.expires_at, self.now(), ahead, false) {
             return Ok(Ahead::Skipped);
         }
         // Someone (a GET, another instance's refresher) is refreshing it right now.
         if row
             .refresh_lease_until
-            .is_some_and(|until| until > policy::now_millis())
+            .is_some_and(|until| until > self.now_ms())
         {
             return Ok(Ahead::Skipped);
         }
@@ -101,12 +100,12 @@ impl CredentialService {
         if row.status == TokenStatus::Invalid {
             return Err(Error::rejected(None));
         }
-        let now = db::now();
+        let now = self.now();
         let settings = &self.inner.settings;
         // Forcing is limited to once per interval; refresh near expiry is not.
         let last = row.last_refresh_at;
-        let forced = force
-            && policy::forced_too_soon(last, policy::now_millis(), settings.force_min).is_none();
+        let forced =
+            force && policy::forced_too_soon(last, self.now_ms(), settings.force_min).is_none();
         if !policy::due(row.expires_at, now, settings.window, forced)
             || policy::not_refreshable(&credential, &self.inner.registry).is_some()
         {
@@ -128,9 +127,7 @@ impl CredentialService {
 
     /// Refreshes once, joining a refresh of the same credential already in flight here.
     pub(super) async fn refresh(&self, credential: &Credential) -> Result<Credential, Error> {
-        if let Some(wait) =
-            policy::cooldown_left(credential.row.cooldown_until, policy::now_millis())
-        {
+        if let Some(wait) = policy::cooldown_left(credential.row.cooldown_until, self.now_ms()) {
             return Err(Error::Unavailable {
                 reason: format!(
                     "a recent refresh attempt failed; the next one is allowed in {wait}s"
@@ -183,7 +180,7 @@ impl CredentialService {
             })?;
         let key = row.key();
         let lease_len = lease::lease_len(self.inner.settings.timeout);
-        let patience = lease::patience(policy::still_valid(row.expires_at, db::now()), lease_len);
+        let patience = lease::patience(policy::still_valid(row.expires_at, self.now()), lease_len);
         let owner = &self.inner.instance;
         let taken = lease::acquire(
             &self.inner.db,
@@ -191,12 +188,13 @@ impl CredentialService {
             (row.version, owner),
             lease_len,
             patience,
+            &self.inner.clock,
         );
         if let Acquired::Moved(current) = taken.await? {
             return self.outcome_of(*current).map(Led::Written);
         }
         let started = Instant::now();
-        let asked_at_ms = policy::now_millis();
+        let asked_at_ms = self.now_ms();
         let result = self.call_provider(&provider, &credential.data).await;
         let took = started.elapsed();
         let outcome = match &result {
@@ -236,10 +234,12 @@ impl CredentialService {
             .ok_or_else(|| Failure::transient("no refresh token"))?;
         let client = data.client(self.inner.settings.oauth_clients.get(&provider.key));
         let timeout = self.inner.settings.timeout;
-        self.inner
+        let grant = Grant::RefreshToken(refresh_token);
+        let call = self
+            .inner
             .client
-            .refresh(provider, refresh_token, client.as_ref(), timeout)
-            .await
+            .token(provider, grant, client.as_ref(), timeout);
+        call.await.map(|exchanged| exchanged.tokens)
     }
 
     /// Seals the merged reply and writes it (compare-and-set on the version the refresh started
@@ -306,7 +306,7 @@ impl CredentialService {
         fresh: &TokenData,
         (reply, asked_at_ms): (&TokenReply, i64),
     ) -> lease::Success {
-        let at = db::now();
+        let at = self.now();
         let expires_at = reply
             .expires_in
             .and_then(|secs| policy::expires_at_after(at, secs));
@@ -340,7 +340,7 @@ impl CredentialService {
         (failure, asked_at_ms): (Failure, i64),
     ) -> Result<Error, Error> {
         let row = &credential.row;
-        let (now, now_ms) = (db::now(), policy::now_millis());
+        let (now, now_ms) = (self.now(), self.now_ms());
         let cooldown = self.inner.settings.cooldown;
         let record = policy::on_failure(
             &failure,
@@ -381,7 +381,7 @@ impl CredentialService {
             notice,
         };
         lease::fail(&self.inner.db, key, &self.inner.instance, failed).await?;
-        Ok(policy::error_for(failure, &record, policy::now_millis()))
+        Ok(policy::error_for(failure, &record, self.now_ms()))
     }
 
     /// What another instance's finished refresh (or a new store) left in the row.
@@ -391,7 +391,7 @@ impl CredentialService {
                 "the provider rejected the refresh token (seen by another instance)",
             )));
         }
-        if let Some(wait) = policy::cooldown_left(current.cooldown_until, policy::now_millis()) {
+        if let Some(wait) = policy::cooldown_left(current.cooldown_until, self.now_ms()) {
             return Err(Error::Unavailable {
                 reason: "the refresh failed on another instance".into(),
                 retry_after: Some(wait),

@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 
 use crate::credentials::data::MAX_EXPIRES_IN;
-use crate::credentials::model::{Outcome, TokenStatus};
 use crate::credentials::{Credential, Error};
+use crate::model::{Outcome, TokenStatus};
 use crate::providers::Registry;
 use crate::providers::client::Failure;
 

@@ -1,6 +1,6 @@
 //! What an API key may do: its scopes, stored as a comma-separated list.
 
-use crate::credentials::model::{UnknownValue, text_enum};
+use super::{UnknownValue, text_enum};
 
 text_enum! {
     /// A permission an API key may hold. `admin` implies all others.
@@ -16,15 +16,33 @@ text_enum! {
 /// Scopes of a key created without saying which: everything but `admin`.
 pub const DEFAULT_KEY_SCOPES: &str = "tokens:read,tokens:write,tokens:refresh,tokens:delete";
 
+impl Default for KeyScopes {
+    /// `DEFAULT_KEY_SCOPES`.
+    fn default() -> Self {
+        KeyScopes(vec![
+            Scope::TokensRead,
+            Scope::TokensWrite,
+            Scope::TokensRefresh,
+            Scope::TokensDelete,
+        ])
+    }
+}
+
 /// The scopes of one key: known, without duplicates, never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyScopes(Vec<Scope>);
 
 impl KeyScopes {
-    /// Parses a comma-separated list, refusing unknown names and an empty list.
+    /// Parses a comma-separated list (the CLI's `--scopes`), refusing unknown names and an
+    /// empty list.
     pub fn parse_list(list: &str) -> Result<KeyScopes, String> {
+        KeyScopes::parse_names(list.split(','))
+    }
+
+    /// Parses scope names, refusing unknown names and an empty list; duplicates are dropped.
+    pub fn parse_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<KeyScopes, String> {
         let mut scopes = Vec::new();
-        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for name in names.into_iter().map(str::trim).filter(|s| !s.is_empty()) {
             let scope: Scope = name.parse().map_err(|_| {
                 let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
                 format!("unknown scope {name:?}; known scopes: {}", known.join(", "))

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use super::webhooks::{WebhookService, internal_literal, is_internal, sign};
+use super::target::{internal_literal, is_internal};
+use super::{WebhookService, sign};
 use crate::credentials::ErrorChain;
 use crate::credentials::refresh::policy::{backoff, jitter, now_millis};
 use crate::db::webhooks::{AttemptResult, MessageRow, Next, WebhookRow};
@@ -48,7 +49,7 @@ impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let name = name.as_str().to_string();
         Box::pin(async move {
-            let all = super::webhooks::resolve(&name, 0).await;
+            let all = super::target::resolve(&name, 0).await;
             let public: Vec<_> = all
                 .into_iter()
                 .filter(|ip| !is_internal(*ip))

@@ -1,0 +1,108 @@
+//! The text enums of credentials: token type, status, audit event kind and outcome, webhook
+//! event types, revocation outcome.
+
+use serde::{Deserialize, Serialize};
+
+use super::text_enum;
+
+text_enum! {
+    /// The kind of credential.
+    #[derive(Serialize, Deserialize)]
+    pub enum TokenType {
+        #[serde(rename = "oauth2")]
+        OAuth2 = "oauth2",
+        #[serde(rename = "api_key")]
+        ApiKey = "api_key",
+        #[serde(rename = "jwt")]
+        Jwt = "jwt",
+    }
+}
+
+impl TokenType {
+    /// Case-insensitive parse of a request value.
+    pub fn parse_request(value: &str) -> Option<TokenType> {
+        value.trim().to_ascii_lowercase().parse().ok()
+    }
+}
+
+text_enum! {
+    /// Whether a credential works.
+    pub enum TokenStatus {
+        /// It works (or can be refreshed).
+        Active = "active",
+        /// A transient refresh failure left it past its expiry.
+        Expired = "expired",
+        /// The provider rejected the refresh token: the user must re-authorize.
+        Invalid = "invalid",
+    }
+}
+
+text_enum! {
+    /// What happened to a credential (the `event` of an audit event).
+    pub enum EventKind {
+        Stored = "stored",
+        Refresh = "refresh",
+        Revoke = "revoke",
+        Deleted = "deleted",
+        /// Stored by the connect flow (or a connect that failed: denied, exchange failed).
+        Connected = "connected",
+    }
+}
+
+text_enum! {
+    /// How it went (the `outcome` of an audit event).
+    pub enum Outcome {
+        Created = "created",
+        Replaced = "replaced",
+        Success = "success",
+        /// The provider rejected the grant.
+        Invalid = "invalid",
+        /// A failure that may pass.
+        Transient = "transient",
+        Revoked = "revoked",
+        Failed = "failed",
+        Skipped = "skipped",
+        NotSupported = "not_supported",
+        /// The user (or the provider) refused the authorization.
+        Denied = "denied",
+    }
+}
+
+text_enum! {
+    /// What a webhook is told about (the `type` of a delivery).
+    pub enum WebhookEvent {
+        /// Stored (POST or the connect flow).
+        Connected = "credential.connected",
+        /// The provider rejected the refresh token: the user must re-authorize.
+        Invalid = "credential.invalid",
+        /// A transient refresh failure left the token expired.
+        RefreshFailed = "credential.refresh_failed",
+        /// The first success after a failure, or stored anew after `invalid`.
+        Recovered = "credential.recovered",
+        Deleted = "credential.deleted",
+    }
+}
+
+text_enum! {
+    /// What deleting a credential did at its provider.
+    pub enum Revocation {
+        Revoked = "revoked",
+        /// Revocation failed; the credential was deleted here anyway.
+        Failed = "failed",
+        /// `?revoke=false`.
+        Skipped = "skipped",
+        /// No revocation endpoint, or not an OAuth2 credential.
+        NotSupported = "not_supported",
+    }
+}
+
+impl From<Revocation> for Outcome {
+    fn from(revocation: Revocation) -> Outcome {
+        match revocation {
+            Revocation::Revoked => Outcome::Revoked,
+            Revocation::Failed => Outcome::Failed,
+            Revocation::Skipped => Outcome::Skipped,
+            Revocation::NotSupported => Outcome::NotSupported,
+        }
+    }
+}
