@@ -208,8 +208,11 @@ impl From<crate::webhooks::Error> for ApiError {
     fn from(error: crate::webhooks::Error) -> Self {
         use crate::webhooks::Error as WebhookError;
         match error {
-            WebhookError::Invalid(message) => ApiError::InvalidRequest(message),
-            WebhookError::Unprocessable(message) => ApiError::Unprocessable(message),
+            WebhookError::BadUrl(message) | WebhookError::BadEvents(message) => {
+                ApiError::InvalidRequest(message)
+            }
+            WebhookError::RefusedTarget(message) => ApiError::Unprocessable(message),
+            WebhookError::TooManyWebhooks(_) => ApiError::Unprocessable(error.to_string()),
             WebhookError::NotFound => ApiError::NotFound(error.to_string()),
             WebhookError::Database(db) => db.into(),
             WebhookError::Internal(_) => ApiError::Internal(with_causes(&error)),

@@ -60,7 +60,7 @@ async fn seconds_left(app: &TestApp, user: &str) -> Vec<i64> {
         .get(&format!("/v2/users/{user}/tokens"), &app.admin_key)
         .await;
     assert_eq!(listed.status, 200, "{}", listed.body);
-    let now = chrono::Utc::now();
+    let now = app.state.clock.now();
     let mut left: Vec<i64> = listed
         .body
         .as_array()
@@ -93,11 +93,12 @@ async fn two_instances_refresh_every_credential_ahead_exactly_once() {
         .await;
     let b = a.second_instance().await;
     for i in 0..COUNT {
-        // Expiring in 2 to 6 minutes: inside the ten-minute ahead window, none expired yet.
+        // Expiring in 5 to 9 minutes: inside the ten-minute ahead window, so each is looked at
+        // halfway through its life (at 2.5 to 4.5 minutes).
         let body = credential(
             &format!("g{i:02}"),
             &format!("1//REFRESH-{i:02}"),
-            120 + 6 * i as i64,
+            300 + 6 * i as i64,
         );
         assert_eq!(a.store("u1", &body).await.status, 201);
     }
@@ -115,6 +116,8 @@ async fn two_instances_refresh_every_credential_ahead_exactly_once() {
         .remove("refresh_token");
     assert_eq!(a.store("u3", &no_refresh).await.status, 201);
 
+    // 4.5 minutes pass: every one is past halfway, none has expired.
+    a.advance(Duration::from_secs(270));
     let started = Instant::now();
     let workers = [a.start_background(), b.start_background()];
     eventually(
@@ -149,7 +152,8 @@ async fn two_instances_refresh_every_credential_ahead_exactly_once() {
             .filter(|e| e["event"] == "refresh");
         assert_eq!(refreshes.count(), 1, "g{i:02}: {}", events.body);
     }
-    assert!(seconds_left(&a, "u2").await[0] > 7000);
+    // Two hours minus the 4.5 minutes that passed: untouched.
+    assert!(seconds_left(&a, "u2").await[0] > 6900);
     eprintln!(
         "refreshed {COUNT} credentials ahead in {took:?} ({:.1}/s, scan 1 s, concurrency 4 per instance, provider 30 ms)",
         COUNT as f64 / took.as_secs_f64()
@@ -164,6 +168,46 @@ async fn two_instances_refresh_every_credential_ahead_exactly_once() {
     ] {
         assert!(text.contains(family), "{family} missing");
     }
+}
+
+/// A refresher over the app's services, scanning when the test says (no timer).
+fn manual_refresher(app: &TestApp) -> Refresher {
+    Refresher::new(
+        app.state.db.clone(),
+        app.state.credentials.clone(),
+        RefresherSettings {
+            ahead: Duration::from_secs(600),
+            scan: Duration::from_secs(1),
+            concurrency: 4,
+        },
+    )
+}
+
+#[actix_web::test]
+async fn a_freshly_stored_short_lived_token_is_first_refreshed_halfway_through_its_life() {
+    let mock = MockProvider::start().await;
+    let app = refreshing_app(&mock).await;
+    let refresher = manual_refresher(&app);
+    assert_eq!(
+        app.store("u1", &credential("short", "1//SHORT", 60))
+            .await
+            .status,
+        201
+    );
+    // Scans right after the store, and until just before the halfway point, leave it alone:
+    // the refresh token the app just stored is not rotated away.
+    for _ in 0..3 {
+        refresher.scan_once().await.unwrap();
+        app.advance(Duration::from_secs(9));
+    }
+    assert_eq!(mock.token_calls(), 0, "refreshed before halfway");
+    // Halfway (30 s) is past: one refresh.
+    app.advance(Duration::from_secs(4));
+    let report = refresher.scan_once().await.unwrap();
+    assert_eq!(report.refreshed, 1, "{report:?}");
+    assert_eq!(mock.token_calls(), 1);
+    refresher.scan_once().await.unwrap();
+    assert_eq!(mock.token_calls(), 1, "refreshed twice");
 }
 
 #[actix_web::test]
@@ -184,15 +228,8 @@ async fn a_failing_provider_is_backed_off_and_an_invalid_credential_left_alone()
         201
     );
     // Scans are run here one by one; time moves through the app's clock.
-    let refresher = Refresher::new(
-        app.state.db.clone(),
-        app.state.credentials.clone(),
-        RefresherSettings {
-            ahead: Duration::from_secs(600),
-            scan: Duration::from_secs(1),
-            concurrency: 4,
-        },
-    );
+    let refresher = manual_refresher(&app);
+    app.advance(Duration::from_secs(31));
     let first = refresher.scan_once().await.unwrap();
     assert_eq!((first.due, first.failed), (2, 2), "{first:?}");
     assert_eq!(mock.token_calls(), 2);
@@ -756,6 +793,8 @@ async fn a_get_during_a_background_refresh_joins_it() {
             .status,
         201
     );
+    // Past halfway (50 s): the background refresher takes it.
+    app.advance(Duration::from_secs(51));
     let workers = app.start_background();
     eventually(
         Duration::from_secs(5),

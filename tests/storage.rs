@@ -254,3 +254,32 @@ async fn legacy_ciphertext_is_refused_when_so_configured() {
         .await;
     assert_eq!(bound.status, 200);
 }
+
+#[actix_web::test]
+async fn concurrent_first_stores_of_one_credential_answer_one_201_and_the_rest_200() {
+    const CLIENTS: usize = 8;
+    const ROUNDS: usize = 40;
+    let app = spawn().await;
+    if app.db.is_postgres() {
+        app.warm_pool(CLIENTS).await;
+    }
+    let mut statuses: std::collections::BTreeMap<u16, usize> = Default::default();
+    for round in 0..ROUNDS {
+        let user = format!("racer-{round}");
+        let body = api_key_body("openai");
+        let stores = (0..CLIENTS).map(|_| app.store(&user, &body));
+        let answers = futures_util::future::join_all(stores).await;
+        let created = answers.iter().filter(|r| r.status == 201).count();
+        for answer in &answers {
+            *statuses.entry(answer.status.as_u16()).or_default() += 1;
+            assert!(
+                answer.status == 201 || answer.status == 200,
+                "round {round}: {} {}",
+                answer.status,
+                answer.body
+            );
+        }
+        assert_eq!(created, 1, "round {round}: {created} stores said created");
+    }
+    eprintln!("{CLIENTS} concurrent first stores x {ROUNDS}: {statuses:?}");
+}

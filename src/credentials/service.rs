@@ -14,7 +14,7 @@ use super::refresh::policy;
 use super::{Error, ErrorChain, Inconsistency};
 use crate::crypto::Vault;
 use crate::db::events::EventRow;
-use crate::db::tokens::{NewToken, STORED_OVER_INVALID, Stored, TokenRow};
+use crate::db::tokens::{NewToken, Stored, TokenRow};
 use crate::db::webhooks::{MessageRow, Notice};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::expiry;
@@ -275,6 +275,10 @@ impl CredentialService {
         };
         let scopes = new.scopes.map(|s| Scopes::new(s).to_column());
         let account = new.account.as_ref().and_then(Account::to_column);
+        // The background refresher's first look: the same rule as after a refresh (halfway
+        // through a short life), never at once.
+        let ahead = self.inner.settings.ahead;
+        let background_at = policy::background_after_success(self.now_ms(), expires_at, ahead);
         let arrived = new.arrived;
         let ciphertext = self.inner.vault.seal(&key, &data.to_value());
         let provider_key = provider.key.clone();
@@ -296,6 +300,7 @@ impl CredentialService {
                     created_at: now,
                     updated_at: now,
                     account: account.as_deref(),
+                    background_at,
                 };
                 write_arrival(conn, &key, &new, arrived)
             })
@@ -409,7 +414,7 @@ fn write_arrival(
     EventRow::record(conn, key, (arrived, outcome), None, new.updated_at)?;
     let saved =
         TokenRow::find(conn, key)?.ok_or(DbError::Missing("the stored credential vanished"))?;
-    let recovered = saved.background_at == Some(STORED_OVER_INVALID);
+    let recovered = stored == Stored::Replaced && saved.replaced() == Some(TokenStatus::Invalid);
     let notice = Notice {
         event: match recovered {
             true => WebhookEvent::Recovered,

@@ -37,6 +37,7 @@ diesel::table! {
         account -> Nullable<Text>,
         refresh_failures -> Integer,
         background_at -> Nullable<BigInt>,
+        replaced_status -> Nullable<Text>,
     }
 }
 

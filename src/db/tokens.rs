@@ -4,7 +4,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{BigInt, Nullable};
 
 use super::DbConnection;
 use super::schema::tokens;
@@ -42,9 +41,19 @@ pub struct TokenRow {
     pub account: Option<String>,
     /// Failed refreshes since the last success or store.
     pub refresh_failures: i32,
-    /// When the background refresher looks at it next (unix milliseconds; see
-    /// `STORED_OVER_INVALID`).
+    /// When the background refresher looks at it next (unix milliseconds); `None` until a
+    /// store or the refresher sets it.
     pub background_at: Option<i64>,
+    /// The status the credential had before the last store replaced it (see `replaced`).
+    pub replaced_status: Option<String>,
+}
+
+impl TokenRow {
+    /// What the last store replaced: the status the credential had then; `None` when the
+    /// store created it.
+    pub fn replaced(&self) -> Option<TokenStatus> {
+        self.replaced_status.as_deref().and_then(|s| s.parse().ok())
+    }
 }
 
 /// Everything a store request writes.
@@ -66,6 +75,8 @@ pub struct NewToken<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub account: Option<&'a str>,
+    /// When the background refresher first looks at it (unix milliseconds).
+    pub background_at: Option<i64>,
 }
 
 /// What a successful refresh changes.
@@ -100,10 +111,6 @@ pub enum Stored {
     Created,
     Replaced,
 }
-
-/// `background_at` of a row a store wrote over an `invalid` credential ("look at it at once");
-/// the store reads it back to tell a recovery from a plain replacement.
-pub const STORED_OVER_INVALID: i64 = -1;
 
 /// A credential due for a background refresh, and its expiry.
 type Due = (String, String, String, Option<NaiveDateTime>);
@@ -171,10 +178,14 @@ impl TokenRow {
         if Self::replace(conn, new)? {
             return Ok(Stored::Replaced);
         }
-        match diesel::insert_into(tokens::table)
-            .values(new.clone())
-            .execute(conn)
-        {
+        // In a savepoint: on PostgreSQL a failed statement aborts the whole transaction, so
+        // the insert that loses a race must be rolled back alone before the update is retried.
+        let insert = conn.transaction(|conn| {
+            diesel::insert_into(tokens::table)
+                .values(new.clone())
+                .execute(conn)
+        });
+        match insert {
             Ok(_) => Ok(Stored::Created),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 Self::replace(conn, new)?;
@@ -202,10 +213,9 @@ impl TokenRow {
                 tokens::cooldown_until.eq(None::<i64>),
                 tokens::last_refresh_at.eq(None::<i64>),
                 tokens::refresh_failures.eq(0),
-                // Evaluated against the old row: marks a store over an invalid credential.
-                tokens::background_at.eq(diesel::dsl::sql::<Nullable<BigInt>>(
-                    "CASE WHEN status = 'invalid' THEN -1 ELSE NULL END",
-                )),
+                tokens::background_at.eq(new.background_at),
+                // The right-hand side reads the row as it was before this update.
+                tokens::replaced_status.eq(tokens::status.nullable()),
             ))
             .execute(conn)?;
         Ok(updated > 0)

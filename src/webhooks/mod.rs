@@ -17,12 +17,17 @@ pub use signing::{SECRET_PREFIX, sign};
 /// Why a webhook operation did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
-    /// Malformed input.
+    /// The `url` is not an absolute http(s) URL without credentials, or too long.
     #[error("{0}")]
-    Invalid(String),
-    /// Well-formed input that cannot be served (a refused target, too many webhooks).
+    BadUrl(String),
+    /// `events` is empty or names an unknown event type.
     #[error("{0}")]
-    Unprocessable(String),
+    BadEvents(String),
+    /// The target is on a loopback, private or otherwise internal address.
+    #[error("{0}")]
+    RefusedTarget(String),
+    #[error("A tenant can have at most {0} webhooks; delete one first")]
+    TooManyWebhooks(usize),
     #[error("Webhook not found")]
     NotFound,
     #[error(transparent)]

@@ -78,9 +78,7 @@ impl WebhookService {
             })
             .await?;
         if !created {
-            return Err(Error::Unprocessable(format!(
-                "A tenant can have at most {MAX_WEBHOOKS} webhooks; delete one first"
-            )));
+            return Err(Error::TooManyWebhooks(MAX_WEBHOOKS));
         }
         Ok((row, secret))
     }
@@ -199,7 +197,7 @@ fn parse_events(events: Option<Vec<String>>) -> Result<Vec<WebhookEvent>, Error>
         return Ok(WebhookEvent::ALL.to_vec());
     };
     if events.is_empty() {
-        return Err(Error::Invalid(
+        return Err(Error::BadEvents(
             "events must name at least one event type (or be left out for all)".into(),
         ));
     }
@@ -207,7 +205,7 @@ fn parse_events(events: Option<Vec<String>>) -> Result<Vec<WebhookEvent>, Error>
     for name in &events {
         let event = name.parse::<WebhookEvent>().map_err(|_| {
             let known: Vec<_> = WebhookEvent::ALL.iter().map(|e| e.as_str()).collect();
-            Error::Invalid(format!(
+            Error::BadEvents(format!(
                 "unknown event type {name:?}; known: {}",
                 known.join(", ")
             ))

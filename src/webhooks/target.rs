@@ -12,7 +12,7 @@ const MAX_URL_LEN: usize = 2048;
 
 /// An absolute http(s) URL with a host and no credentials in it.
 pub(super) fn check_url(url: &str) -> Result<reqwest::Url, Error> {
-    let bad = |why: &str| Error::Invalid(format!("url {why}"));
+    let bad = |why: &str| Error::BadUrl(format!("url {why}"));
     if url.chars().count() > MAX_URL_LEN {
         return Err(bad(&format!("is longer than {MAX_URL_LEN} characters")));
     }
@@ -69,7 +69,7 @@ pub fn internal_literal(url: &reqwest::Url) -> Option<String> {
 }
 
 fn refused(what: &str) -> Error {
-    Error::Unprocessable(format!(
+    Error::RefusedTarget(format!(
         "url points to {what}; webhook targets must be public addresses \
          (TOKENVAULT_WEBHOOK_ALLOW_PRIVATE=true allows private ones)"
     ))

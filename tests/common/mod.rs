@@ -498,6 +498,7 @@ pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vau
                         created_at: now,
                         updated_at: now,
                         account: None,
+                        background_at: None,
                     },
                 )?;
             }
