@@ -157,21 +157,7 @@ impl Config {
         let secs = |name: &str, default: Duration| {
             number(name, default.as_secs(), "seconds").map(Duration::from_secs)
         };
-        let millis = |name: &str, default: Duration| {
-            let default = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
-            number(name, default, "milliseconds").map(Duration::from_millis)
-        };
-        let db = DbSettings {
-            deadline: millis("TOKENVAULT_DB_DEADLINE_MS", d.db.deadline)?,
-            statement_timeout: millis(
-                "TOKENVAULT_DB_STATEMENT_TIMEOUT_MS",
-                d.db.statement_timeout,
-            )?,
-            lock_timeout: millis("TOKENVAULT_DB_LOCK_TIMEOUT_MS", d.db.lock_timeout)?,
-        };
-        if db.deadline.is_zero() || db.statement_timeout.is_zero() || db.lock_timeout.is_zero() {
-            return Err("TOKENVAULT_DB_*_MS settings must be above zero".into());
-        }
+        let db = db_settings(&number, d.db)?;
         let (log_filter, log_format) =
             logging(var("TOKENVAULT_LOG"), var("TOKENVAULT_LOG_FORMAT"))?;
         let bind = var("TOKENVAULT_BIND").unwrap_or(d.bind);
@@ -256,6 +242,26 @@ impl Config {
             ..Config::defaults(database)
         }
     }
+}
+
+/// `TOKENVAULT_DB_*_MS`: the time bounds of database work, each above zero.
+fn db_settings(
+    number: &dyn Fn(&str, u64, &str) -> Result<u64, String>,
+    d: DbSettings,
+) -> Result<DbSettings, String> {
+    let millis = |name: &str, default: Duration| {
+        let default = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+        number(name, default, "milliseconds").map(Duration::from_millis)
+    };
+    let db = DbSettings {
+        deadline: millis("TOKENVAULT_DB_DEADLINE_MS", d.deadline)?,
+        statement_timeout: millis("TOKENVAULT_DB_STATEMENT_TIMEOUT_MS", d.statement_timeout)?,
+        lock_timeout: millis("TOKENVAULT_DB_LOCK_TIMEOUT_MS", d.lock_timeout)?,
+    };
+    if db.deadline.is_zero() || db.statement_timeout.is_zero() || db.lock_timeout.is_zero() {
+        return Err("TOKENVAULT_DB_*_MS settings must be above zero".into());
+    }
+    Ok(db)
 }
 
 /// The connection-health settings, checked.
