@@ -15,6 +15,8 @@ Parts, on PostgreSQL (fresh database) and on SQLite:
   8. webhook latency (PostgreSQL): credentials stored one by one, a local receiver; the time from
      the store's answer to the delivery's arrival (p50, p99)
 Prints a table and writes JSON to bench/results/latest.json (quick.json with --quick).
+`--soak [MINUTES]` runs bench/soak.py instead: two instances, a rotating provider, a database
+outage, RSS over time (bench/results/soak.json).
 """
 
 import argparse
@@ -476,13 +478,21 @@ def table(results):
 def main():
     parser = argparse.ArgumentParser(description="tokenvault benchmark (use bench/run)")
     parser.add_argument("--quick", action="store_true", help="a few seconds per part (CI)")
+    parser.add_argument("--soak", type=float, metavar="MINUTES", nargs="?", const=10.0,
+                        help="instead: the soak with a database outage (default 10 minutes), "
+                             "RSS over time per instance; writes bench/results/soak.json")
     args = parser.parse_args()
+    pg_base = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+    if args.soak:
+        import soak
+        result = soak.soak(args.soak, pg_base)
+        bad = result["superseded_refresh_tokens_sent"] or result["invalid_credentials"]
+        sys.exit(1 if bad else 0)
     args.seconds = 2 if args.quick else 20
     args.users = 300 if args.quick else 10_000
     args.storm = 100 if args.quick else 1000
     args.ahead = 200 if args.quick else 2000
     args.hooks = 20 if args.quick else 100
-    pg_base = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
     enc_key, admin_key = gen_key(), "agk_" + secrets.token_hex(24)
 
     database = f"tokenvault_bench_{os.getpid()}"

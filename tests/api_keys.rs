@@ -137,3 +137,99 @@ async fn non_admins_access_tokens_and_other_tenants_are_refused() {
         .await;
     assert_eq!(created.body["tenant"], "tenant-b");
 }
+
+#[actix_web::test]
+async fn a_key_never_reaches_wider_than_itself() {
+    let app = common::spawn().await;
+    app.store("bob", &common::oauth2_body("google")).await;
+    // `admin` is tenant-wide: it cannot be bound to a user.
+    let bound_admin = app
+        .post(
+            "/v2/api-keys",
+            &app.admin_key,
+            &json!({"name": "alice-admin", "scopes": ["admin"], "user_id": "alice"}),
+        )
+        .await;
+    assert_eq!(bound_admin.status, 400, "{}", bound_admin.body);
+    assert!(
+        bound_admin.message().contains("admin"),
+        "{}",
+        bound_admin.body
+    );
+
+    // A bound admin key from before this rule, and a bound tokens key: neither manages the
+    // tenant (keys, webhooks, other keys' access tokens).
+    let legacy = app.create_key("default", "admin", Some("alice"));
+    let bound = app.create_key("default", "tokens:read,tokens:write", Some("alice"));
+    let admin_token = app.mint_access_token(&app.admin_key).await;
+    let admin_token_id = {
+        let listed = app.get("/v2/access-tokens", &app.admin_key).await;
+        listed.body[0]["id"].as_str().unwrap().to_string()
+    };
+    for key in [&legacy, &bound] {
+        let wider = app
+            .post(
+                "/v2/api-keys",
+                key,
+                &json!({"name": "escalate", "scopes": ["admin"]}),
+            )
+            .await;
+        assert_eq!(wider.status, 403, "{}", wider.body);
+        let hook = app
+            .post(
+                "/v2/webhooks",
+                key,
+                &json!({"url": "https://93.184.216.34/hooks"}),
+            )
+            .await;
+        assert_eq!(hook.status, 403, "{}", hook.body);
+        assert_eq!(app.get("/v2/webhooks", key).await.status, 403);
+        assert_eq!(app.get("/v2/api-keys", key).await.status, 403);
+        let destroy = app
+            .delete(&format!("/v2/access-tokens/{admin_token_id}"), key)
+            .await;
+        assert_eq!(destroy.status, 403, "{}", destroy.body);
+        // Its own user only, whatever its scopes.
+        assert_eq!(
+            app.get("/v2/users/bob/tokens/google", key).await.status,
+            403
+        );
+    }
+    assert_eq!(
+        app.get("/v2/users/u1/tokens", &admin_token).await.status,
+        200,
+        "the admin's access token still works"
+    );
+
+    // An admin's access token uses credentials, but cannot create keys or webhooks: nothing
+    // may outlive it.
+    let bearer = ("Authorization", format!("Bearer {admin_token}"));
+    for (uri, body) in [
+        ("/v2/api-keys", json!({"name": "from-token"})),
+        (
+            "/v2/webhooks",
+            json!({"url": "https://93.184.216.34/hooks"}),
+        ),
+    ] {
+        let r = app
+            .call(
+                TestRequest::post()
+                    .uri(uri)
+                    .insert_header(bearer.clone())
+                    .set_json(&body),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{uri}: {}", r.body);
+        assert!(r.message().contains("access token"), "{}", r.body);
+    }
+
+    // A tenant-wide admin creates narrower keys as before.
+    let narrow = app
+        .post(
+            "/v2/api-keys",
+            &app.admin_key,
+            &json!({"name": "reader", "scopes": ["tokens:read"], "user_id": "alice"}),
+        )
+        .await;
+    assert_eq!(narrow.status, 201, "{}", narrow.body);
+}

@@ -23,7 +23,7 @@ async fn app_with(auth: &AuthServer) -> TestApp {
         .with_providers_toml(auth.providers_toml())
         .config(|c| {
             c.public_url = PUBLIC_URL.into();
-            c.redirect_allowlist = vec!["https://app.example.com".into()];
+            c.redirect_allowlist = vec!["https://app.example.com/oauth/".into()];
             c.refresh_timeout = Duration::from_secs(1);
             c.oauth_clients.insert(
                 "google".into(),
@@ -206,6 +206,39 @@ async fn a_denial_reaches_the_app_and_stores_nothing() {
 }
 
 #[actix_web::test]
+async fn a_response_naming_another_issuer_is_refused_as_a_mix_up() {
+    let auth = AuthServer::start().await;
+    let app = app_with(&auth).await;
+    auth.answer_as_issuer("https://evil.example.net");
+    let back = consent(
+        &app,
+        &auth,
+        json!({"provider": "google", "redirect_uri": APP}),
+    )
+    .await;
+    assert!(back.contains("iss="), "{back}");
+    let landed = callback(&app, &back).await;
+    assert_eq!(landed.status, 302);
+    let q = query_of(&location(&landed));
+    assert_eq!(
+        (q["status"].as_str(), q["error"].as_str()),
+        ("error", "issuer_mismatch")
+    );
+    // The code was never sent anywhere.
+    assert_eq!(auth.exchanges(), 0);
+    assert_eq!(
+        app.get("/v2/users/u1/tokens/google", &app.admin_key)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        events(&app, "u1", "google").await,
+        [("connected".into(), "failed".into())]
+    );
+}
+
+#[actix_web::test]
 async fn unknown_and_expired_states_are_refused() {
     let auth = AuthServer::start().await;
     let app = app_with(&auth).await;
@@ -341,6 +374,12 @@ async fn start_refuses_other_users_foreign_redirects_and_unconfigured_providers(
         "https://app.example.com.evil.net/x",
         "https://evil.net/",
         "javascript:alert(1)",
+        // Out of the allowed prefix by dot segments, plain or encoded (the browser resolves
+        // them), or by an encoded slash.
+        "https://app.example.com/oauth/../admin",
+        "https://app.example.com/oauth/%2e%2e/admin",
+        "https://app.example.com/oauth/.%2E/admin",
+        "https://app.example.com/oauth/..%2fadmin",
     ] {
         let refused = start_u1(
             &app,

@@ -350,3 +350,90 @@ async fn a_lost_sqlite_key_file_next_to_data_refuses_to_start() {
         "a new key was generated over existing data"
     );
 }
+
+/// Issue 20, item 1: instance A has the provider's answers (rotated refresh tokens) in memory
+/// and retries writing them through a 40-second outage; instance B sees the database again
+/// first. B must not take over A's leases and send the superseded refresh tokens (the provider
+/// would answer `invalid_grant` and the credentials would die): it serves the current tokens
+/// until A's writes land.
+#[actix_web::test]
+async fn an_outage_longer_than_the_provider_timeout_sends_no_superseded_token() {
+    const COUNT: usize = 10;
+    let mock = MockProvider::start().await;
+    mock.reply(Reply::Rotating);
+    mock.delay(Duration::from_millis(300));
+    let Some((a, proxy)) = behind_proxy(Some(&mock)).await else {
+        return;
+    };
+    let DatabaseUrl::Postgres(direct) = a.db.url.clone() else {
+        return;
+    };
+    let b = a
+        .instance_with(|c| c.database = DatabaseUrl::Postgres(direct))
+        .await;
+    for i in 0..COUNT {
+        let mut body = expiring_body(&format!("g{i}"), "google", 120);
+        body["token_data"]["refresh_token"] = json!(format!("1//FAMILY-{i}"));
+        a.store("u1", &body).await;
+    }
+    let paths: Vec<String> = (0..COUNT)
+        .map(|i| format!("/v2/users/u1/tokens/g{i}"))
+        .collect();
+    // A refreshes all of them; the database goes away while the provider answers.
+    let gets = futures_util::future::join_all(paths.iter().map(|p| a.get(p, &a.admin_key)));
+    let (answers, ()) = tokio::join!(gets, async {
+        while mock.token_calls() < COUNT {
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        proxy.refuse();
+    });
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.body["refreshed"], true, "{}", answer.body);
+    }
+    // Forty seconds of outage pass (well past the provider timeout and its margin); the
+    // database comes back for B first.
+    a.advance(Duration::from_secs(40));
+    let gets = futures_util::future::join_all(paths.iter().map(|p| b.get(p, &b.admin_key)));
+    for answer in gets.await {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.body["status"], "active", "{}", answer.body);
+    }
+    assert_eq!(
+        mock.superseded_sent(),
+        0,
+        "a superseded refresh token was sent"
+    );
+    assert_eq!(mock.token_calls(), COUNT);
+    // Then for A: its retried writes land, and every credential holds its rotated token.
+    proxy.restore().await;
+    let started = Instant::now();
+    loop {
+        let written: i64 = tokens::table
+            .filter(tokens::version.ge(2))
+            .count()
+            .get_result(&mut a.db.connect())
+            .unwrap();
+        if written == COUNT as i64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{written} written"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    for path in &paths {
+        let got = b.get(path, &b.admin_key).await;
+        assert_eq!(got.status, 200, "{}", got.body);
+        assert_eq!(got.body["status"], "active");
+        let refresh = got.body["token_data"]["refresh_token"].as_str().unwrap();
+        assert!(refresh.starts_with("1//ROT-"), "{}", got.body);
+    }
+    assert_eq!(
+        mock.superseded_sent(),
+        0,
+        "a superseded refresh token was sent"
+    );
+    assert_eq!(mock.token_calls(), COUNT, "refreshed again");
+}

@@ -462,6 +462,11 @@ async fn webhook_targets_and_management() {
         ("http://169.254.169.254/latest", 422),
         ("http://[::1]/hooks", 422),
         ("http://[::ffff:192.168.0.1]/hooks", 422),
+        // IPv6 forms that carry a non-public IPv4: compatible, NAT64, 6to4, Teredo.
+        ("http://[::127.0.0.1]/hooks", 422),
+        ("http://[64:ff9b::7f00:1]/hooks", 422),
+        ("http://[2002:7f00:1::]/hooks", 422),
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hooks", 422),
         ("ftp://example.com/hooks", 400),
         ("https://user:pw@example.com/hooks", 400),
         ("not a url", 400),

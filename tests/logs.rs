@@ -188,3 +188,57 @@ fn debug_output_of_state_and_config_holds_no_key() {
         "{debug}"
     );
 }
+
+#[actix_web::test]
+async fn a_provider_echoing_the_token_in_its_error_reaches_no_log_message_or_event() {
+    const ECHOED: &str = "1//ECHOED-REFRESH-7";
+    let logs = captured_logs();
+    let mock = MockProvider::start().await;
+    let app = spawn_with_providers(mock.providers_toml(), |c| {
+        c.refresh_cooldown = std::time::Duration::ZERO;
+        c.force_refresh_min = std::time::Duration::ZERO;
+    })
+    .await;
+    let mut body = oauth2_body("google");
+    body["token_data"]["refresh_token"] = json!(ECHOED);
+    body["token_data"]["expires_in"] = json!(30);
+    app.store("echo", &body).await;
+    let refresh = "/v2/users/echo/tokens/google/refresh";
+    for reply in [
+        Reply::OAuthError(400, ECHOED),
+        Reply::OAuthError(401, ECHOED),
+        Reply::SlackError(ECHOED),
+        Reply::FormError(ECHOED),
+    ] {
+        mock.reply(reply.clone());
+        let r = app.post(refresh, &app.admin_key, &json!({})).await;
+        assert_eq!(r.status, 503, "{reply:?}: {}", r.body);
+        assert!(
+            r.message().contains("unknown_error"),
+            "{reply:?}: {}",
+            r.body
+        );
+        assert!(
+            !r.body.to_string().contains("ECHOED"),
+            "{reply:?}: {}",
+            r.body
+        );
+    }
+    let events = app
+        .get("/v2/users/echo/tokens/google/events", &app.admin_key)
+        .await;
+    assert_eq!(events.status, 200);
+    assert!(
+        events.body.to_string().contains("unknown_error"),
+        "{}",
+        events.body
+    );
+    assert!(
+        !events.body.to_string().contains("ECHOED"),
+        "{}",
+        events.body
+    );
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("unknown_error"), "{text}");
+    assert!(!text.contains("ECHOED"), "echoed token in logs:\n{text}");
+}

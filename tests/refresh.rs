@@ -753,3 +753,36 @@ async fn forced_refreshes_are_limited_to_one_per_interval_on_every_instance() {
     assert_eq!(due.body["refreshed"], true, "{}", due.body);
     assert_eq!(mock.token_calls(), 2);
 }
+
+/// What a spec-following server makes of `Authorization: Basic …` (RFC 6749 §2.3.1): base64,
+/// split at the first `:`, each part form-urldecoded.
+fn basic_client(authorization: &str) -> (String, String) {
+    use base64::Engine;
+    let encoded = authorization.strip_prefix("Basic ").unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    let text = String::from_utf8(decoded).unwrap();
+    let (id, secret) = text.split_once(':').unwrap();
+    let parts: Vec<(String, String)> =
+        serde_urlencoded::from_str(&format!("id={id}&secret={secret}")).unwrap();
+    (parts[0].1.clone(), parts[1].1.clone())
+}
+
+#[actix_web::test]
+async fn basic_client_authentication_is_form_encoded_as_rfc_6749_says() {
+    let mock = MockProvider::start().await;
+    let app = spawn_with_providers(mock.providers_toml(), |_| {}).await;
+    let (id, secret) = ("app+id/with=odd:chars", "s3cr%t:+/= x&y");
+    let mut zoom = expiring_body("zoom", "zoom", 60);
+    zoom["token_data"]["client_id"] = json!(id);
+    zoom["token_data"]["client_secret"] = json!(secret);
+    app.store("u1", &zoom).await;
+    let got = app.get("/v2/users/u1/tokens/zoom", &app.admin_key).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["refreshed"], true);
+    let request = mock.last_request();
+    let authorization = request.authorization.unwrap();
+    assert_eq!(basic_client(&authorization), (id.into(), secret.into()));
+    assert_eq!(field(&request.body, "client_secret"), None);
+}

@@ -55,6 +55,8 @@ pub struct CallbackQuery {
     pub state: Option<String>,
     /// The provider's error, e.g. `access_denied`.
     pub error: Option<String>,
+    /// The authorization server's issuer (RFC 9207); when sent, it must be the provider's.
+    pub iss: Option<String>,
 }
 
 /// Start connecting a user's account at a provider (OAuth authorization code with PKCE).
@@ -126,6 +128,7 @@ pub async fn callback(
         code: query.code.map(Secret::new),
         state: query.state.map(Secret::new),
         error: query.error,
+        iss: query.iss,
     };
     let location = state.connect.callback(params).await?;
     Ok(HttpResponse::Found()

@@ -8,7 +8,6 @@ use crate::api::{AuthErrors, LimitQuery, NO_STORE, timestamp};
 use crate::auth::Caller;
 use crate::db::webhooks::{AttemptRow, MessageRow, WebhookRow};
 use crate::error::{ApiError, ErrorBody};
-use crate::model::Scope;
 use crate::model::WebhookEvent;
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -152,7 +151,7 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Admin)?;
+    caller.require_tenant_admin("manage webhooks")?;
     let request = body.into_inner();
     let (row, secret) = state
         .webhooks
@@ -179,7 +178,7 @@ pub async fn create(
 )]
 #[get("/v2/webhooks")]
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Admin)?;
+    caller.require_tenant_admin("manage webhooks")?;
     let rows = state.webhooks.list(&caller.tenant).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(Webhook::new).collect::<Vec<_>>()))
 }
@@ -202,7 +201,7 @@ pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Admin)?;
+    caller.require_tenant_admin("manage webhooks")?;
     let id = path.into_inner();
     let row = state.webhooks.delete(&caller.tenant, &id).await?;
     tracing::info!(webhook_id = %id, "webhook deleted");
@@ -229,7 +228,7 @@ pub async fn deliveries(
     path: web::Path<String>,
     query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Admin)?;
+    caller.require_tenant_admin("manage webhooks")?;
     let limit = query.limit()?;
     let found = state
         .webhooks

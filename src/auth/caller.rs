@@ -63,6 +63,45 @@ impl Caller {
         }
     }
 
+    /// Whether this caller administers the whole tenant: `admin`, and bound to no user.
+    pub fn is_tenant_admin(&self) -> bool {
+        self.has(Scope::Admin) && self.bound_user.is_none()
+    }
+
+    /// What tenant-wide management (API keys, webhooks, other keys' access tokens) needs: an
+    /// admin of the whole tenant, presenting the API key itself — an access token cannot
+    /// create anything that outlives it.
+    pub fn require_tenant_admin(&self, what: &str) -> Result<(), AuthError> {
+        self.require(Scope::Admin)?;
+        if self.bound_user.is_some() {
+            return Err(AuthError::Forbidden(format!(
+                "A key bound to a user cannot {what}; use an admin key of the whole tenant"
+            )));
+        }
+        self.require_api_key(what)
+    }
+
+    /// Forbidden unless a key with `scopes` and `bound_user` would be no wider than this caller:
+    /// its scopes among the caller's, and bound to the caller's user when the caller is bound.
+    pub fn require_covers(
+        &self,
+        scopes: &KeyScopes,
+        bound_user: Option<&str>,
+    ) -> Result<(), AuthError> {
+        if let Some(scope) = scopes.iter().find(|scope| !self.has(*scope)) {
+            return Err(AuthError::Forbidden(format!(
+                "A key cannot create a key wider than itself: it lacks the {scope} scope"
+            )));
+        }
+        match (&self.bound_user, bound_user) {
+            (Some(own), Some(asked)) if own == asked => Ok(()),
+            (Some(_), _) => Err(AuthError::Forbidden(
+                "A key bound to a user can only create keys bound to the same user".into(),
+            )),
+            (None, _) => Ok(()),
+        }
+    }
+
     /// Both checks a `/v2/users/{user_id}/…` route needs.
     pub fn require_for_user(&self, scope: Scope, user_id: &str) -> Result<(), AuthError> {
         self.require(scope)?;

@@ -8,8 +8,8 @@ use crate::db::access_tokens::{AccessTokenRow, NewAccessToken};
 use crate::db::api_keys::{ApiKeyRow, NewApiKey};
 use crate::db::{self, DbConnection, DbError};
 use crate::expiry;
-use crate::model::KeyScopes;
 use crate::model::check_user_id;
+use crate::model::{KeyScopes, Scope};
 use crate::secret::{RandomError, Secret, hash_secret, random_base62};
 
 pub const API_KEY_PREFIX: &str = "agk_";
@@ -50,6 +50,13 @@ impl KeySpec {
         }
         if let Some(user) = user_id {
             check_user_id(user)?;
+            if scopes.allows(Scope::Admin) {
+                return Err(
+                    "an admin key cannot be bound to a user: admin is tenant-wide (bind a key \
+                     with tokens:* scopes instead)"
+                        .into(),
+                );
+            }
         }
         Ok(KeySpec {
             tenant: tenant.trim().to_string(),

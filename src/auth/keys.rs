@@ -150,6 +150,7 @@ impl KeyService {
             expires_at,
         )
         .map_err(AuthError::InvalidRequest)?;
+        caller.require_covers(&spec.scopes, spec.user_id.as_deref())?;
         let issued = Issued::api_key(None)?;
         let created = self
             .db
@@ -238,7 +239,7 @@ impl KeyService {
     ) -> Result<(Vec<AccessTokenRow>, NaiveDateTime), AuthError> {
         let now = self.clock.now_naive();
         let tenant = caller.tenant.clone();
-        let key_filter = (!caller.has(Scope::Admin)).then(|| caller.key_id.clone());
+        let key_filter = (!caller.is_tenant_admin()).then(|| caller.key_id.clone());
         let rows = self
             .db
             .run(move |conn| {
@@ -266,7 +267,7 @@ impl KeyService {
             .run(move |conn| Ok(AccessTokenRow::find(conn, &tenant, &lookup)?))
             .await?
             .ok_or_else(|| AuthError::NotFound("Access token not found".into()))?;
-        if row.api_key_id != caller.key_id && !caller.has(Scope::Admin) {
+        if row.api_key_id != caller.key_id && !caller.is_tenant_admin() {
             return Err(AuthError::Forbidden(
                 "This access token was minted from another API key; only that key or an admin \
                  key of the tenant can destroy it"
@@ -288,8 +289,7 @@ impl KeyService {
     }
 }
 
-/// Managing keys needs `admin`, and the API key itself (not an access token).
+/// Managing keys needs an admin of the whole tenant, with the API key itself.
 fn require_admin(caller: &Caller) -> Result<(), AuthError> {
-    caller.require(Scope::Admin)?;
-    caller.require_api_key("manage API keys")
+    caller.require_tenant_admin("manage API keys")
 }

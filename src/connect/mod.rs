@@ -74,6 +74,8 @@ pub struct CallbackParams {
     pub state: Option<Secret<String>>,
     /// The provider's `error` (e.g. `access_denied`).
     pub error: Option<String>,
+    /// The issuer the authorization response names (RFC 9207), when the provider sends one.
+    pub iss: Option<String>,
 }
 
 #[derive(Clone)]
@@ -103,17 +105,37 @@ pub fn pkce_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Whether `uri` is under one of the allowed prefixes: the prefix must end at a path boundary, so
-/// `https://app.example.com` does not admit `https://app.example.com.evil.net`.
-pub fn redirect_allowed(uri: &str, allowlist: &[String]) -> bool {
-    allowlist
-        .iter()
-        .any(|prefix| match uri.strip_prefix(prefix.as_str()) {
+/// `uri` as a browser will follow it: parsed, dot segments (`..`, `%2e%2e`) resolved,
+/// backslashes read as slashes, the host lower-cased. `None` unless it is an absolute http(s)
+/// URL, or when its path holds an encoded slash or backslash (servers differ on whether that
+/// separates segments).
+pub fn normalized_url(uri: &str) -> Option<String> {
+    let url = reqwest::Url::parse(uri.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    let path = url.path().to_ascii_lowercase();
+    if path.contains("%2f") || path.contains("%5c") {
+        return None;
+    }
+    Some(url.into())
+}
+
+/// The normalised `uri` (`normalized_url`) when it is under one of the allowed prefixes (each
+/// normalised too): a prefix must end at a path boundary, so `https://app.example.com` does not
+/// admit `https://app.example.com.evil.net`, and `…/cb/` does not admit `…/cb/../admin`.
+pub fn allowed_redirect(uri: &str, allowlist: &[String]) -> Option<String> {
+    let uri = normalized_url(uri)?;
+    let under = |prefix: &String| {
+        let prefix = normalized_url(prefix).unwrap_or_else(|| prefix.clone());
+        match uri.strip_prefix(prefix.as_str()) {
             Some(rest) => {
                 prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
             }
             None => false,
-        })
+        }
+    };
+    allowlist.iter().any(under).then_some(uri)
 }
 
 impl ConnectService {
@@ -141,6 +163,16 @@ impl ConnectService {
     /// The callback URL providers send browsers to.
     pub fn callback_url(&self) -> String {
         format!("{}{CALLBACK_PATH}", self.inner.settings.public_url)
+    }
+
+    /// Why an authorization response naming `iss` cannot come from `provider` (RFC 9207: a
+    /// mix-up, the browser brought back from another authorization server), if it cannot.
+    fn mix_up(&self, provider: &str, iss: Option<&str>) -> Option<String> {
+        let iss = iss?;
+        let expected = self.inner.registry.get(provider)?.issuer.as_deref()?;
+        (iss != expected).then(|| {
+            format!("the authorization response names another issuer than {provider}'s (mix-up)")
+        })
     }
 
     /// The provider and the platform client a connect to `provider` uses, or why it cannot.
@@ -172,7 +204,7 @@ impl ConnectService {
         Ok((provider.clone(), client.clone()))
     }
 
-    fn check_redirect(&self, redirect_uri: &str) -> Result<(), Error> {
+    fn check_redirect(&self, redirect_uri: &str) -> Result<String, Error> {
         let allowlist = &self.inner.settings.redirect_allowlist;
         if allowlist.is_empty() {
             return Err(Error::Unprocessable(
@@ -181,15 +213,12 @@ impl ConnectService {
                     .into(),
             ));
         }
-        let absolute = reqwest::Url::parse(redirect_uri)
-            .is_ok_and(|url| matches!(url.scheme(), "http" | "https"));
-        if !absolute || !redirect_allowed(redirect_uri, allowlist) {
-            return Err(Error::Unprocessable(
+        allowed_redirect(redirect_uri, allowlist).ok_or_else(|| {
+            Error::Unprocessable(
                 "redirect_uri must start with one of the prefixes in TOKENVAULT_REDIRECT_ALLOWLIST"
                     .into(),
-            ));
-        }
-        Ok(())
+            )
+        })
     }
 
     /// Starts a connect for (tenant, user): the authorization URL and the state.
@@ -200,7 +229,7 @@ impl ConnectService {
         request: StartRequest,
     ) -> Result<Started, Error> {
         let (provider, client) = self.connectable(&request.provider)?;
-        self.check_redirect(&request.redirect_uri)?;
+        let redirect_uri = self.check_redirect(&request.redirect_uri)?;
         let integration_key = request.integration_key.as_deref().unwrap_or(&provider.key);
         let key = CredentialKey::parse(tenant, user_id, integration_key).map_err(Error::Invalid)?;
         let scopes = request
@@ -218,7 +247,7 @@ impl ConnectService {
             integration_key: key.integration_key.to_string(),
             provider: provider.key.clone(),
             scopes: Some(serde_json::to_string(&scopes).unwrap_or_default()),
-            redirect_uri: request.redirect_uri,
+            redirect_uri,
             verifier_ciphertext: self
                 .inner
                 .vault
@@ -310,6 +339,11 @@ impl ConnectService {
             }
         };
         let key = CredentialKey::stored(&row.tenant, &row.user_id, &row.integration_key);
+        if let Some(reason) = self.mix_up(&row.provider, params.iss.as_deref()) {
+            return self
+                .failed(&key, &row, Outcome::Failed, &reason, "issuer_mismatch")
+                .await;
+        }
         if let Some(error) = &params.error {
             let code = oauth_error_code(error);
             let reason = format!("the provider answered error={code}");
@@ -506,29 +540,37 @@ mod tests {
         let allow = vec![
             "https://app.example.com".to_string(),
             "http://localhost:3000/cb".into(),
+            "http://localhost:4000/cb/".into(),
         ];
-        assert!(redirect_allowed(
-            "https://app.example.com/oauth/done?x=1",
-            &allow
-        ));
-        assert!(redirect_allowed("https://app.example.com", &allow));
-        assert!(redirect_allowed("http://localhost:3000/cb?next=/", &allow));
-        assert!(!redirect_allowed(
-            "https://app.example.com.evil.net/",
-            &allow
-        ));
-        assert!(!redirect_allowed("https://app.example.comx/", &allow));
-        assert!(!redirect_allowed("http://localhost:3000/cbx", &allow));
-        assert!(!redirect_allowed(
-            "https://evil.net/https://app.example.com",
-            &allow
-        ));
+        let allowed = |uri: &str| allowed_redirect(uri, &allow).is_some();
+        assert!(allowed("https://app.example.com/oauth/done?x=1"));
+        assert!(allowed("https://app.example.com"));
+        assert!(allowed("https://APP.example.com/oauth"));
+        assert!(allowed("http://localhost:3000/cb?next=/"));
+        assert!(allowed("http://localhost:4000/cb/done"));
+        assert!(!allowed("https://app.example.com.evil.net/"));
+        assert!(!allowed("https://app.example.comx/"));
+        assert!(!allowed("http://localhost:3000/cbx"));
+        assert!(!allowed("https://evil.net/https://app.example.com"));
+        // Dot segments, plain or encoded, may not climb out of the prefix.
+        assert!(!allowed("http://localhost:4000/cb/../admin"));
+        assert!(!allowed("http://localhost:4000/cb/%2e%2e/admin"));
+        assert!(!allowed("http://localhost:4000/cb/.%2E/admin"));
+        assert!(!allowed("http://localhost:3000/cb/..%2fadmin"));
+        assert!(!allowed("http://localhost:4000/cb\\..\\admin"));
+        assert!(!allowed("javascript:alert(1)"));
+        assert_eq!(
+            allowed_redirect("http://localhost:4000/cb/x/../done", &allow).as_deref(),
+            Some("http://localhost:4000/cb/done")
+        );
     }
 
     #[test]
     fn provider_error_codes_are_sanitized() {
         assert_eq!(oauth_error_code("access_denied"), "access_denied");
-        assert_eq!(oauth_error_code("<script>&x=1"), "scriptx1");
+        assert_eq!(oauth_error_code("<script>&x=1"), "unknown_error");
+        assert_eq!(oauth_error_code("1//0dx-REFRESH.TOKEN"), "unknown_error");
+        assert_eq!(oauth_error_code(" invalid_grant "), "invalid_grant");
         assert_eq!(oauth_error_code(""), "unknown_error");
     }
 }

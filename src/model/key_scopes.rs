@@ -66,6 +66,10 @@ impl KeyScopes {
         self.0.contains(&Scope::Admin) || self.0.contains(&scope)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.0.iter().copied()
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.0.iter().map(|s| s.as_str().to_string()).collect()
     }

@@ -328,7 +328,11 @@ fn authenticate_client<'a>(
 ) -> reqwest::RequestBuilder {
     let secret = client.client_secret.as_ref().map(Secret::as_str);
     if basic {
-        return request.basic_auth(client.client_id.as_str(), secret);
+        // RFC 6749 §2.3.1: both are form-urlencoded before they are joined with `:`, so a
+        // `:`, `+` or `%` in either reaches a spec-following server intact.
+        let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        let id: String = encode(client.client_id.as_str());
+        return request.basic_auth(id, Some(encode(secret.unwrap_or_default())));
     }
     params.push(("client_id", client.client_id.as_str()));
     if let Some(secret) = secret {
@@ -412,19 +416,43 @@ fn error_code(value: &Value) -> String {
     oauth_error_code(value.as_str().unwrap_or_default())
 }
 
-/// An OAuth `error` code as it may travel on (a reason, a log line, an app's redirect): only
-/// letters, digits and `_-.`, at most 64 characters, `unknown_error` when nothing is left.
+/// The OAuth `error` codes a reply may carry that are passed on: RFC 6749 §4.1.2.1 and §5.2,
+/// RFC 6750 §3.1, RFC 7009 §2.2.1, RFC 8628 §3.5, and the providers' own (`DEAD_GRANT_ERRORS`,
+/// Slack's). Anything else is not echoed: a hostile or broken provider could put a token there.
+const KNOWN_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+    "unsupported_response_type",
+    "server_error",
+    "temporarily_unavailable",
+    "insufficient_scope",
+    "unsupported_token_type",
+    "authorization_pending",
+    "slow_down",
+    "invalid_auth",
+    "invalid_client_id",
+    "bad_client_secret",
+    "bad_redirect_uri",
+    "invalid_code",
+    "ratelimited",
+    "rate_limited",
+];
+
+/// An OAuth `error` code as it may travel on (a reason, a log line, an audit event, an app's
+/// redirect): a known code as it is, anything else `unknown_error`.
 pub fn oauth_error_code(error: &str) -> String {
-    let code: String = error
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "_-.".contains(*c))
-        .take(64)
-        .collect();
-    if code.is_empty() {
-        "unknown_error".into()
-    } else {
-        code
-    }
+    let error = error.trim();
+    KNOWN_ERRORS
+        .iter()
+        .chain(DEAD_GRANT_ERRORS)
+        .find(|known| **known == error)
+        .map_or("unknown_error", |known| known)
+        .to_string()
 }
 
 /// The failure a reply describes, if any: 5xx, 429, an OAuth `error` (even inside HTTP 200, as

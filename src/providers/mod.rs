@@ -80,6 +80,10 @@ pub struct Provider {
     /// Send a PKCE S256 challenge.
     #[serde(default = "yes")]
     pub pkce: bool,
+    /// The authorization server's issuer identifier (RFC 8414): an authorization response's
+    /// `iss` (RFC 9207) must equal it.
+    #[serde(default)]
+    pub issuer: Option<String>,
     /// Where the token fields sit in the code-exchange reply (Slack: `authed_user`); top level
     /// when absent.
     #[serde(default)]

@@ -107,17 +107,51 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || (a == 198 && (b == 18 || b == 19))
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                // NAT64 for local use (RFC 8215): 64:ff9b:1::/48.
+                || segments[..3] == [0x64, 0xff9b, 1]
+                || embedded_ipv4(v6)
+                    .into_iter()
+                    .any(|v4| is_internal(IpAddr::V4(v4)))
         }
     }
+}
+
+/// The IPv4 addresses an IPv6 address carries, by the forms that route to them: mapped
+/// (`::ffff:a.b.c.d`), compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`, RFC 6052), 6to4
+/// (`2002:AABB:CCDD::`, RFC 3056) and Teredo (`2001:0::`, server and obfuscated client,
+/// RFC 4380).
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Vec<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let v4 = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        std::net::Ipv4Addr::new(a, b, c, d)
+    };
+    let mut found = Vec::new();
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        found.push(mapped);
+    }
+    if s[..6] == [0; 6] {
+        found.push(v4(s[6], s[7]));
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        found.push(v4(s[6], s[7]));
+    }
+    if s[0] == 0x2002 {
+        found.push(v4(s[1], s[2]));
+    }
+    if s[0] == 0x2001 && s[1] == 0 {
+        found.push(v4(s[2], s[3]));
+        found.push(v4(!s[6], !s[7]));
+    }
+    found
 }
 
 #[cfg(test)]
@@ -138,10 +172,24 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::8.8.8.8",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "2001:0:7f00:1::1",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
     }

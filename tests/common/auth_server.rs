@@ -43,6 +43,8 @@ struct State {
     corrupt_challenges: Mutex<bool>,
     exchanges: AtomicUsize,
     refused: Mutex<Vec<String>>,
+    /// The `iss` its authorization responses carry (RFC 9207), as Google's do.
+    issuer: Mutex<String>,
 }
 
 pub struct AuthServer {
@@ -74,6 +76,8 @@ async fn authorize(
     }
     let consent = state.consent.lock().unwrap().unwrap_or(Consent::Approve);
     let mut target = reqwest::Url::parse(&q("redirect_uri")).unwrap();
+    let issuer = state.issuer.lock().unwrap().clone();
+    target.query_pairs_mut().append_pair("iss", &issuer);
     match consent {
         Consent::Deny => {
             target
@@ -181,6 +185,7 @@ impl AuthServer {
                 .route("/userinfo", web::get().to(userinfo));
         });
         let url = format!("http://{addr}");
+        *state.issuer.lock().unwrap() = url.clone();
         AuthServer {
             url,
             state,
@@ -192,9 +197,15 @@ impl AuthServer {
     pub fn providers_toml(&self) -> String {
         format!(
             "[google]\nauthorize_url = \"{0}/authorize\"\ntoken_url = \"{0}/token\"\n\
-             userinfo_url = \"{0}/userinfo\"\n",
+             userinfo_url = \"{0}/userinfo\"\nissuer = \"{0}\"\n",
             self.url
         )
+    }
+
+    /// Its authorization responses name another issuer from now on: the browser comes back as
+    /// if from a different authorization server (a mix-up).
+    pub fn answer_as_issuer(&self, issuer: &str) {
+        *self.state.issuer.lock().unwrap() = issuer.to_string();
     }
 
     pub fn consent(&self, consent: Consent) {

@@ -32,6 +32,10 @@ pub enum Reply {
     RateLimited(u64),
     /// HTTP 200 with a body that is not JSON.
     Malformed,
+    /// A provider that rotates on every refresh and rejects a superseded refresh token with
+    /// `invalid_grant` (OAuth 2.1's reuse detection): each token it has not seen before, or has
+    /// issued, works once; `superseded_sent()` counts the dead ones it was sent.
+    Rotating,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +55,9 @@ struct MockState {
     delay: Mutex<Duration>,
     revoke_status: Mutex<u16>,
     requests: Mutex<Vec<Recorded>>,
+    /// Refresh tokens already used (`Reply::Rotating`).
+    used_refresh_tokens: Mutex<std::collections::HashSet<String>>,
+    superseded_sent: AtomicUsize,
 }
 
 pub struct MockProvider {
@@ -72,6 +79,8 @@ impl MockProvider {
             delay: Mutex::new(Duration::ZERO),
             revoke_status: Mutex::new(200),
             requests: Mutex::new(Vec::new()),
+            used_refresh_tokens: Mutex::default(),
+            superseded_sent: AtomicUsize::new(0),
         });
         let data = web::Data::from(state.clone());
         let (addr, handle) = super::local_server("127.0.0.1:0", 2, move |cfg| {
@@ -102,6 +111,11 @@ impl MockProvider {
 
     pub fn token_calls(&self) -> usize {
         self.state.token_calls.load(Ordering::SeqCst)
+    }
+
+    /// Superseded refresh tokens sent to it (`Reply::Rotating`).
+    pub fn superseded_sent(&self) -> usize {
+        self.state.superseded_sent.load(Ordering::SeqCst)
     }
 
     pub fn revoke_calls(&self) -> usize {
@@ -215,7 +229,25 @@ async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<MockState>) 
         Reply::Malformed => HttpResponse::Ok()
             .content_type("application/json")
             .body("{\"access_token\": "),
+        Reply::Rotating => rotating_reply(&state, &body, n),
     }
+}
+
+/// `Reply::Rotating`: a fresh pair for a refresh token used for the first time, `invalid_grant`
+/// for one used before.
+fn rotating_reply(state: &MockState, body: &[u8], n: usize) -> HttpResponse {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let sent = form
+        .iter()
+        .find(|(k, _)| k == "refresh_token")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if !state.used_refresh_tokens.lock().unwrap().insert(sent) {
+        state.superseded_sent.fetch_add(1, Ordering::SeqCst);
+        return HttpResponse::BadRequest().json(json!({"error": "invalid_grant"}));
+    }
+    HttpResponse::Ok().json(json!({"access_token": format!("ya29.ROT-{n}"),
+        "refresh_token": format!("1//ROT-{n}"), "token_type": "Bearer", "expires_in": 3600}))
 }
 
 async fn revoke(req: HttpRequest, body: web::Bytes, state: web::Data<MockState>) -> HttpResponse {

@@ -15,7 +15,8 @@ use crate::db::webhooks::{MessageRow, Notice};
 use crate::db::{Db, DbError};
 use crate::model::{Clock, CredentialKey, EventKind, Outcome, TokenStatus, WebhookEvent};
 
-/// A lease outlives the provider timeout by this much before another instance may take over.
+/// A lease outlives the leader's own deadlines by this much (clock differences between
+/// instances, the last write's round trip) before another instance may take over.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// How often an instance waiting on another's lease looks at the row again.
 const LEASE_POLL: Duration = Duration::from_millis(25);
@@ -34,17 +35,23 @@ pub enum Acquired {
     Moved(Box<TokenRow>),
 }
 
-/// How long a lease lasts for a provider call bounded by `timeout`.
-pub fn lease_len(timeout: Duration) -> Duration {
-    timeout + LEASE_MARGIN
+/// How long a lease lasts: the provider call (bounded by `timeout`), then the write of its
+/// answer, retried through a database fault for up to `persist`, and a margin. No other
+/// instance takes over before it ends, so a refresh token the provider has superseded is never
+/// sent again while the answer that superseded it may still be written (the leader gives up
+/// writing before its lease ends). The price: a leader that dies mid-refresh holds the
+/// credential for this long (135 s by default) before another instance refreshes it.
+pub fn lease_len(timeout: Duration, persist: Duration) -> Duration {
+    timeout + persist + LEASE_MARGIN
 }
 
 /// How long to wait for another instance's refresh: briefly when the current token still works
-/// (the caller is served it), else until a dead leader's lease would have expired twice over.
-pub fn patience(token_still_valid: bool, lease_len: Duration) -> Duration {
+/// (the caller is served it), else as long as a live leader needs to answer (`timeout` and the
+/// margin). A waiter that gives up answers 503 with `Retry-After` until the lease ends.
+pub fn patience(token_still_valid: bool, timeout: Duration) -> Duration {
     match token_still_valid {
         true => STILL_VALID_PATIENCE,
-        false => lease_len * 2,
+        false => timeout + LEASE_MARGIN,
     }
 }
 
@@ -77,9 +84,13 @@ pub async fn acquire(
             return Ok(Acquired::Moved(Box::new(current)));
         }
         if Instant::now() >= give_up_at {
+            let left_ms = current
+                .refresh_lease_until
+                .map_or(0, |until| until.saturating_sub(clock.now_millis()));
+            let left = u64::try_from(left_ms.saturating_add(999) / 1000).unwrap_or(0);
             return Err(Error::Unavailable {
                 reason: "another instance is still refreshing this credential".into(),
-                retry_after: Some(1),
+                retry_after: Some(left.clamp(1, 300)),
             });
         }
         tokio::time::sleep(LEASE_POLL).await;

@@ -179,8 +179,10 @@ impl CredentialService {
                 Error::internal(Inconsistency(format!("unknown provider {}", row.provider)))
             })?;
         let key = row.key();
-        let lease_len = lease::lease_len(self.inner.settings.timeout);
-        let patience = lease::patience(policy::still_valid(row.expires_at, self.now()), lease_len);
+        let settings = &self.inner.settings;
+        let lease_len = lease::lease_len(settings.timeout, settings.persist);
+        let still_valid = policy::still_valid(row.expires_at, self.now());
+        let patience = lease::patience(still_valid, settings.timeout);
         let owner = &self.inner.instance;
         let taken = lease::acquire(
             &self.inner.db,
