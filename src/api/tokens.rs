@@ -13,7 +13,6 @@ use crate::credentials::data::UsableSecret;
 use crate::credentials::service::{NewCredential, is_expired};
 use crate::credentials::{Credential, Inconsistency};
 use crate::db::tokens::{Stored, TokenRow};
-use crate::db::{self};
 use crate::error::{ApiError, ErrorBody};
 use crate::model::Scope;
 use crate::model::{
@@ -297,7 +296,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner().authorize(&caller, Scope::TokensRead)?;
     let rows = state.credentials.list(&caller.tenant, &user_id).await?;
-    let now = db::now();
+    let now = state.clock.now_naive();
     let items = rows
         .iter()
         .map(|row| metadata(row, now))
@@ -346,7 +345,7 @@ pub async fn get(
             scopes: scopes_of(&row)?,
             token_data: data.into_usable(),
             expires_at: row.expires_at.map(timestamp),
-            is_expired: is_expired(row.expires_at, db::now()),
+            is_expired: is_expired(row.expires_at, state.clock.now_naive()),
             refreshed: usable.refreshed,
             account: Account::from_column(row.account.as_deref()),
             integration_key: row.integration_key,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::config::HealthConfig;
 use crate::credentials::{CredentialService, ErrorChain};
 use crate::db::Db;
+use crate::model::Clock;
 use crate::secret::random_base62;
 use crate::webhooks::WebhookService;
 use crate::webhooks::delivery::{self, Deliverer};
@@ -53,22 +54,23 @@ pub fn spawn(
     }
     let owner = format!("inst_{}", random_base62(12).map_err(|e| e.to_string())?);
     let retry = (config.webhook_retry_base, config.webhook_allow_private);
-    let deliverer = Deliverer::new(db.clone(), webhooks.clone(), retry, owner)?;
+    let clock = credentials.clock().clone();
+    let deliverer = Deliverer::new(db.clone(), webhooks.clone(), retry, owner, clock.clone())?;
     tasks.push(delivery::spawn(deliverer));
     let settings = RetentionSettings {
         events_days: config.events_retention_days,
         reap_invalid_days: config.reap_invalid_days,
     };
-    tasks.push(tokio::spawn(run_retention(db.clone(), settings)));
+    tasks.push(tokio::spawn(run_retention(db.clone(), settings, clock)));
     Ok(Workers { tasks })
 }
 
 /// Retention at start, then every `RETENTION_EVERY`.
-async fn run_retention(db: Db, settings: RetentionSettings) {
+async fn run_retention(db: Db, settings: RetentionSettings, clock: Clock) {
     let mut tick = tokio::time::interval(RETENTION_EVERY);
     loop {
         tick.tick().await;
-        match retention::purge(&db, settings, crate::db::now()).await {
+        match retention::purge(&db, settings, clock.now_naive()).await {
             Ok(purged) => tracing::info!(
                 access_tokens = purged.access_tokens,
                 oauth_states = purged.oauth_states,

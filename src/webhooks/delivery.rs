@@ -11,9 +11,10 @@ use tokio::sync::Semaphore;
 use super::target::{internal_literal, is_internal};
 use super::{WebhookService, sign};
 use crate::credentials::ErrorChain;
-use crate::credentials::refresh::policy::{backoff, jitter, now_millis};
+use crate::credentials::refresh::policy::{backoff, jitter};
 use crate::db::webhooks::{AttemptResult, MessageRow, Next, WebhookRow};
-use crate::db::{self, Db, DbError};
+use crate::db::{Db, DbError};
+use crate::model::Clock;
 
 /// How long a receiver has to answer.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +40,7 @@ pub struct Deliverer {
     owner: String,
     retry_base: Duration,
     allow_private: bool,
+    clock: Clock,
 }
 
 /// Resolves names for webhook requests, refusing internal addresses (a public name that
@@ -72,6 +74,7 @@ impl Deliverer {
         webhooks: WebhookService,
         (retry_base, allow_private): (Duration, bool),
         owner: String,
+        clock: Clock,
     ) -> Result<Deliverer, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
@@ -91,6 +94,7 @@ impl Deliverer {
             owner,
             retry_base,
             allow_private,
+            clock,
         })
     }
 
@@ -130,9 +134,9 @@ impl Deliverer {
     async fn claim(&self, limit: usize) -> Result<Vec<MessageRow>, DbError> {
         let (owner, lease_ms) = (self.owner.clone(), millis(LEASE));
         let limit = i64::try_from(limit).unwrap_or(1);
+        let now_ms = self.clock.now_millis();
         self.db
             .run(move |conn| {
-                let now_ms = now_millis();
                 let due = MessageRow::due(conn, now_ms, limit)?;
                 let mut claimed = Vec::new();
                 for id in due {
@@ -150,7 +154,7 @@ impl Deliverer {
     /// One attempt at one claimed message, recorded.
     async fn deliver(&self, message: MessageRow) {
         let started = Instant::now();
-        let attempted_at = db::now();
+        let attempted_at = self.clock.now_naive();
         let answer = self.attempt(&message).await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let next = self.next_step(&message, &answer);
@@ -252,7 +256,7 @@ impl Deliverer {
         };
         let backoff = backoff(self.retry_base, message.attempts, MAX_BACKOFF, jitter());
         let pause = asked.map_or(backoff, |asked| asked.max(backoff).min(MAX_AGE));
-        let next_ms = now_millis().saturating_add(millis(pause));
+        let next_ms = self.clock.now_millis().saturating_add(millis(pause));
         let give_up_ms = message
             .created_at
             .and_utc()

@@ -14,11 +14,6 @@ use crate::providers::client::Failure;
 /// The longest pause a provider's `Retry-After` can impose on a credential.
 const MAX_PROVIDER_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// Unix milliseconds now: the unit of lease and cooldown columns.
-pub fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// Whole seconds from `now_ms` until `until_ms`, rounded up; 0 when it has passed.
 pub fn seconds_until(until_ms: i64, now_ms: i64) -> u64 {
     u64::try_from(until_ms.saturating_sub(now_ms))
