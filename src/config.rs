@@ -70,6 +70,8 @@ pub struct Config {
     pub oauth_clients: BTreeMap<String, OAuthClient>,
     /// How long an authenticated API key is trusted without asking the database again.
     pub auth_cache_ttl: Duration,
+    /// The GET path's cache of sealed rows.
+    pub read_cache: ReadCacheConfig,
     /// Time bounds of database work.
     pub db: DbSettings,
     /// How long a provider's refresh answer is retried into a failing database.
@@ -178,6 +180,7 @@ impl Config {
             refresh_cooldown: secs("REFRESH_COOLDOWN_SECS", d.refresh_cooldown)?,
             oauth_clients: oauth_clients_from(std::env::vars()),
             auth_cache_ttl: secs("TOKENVAULT_AUTH_CACHE_SECS", d.auth_cache_ttl)?,
+            read_cache: read_cache_from(&var, &number, d.read_cache)?,
             db,
             refresh_persist: secs("TOKENVAULT_REFRESH_PERSIST_SECS", d.refresh_persist)?,
             force_refresh_min: secs("TOKENVAULT_FORCE_REFRESH_MIN_SECS", d.force_refresh_min)?,
@@ -218,6 +221,12 @@ impl Config {
             refresh_cooldown: Duration::from_secs(30),
             oauth_clients: BTreeMap::new(),
             auth_cache_ttl: Duration::from_secs(5),
+            read_cache: ReadCacheConfig {
+                enabled: true,
+                ttl: Duration::from_secs(30),
+                max_entries: 1_000_000,
+                max_mb: 1024,
+            },
             db: DbSettings::default(),
             refresh_persist: Duration::from_secs(120),
             force_refresh_min: Duration::from_secs(30),
@@ -265,6 +274,39 @@ fn db_settings(
 }
 
 /// The connection-health settings, checked.
+/// The read cache's settings (DESIGN.md "Read path at memory speed").
+#[derive(Debug, Clone, Copy)]
+pub struct ReadCacheConfig {
+    /// `TOKENVAULT_READ_CACHE` (true).
+    pub enabled: bool,
+    /// `TOKENVAULT_READ_CACHE_SECS` (30): the longest an entry is trusted, notifications or not.
+    pub ttl: Duration,
+    /// `TOKENVAULT_READ_CACHE_ENTRIES` (1 000 000).
+    pub max_entries: usize,
+    /// `TOKENVAULT_READ_CACHE_MB` (1024): rows are about 1 KB, so a million fit.
+    pub max_mb: usize,
+}
+
+fn read_cache_from(
+    var: &dyn Fn(&str) -> Option<String>,
+    number: &dyn Fn(&str, u64, &str) -> Result<u64, String>,
+    d: ReadCacheConfig,
+) -> Result<ReadCacheConfig, String> {
+    let size = |name: &str, default: usize, unit: &str| {
+        let value = number(name, u64::try_from(default).unwrap_or(u64::MAX), unit)?;
+        usize::try_from(value).map_err(|_| format!("{name} is too large"))
+    };
+    let ttl = number("TOKENVAULT_READ_CACHE_SECS", d.ttl.as_secs(), "seconds")?;
+    let name = "TOKENVAULT_READ_CACHE";
+    let enabled = choice(name, var(name), ("true", "false"), d.enabled)?;
+    Ok(ReadCacheConfig {
+        enabled: enabled && ttl > 0,
+        ttl: Duration::from_secs(ttl),
+        max_entries: size("TOKENVAULT_READ_CACHE_ENTRIES", d.max_entries, "entries")?,
+        max_mb: size("TOKENVAULT_READ_CACHE_MB", d.max_mb, "megabytes")?,
+    })
+}
+
 fn health_from(
     var: &dyn Fn(&str) -> Option<String>,
     number: &dyn Fn(&str, u64, &str) -> Result<u64, String>,

@@ -22,7 +22,7 @@ pub mod secret;
 pub mod state;
 pub mod webhooks;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -35,14 +35,15 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 use crate::auth::bootstrap;
 use crate::auth::cache::AuthCache;
 use crate::auth::keys::KeyService;
-use crate::auth::revocations;
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::connect::{ConnectService, ConnectSettings};
+use crate::credentials::cache::{CacheSettings, ReadCache};
 use crate::credentials::service::RefreshSettings;
 use crate::credentials::{CredentialService, key_check};
 use crate::db::DatabaseUrl;
 use crate::db::Db;
+use crate::db::notify::{self, Liveness, Subscriber};
 use crate::model::Clock;
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
@@ -105,6 +106,9 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
     };
     let vault = Arc::new(vault);
     key_check::report_unbound(db.clone(), Arc::clone(&vault));
+    metrics::declare_providers(registry.iter().map(|p| p.key.as_str()));
+    let liveness = Liveness::new();
+    let read_cache = read_cache(&config, &liveness)?;
     let webhook_vault = Arc::clone(&vault);
     let credentials = CredentialService::new(
         db.clone(),
@@ -112,7 +116,7 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
         Arc::clone(&registry),
         ProviderClient::new()?,
         settings,
-        clock.clone(),
+        (clock.clone(), read_cache.clone()),
     )
     .map_err(|e| e.to_string())?;
     let connect = ConnectService::new(
@@ -128,7 +132,7 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
         },
     )?;
     let auth = Arc::new(AuthCache::new(config.auth_cache_ttl));
-    revocations::listen(&config.database, Arc::downgrade(&auth));
+    listen(&config, &auth, read_cache.as_ref(), liveness);
     let webhooks = webhooks::WebhookService::new(
         db.clone(),
         webhook_vault,
@@ -155,6 +159,37 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
             key_file,
         },
     ))
+}
+
+/// Starts the listener that keeps the authentication and read caches true (PostgreSQL).
+fn listen(
+    config: &Config,
+    auth: &Arc<AuthCache>,
+    read_cache: Option<&Arc<ReadCache>>,
+    liveness: Arc<Liveness>,
+) {
+    let auth: Arc<dyn Subscriber> = auth.clone();
+    let mut subscribers: Vec<Weak<dyn Subscriber>> = vec![Arc::downgrade(&auth)];
+    if let Some(cache) = read_cache {
+        let cache: Arc<dyn Subscriber> = cache.clone();
+        subscribers.push(Arc::downgrade(&cache));
+    }
+    notify::listen(&config.database, subscribers, liveness);
+}
+
+/// The read cache the configuration asks for, if any.
+fn read_cache(config: &Config, liveness: &Arc<Liveness>) -> Result<Option<Arc<ReadCache>>, String> {
+    let wanted = config.read_cache;
+    if !wanted.enabled {
+        return Ok(None);
+    }
+    let settings = CacheSettings {
+        ttl: wanted.ttl,
+        max_entries: wanted.max_entries,
+        max_bytes: wanted.max_mb.saturating_mul(1024 * 1024),
+    };
+    let cache = ReadCache::new(&config.database, settings, Arc::clone(liveness))?;
+    Ok(Some(Arc::new(cache)))
 }
 
 /// Starts the instance's background work (refresh ahead, webhook delivery, retention) on the

@@ -57,6 +57,11 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LookupLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -89,6 +94,74 @@ struct Metrics {
     webhook_delivery_latency: Histogram,
     outbox_depth: Gauge,
     retention_deleted: Family<KindLabels, Counter>,
+    read_cache_lookups: Family<LookupLabels, Counter>,
+    read_cache_entries: Gauge,
+    read_cache_bytes: Gauge,
+}
+
+/// The known label values of each family, exported at zero before their first event.
+pub const AUTH_FAILURE_REASONS: [&str; 5] =
+    ["missing", "malformed", "unknown", "not_live", "throttled"];
+pub const BACKGROUND_OUTCOMES: [&str; 3] = ["refreshed", "failed", "skipped"];
+pub const DELIVERY_OUTCOMES: [&str; 3] = ["delivered", "retry", "given_up"];
+pub const RETENTION_KINDS: [&str; 5] = [
+    "access_tokens",
+    "oauth_states",
+    "events",
+    "webhook_messages",
+    "invalid_credentials",
+];
+pub const REFRESH_OUTCOMES: [&str; 3] = ["success", "invalid", "transient"];
+pub const LOOKUP_RESULTS: [&str; 3] = ["hit", "miss", "bypassed"];
+const POOL_STATES: [&str; 2] = ["idle", "in_use"];
+
+/// Creates every known series of the fixed label sets, at zero.
+fn declare_known(metrics: &Metrics) {
+    for reason in AUTH_FAILURE_REASONS {
+        let _ = metrics
+            .auth_failures
+            .get_or_create(&ReasonLabels { reason });
+    }
+    for outcome in BACKGROUND_OUTCOMES {
+        let _ = metrics
+            .background_refresh
+            .get_or_create(&OutcomeLabels { outcome });
+    }
+    for outcome in DELIVERY_OUTCOMES {
+        let _ = metrics
+            .webhook_deliveries
+            .get_or_create(&OutcomeLabels { outcome });
+    }
+    for kind in RETENTION_KINDS {
+        let _ = metrics
+            .retention_deleted
+            .get_or_create(&KindLabels { kind });
+    }
+    for result in LOOKUP_RESULTS {
+        let _ = metrics
+            .read_cache_lookups
+            .get_or_create(&LookupLabels { result });
+    }
+    for state in POOL_STATES {
+        let _ = metrics.db_connections.get_or_create(&StateLabels { state });
+    }
+}
+
+/// Declares the refresh series of each provider the registry knows, at zero.
+pub fn declare_providers<'a>(providers: impl IntoIterator<Item = &'a str>) {
+    let metrics = &*METRICS;
+    for provider in providers {
+        for outcome in REFRESH_OUTCOMES {
+            let provider = provider.to_string();
+            let _ = metrics
+                .refresh
+                .get_or_create(&RefreshLabels { provider, outcome });
+        }
+        let provider = provider.to_string();
+        let _ = metrics
+            .refresh_duration
+            .get_or_create(&ProviderLabels { provider });
+    }
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -108,8 +181,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         webhook_delivery_latency: refresh_histogram(),
         outbox_depth: Gauge::default(),
         retention_deleted: Family::default(),
+        read_cache_lookups: Family::default(),
+        read_cache_entries: Gauge::default(),
+        read_cache_bytes: Gauge::default(),
         registry: Registry::default(),
     };
+    declare_known(&metrics);
     register_health(&mut registry, &metrics);
     registry.register(
         "tokenvault_http_requests",
@@ -196,6 +273,36 @@ fn register_health(registry: &mut Registry, metrics: &Metrics) {
         "Rows deleted by retention, by kind",
         metrics.retention_deleted.clone(),
     );
+    registry.register(
+        "tokenvault_read_cache_lookups",
+        "GET reads by where they were answered (hit: the read cache, miss: the database, then kept; bypassed: the database, cache not trusted or off)",
+        metrics.read_cache_lookups.clone(),
+    );
+    registry.register(
+        "tokenvault_read_cache_entries",
+        "Sealed credential rows held by the read cache",
+        metrics.read_cache_entries.clone(),
+    );
+    registry.register(
+        "tokenvault_read_cache_bytes",
+        "Approximate memory held by the read cache's rows",
+        metrics.read_cache_bytes.clone(),
+    );
+}
+
+/// One GET read through the read cache, and the cache's size after it.
+pub fn read_cache(result: &'static str, (entries, bytes): (u64, u64)) {
+    let metrics = &*METRICS;
+    metrics
+        .read_cache_lookups
+        .get_or_create(&LookupLabels { result })
+        .inc();
+    metrics
+        .read_cache_entries
+        .set(i64::try_from(entries).unwrap_or(i64::MAX));
+    metrics
+        .read_cache_bytes
+        .set(i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 
 /// One background scan: its duration and the number of credentials due.
@@ -319,3 +426,56 @@ pub fn render((open, idle): (u32, u32)) -> String {
 
 /// The content type of `render`'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of the classic Prometheus text format (`classic`).
+pub const CLASSIC_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Whether a scraper's `Accept` header asks for the classic text format: it names `text/plain`
+/// and not OpenMetrics.
+pub fn wants_classic(accept: Option<&str>) -> bool {
+    accept.is_some_and(|accept| {
+        let accept = accept.to_ascii_lowercase();
+        accept.contains("text/plain") && !accept.contains("application/openmetrics-text")
+    })
+}
+
+/// OpenMetrics text rewritten in the classic Prometheus text format (0.0.4): counter families
+/// are named by their `_total` samples, `unknown` becomes `untyped`, and `# UNIT` and `# EOF`
+/// are dropped.
+pub fn classic(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = line
+            .strip_prefix("# HELP ")
+            .map(|rest| ("HELP", rest))
+            .or_else(|| line.strip_prefix("# TYPE ").map(|rest| ("TYPE", rest)));
+        match meta {
+            Some((kind, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let tail = if kind == "TYPE" && tail == "unknown" {
+                    "untyped"
+                } else {
+                    tail
+                };
+                let suffix = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("# {kind} {name}{suffix} {tail}\n"));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}

@@ -26,6 +26,8 @@ async fn database_outage_answers_503_fast_and_recovers() {
         .backend(db)
         .config(move |config| {
             config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
+            // The database path itself is under test (tests/read_cache.rs: the cache's).
+            config.read_cache.enabled = false;
         })
         .start()
         .await;

@@ -702,6 +702,8 @@ async fn retention_purges_old_rows_and_reaps_long_invalid_credentials() {
         done.contains("deleted 1 invalid credential(s), 1 expired access token(s)"),
         "{done}"
     );
+    // Deleted by another process: never served once its notification is here.
+    app.until_uncached("u1", "dead").await;
     assert_eq!(
         app.get("/v2/users/u1/tokens/dead", &admin).await.status,
         404

@@ -137,6 +137,7 @@ async fn full_run_logs_no_secret() {
         .set(tokens::ciphertext.eq(google))
         .execute(&mut conn)
         .unwrap();
+    app.until_uncached("user-42", "openai").await;
     assert_eq!(
         app.get("/v2/users/user-42/tokens/openai", &app.admin_key)
             .await

@@ -385,3 +385,115 @@ fn text_logs_have_no_colour_when_piped_and_a_bad_filter_is_refused() {
         );
     }
 }
+
+#[actix_web::test]
+async fn known_series_start_at_zero_and_text_plain_gets_the_classic_format() {
+    let app = TestApp::new().start().await;
+    app.store("u1", &oauth2_body("google")).await;
+    let path = "/v2/users/u1/tokens/google";
+    app.until_cache_live().await;
+    for _ in 0..3 {
+        assert_eq!(app.get(path, &app.admin_key).await.status, 200);
+    }
+
+    // OpenMetrics unless the scraper asks for text/plain alone.
+    let prometheus_accept =
+        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let scrape = app
+        .call(
+            TestRequest::get()
+                .uri("/metrics")
+                .insert_header(("accept", prometheus_accept)),
+        )
+        .await;
+    let content_type = scrape
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = scrape.body.as_str().unwrap().to_string();
+    let (_, samples) = parse_metrics(&text);
+    // Families that saw no event are exported, at zero, with their known label sets.
+    for (name, label, value) in [
+        ("tokenvault_webhook_deliveries_total", "outcome", "given_up"),
+        ("tokenvault_background_refresh_total", "outcome", "failed"),
+        (
+            "tokenvault_retention_deleted_total",
+            "kind",
+            "invalid_credentials",
+        ),
+        ("tokenvault_auth_failures_total", "reason", "throttled"),
+        ("tokenvault_refresh_total", "outcome", "invalid"),
+    ] {
+        let sample = find(&samples, name, &[(label, value)]);
+        assert!(
+            sample.is_some(),
+            "{name}{{{label}={value}}} missing:\n{text}"
+        );
+    }
+    let hits = find(
+        &samples,
+        "tokenvault_read_cache_lookups_total",
+        &[("result", "hit")],
+    )
+    .expect("read cache hits are counted");
+    assert!(hits.value >= 1.0, "{text}");
+    let entries = find(&samples, "tokenvault_read_cache_entries", &[]).expect("cache size");
+    assert!(entries.value >= 1.0);
+
+    let classic = app
+        .call(
+            TestRequest::get()
+                .uri("/metrics")
+                .insert_header(("accept", "text/plain")),
+        )
+        .await;
+    let content_type = classic
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = classic.body.as_str().unwrap();
+    assert!(
+        !text.contains("# EOF") && !text.contains("# UNIT"),
+        "{text}"
+    );
+    // A counter family is named by its samples, as the classic format wants.
+    assert!(
+        text.contains("# TYPE tokenvault_http_requests_total counter\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# HELP tokenvault_http_requests_total "),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE tokenvault_db_pool_connections gauge\n"),
+        "{text}"
+    );
+    // Every sample line belongs to a family declared before it.
+    let mut declared = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            declared.push(rest.split(' ').next().unwrap().to_string());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = declared.last().unwrap();
+            let suffixes = ["", "_bucket", "_sum", "_count"];
+            assert!(
+                suffixes.iter().any(|s| name == format!("{family}{s}")),
+                "{name} under {family}"
+            );
+        }
+    }
+}

@@ -749,6 +749,7 @@ async fn forced_refreshes_are_limited_to_one_per_interval_on_every_instance() {
         .set(tokens::expires_at.eq(soon))
         .execute(&mut app.db.connect())
         .unwrap();
+    app.until_uncached("u1", "google").await;
     let due = app.get(GOOGLE, &app.admin_key).await;
     assert_eq!(due.body["refreshed"], true, "{}", due.body);
     assert_eq!(mock.token_calls(), 2);

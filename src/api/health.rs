@@ -46,8 +46,15 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 
 /// `GET /metrics`: every metric, as OpenMetrics text (not in the OpenAPI document: it is for
 /// Prometheus, not for clients; `TOKENVAULT_METRICS=false` removes it).
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(crate::metrics::CONTENT_TYPE)
-        .body(crate::metrics::render(state.db.pool_state()))
+pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let accept = req.headers().get(actix_web::http::header::ACCEPT);
+    let text = crate::metrics::render(state.db.pool_state());
+    match crate::metrics::wants_classic(accept.and_then(|v| v.to_str().ok())) {
+        true => HttpResponse::Ok()
+            .content_type(crate::metrics::CLASSIC_CONTENT_TYPE)
+            .body(crate::metrics::classic(&text)),
+        false => HttpResponse::Ok()
+            .content_type(crate::metrics::CONTENT_TYPE)
+            .body(text),
+    }
 }

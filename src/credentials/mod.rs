@@ -2,6 +2,7 @@
 //! (`service`: store, load, use, delete), refreshing it at its provider (`refresh`), and
 //! re-encrypting every stored one under a new key (`rotation`). Nothing here knows about HTTP.
 
+pub mod cache;
 pub mod data;
 pub mod key_check;
 pub mod refresh;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
+use super::cache::ReadCache;
 use super::data::{OAuth2TokenData, TokenData};
 use super::refresh::flight::Flights;
 use super::refresh::policy;
@@ -115,6 +116,8 @@ pub(super) struct Inner {
     pub(super) instance: String,
     pub(super) flights: Flights<CredentialKey, Result<Credential, Error>>,
     pub(super) clock: Clock,
+    /// Sealed rows for GET; `None` when `TOKENVAULT_READ_CACHE=false`.
+    pub(super) cache: Option<Arc<ReadCache>>,
 }
 
 /// Everything the credential operations work with. Cheap to clone; a refresh task owns a clone.
@@ -140,7 +143,7 @@ impl CredentialService {
         registry: Arc<Registry>,
         client: ProviderClient,
         settings: RefreshSettings,
-        clock: Clock,
+        (clock, cache): (Clock, Option<Arc<ReadCache>>),
     ) -> Result<CredentialService, Error> {
         let instance = format!("inst_{}", random_base62(12).map_err(Error::internal)?);
         let inner = Inner {
@@ -152,6 +155,7 @@ impl CredentialService {
             instance,
             flights: Flights::default(),
             clock,
+            cache,
         };
         Ok(CredentialService {
             inner: Arc::new(inner),
@@ -198,6 +202,39 @@ impl CredentialService {
         Ok(Credential { row, data })
     }
 
+    /// The read cache, when there is one.
+    pub fn cache(&self) -> Option<&Arc<ReadCache>> {
+        self.inner.cache.as_ref()
+    }
+
+    /// After a write of `key` here (committed, failed or unknown): the next read goes to the
+    /// database.
+    pub(super) fn written(&self, key: &CredentialKey) {
+        if let Some(cache) = &self.inner.cache {
+            cache.evict(key);
+        }
+    }
+
+    /// A credential's row for a GET: from the read cache when it holds it, else from the
+    /// database (and kept, unless a write came between).
+    async fn find_for_read(&self, key: &CredentialKey) -> Result<TokenRow, Error> {
+        let Some(cache) = &self.inner.cache else {
+            return self.find(key).await;
+        };
+        let (cached, lookup) = cache.get(key);
+        crate::metrics::read_cache(lookup.as_str(), cache.size());
+        match cached {
+            Ok(row) => Ok(TokenRow::clone(&row)),
+            Err(ticket) => {
+                let row = self.find(key).await?;
+                if let Some(ticket) = ticket {
+                    cache.fill(ticket, Arc::new(row.clone()));
+                }
+                Ok(row)
+            }
+        }
+    }
+
     /// Reads and decrypts a credential.
     pub async fn load(&self, key: &CredentialKey) -> Result<Credential, Error> {
         let row = self.find(key).await?;
@@ -216,7 +253,8 @@ impl CredentialService {
 
     /// The credential, refreshed first when it is due (inside the refresh window, or `force`).
     pub async fn usable(&self, key: &CredentialKey, force: bool) -> Result<Usable, Error> {
-        let credential = self.load(key).await?;
+        let row = self.find_for_read(key).await?;
+        let credential = self.open(row)?;
         self.make_usable(credential, force).await
     }
 
@@ -282,6 +320,7 @@ impl CredentialService {
         let arrived = new.arrived;
         let ciphertext = self.inner.vault.seal(&key, &data.to_value());
         let provider_key = provider.key.clone();
+        let evicted = key.clone();
         let written = self
             .inner
             .db
@@ -304,8 +343,9 @@ impl CredentialService {
                 };
                 write_arrival(conn, &key, &new, arrived)
             })
-            .await?;
-        Ok(written)
+            .await;
+        self.written(&evicted);
+        Ok(written?)
     }
 
     /// A user's credentials (rows only: metadata, never decrypted).
@@ -342,8 +382,9 @@ impl CredentialService {
             revocation,
             reason: revocation_error.clone(),
         };
-        let deleted = remove(&self.inner.db, key, removal).await?;
-        if !deleted {
+        let deleted = remove(&self.inner.db, key, removal).await;
+        self.written(key);
+        if !deleted? {
             return Err(Error::NotFound);
         }
         Ok(Deleted {

@@ -6,6 +6,7 @@ pub mod access_tokens;
 pub mod api_keys;
 pub mod events;
 pub mod key_check;
+pub mod notify;
 pub mod oauth_states;
 mod pool;
 pub mod schema;

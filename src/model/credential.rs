@@ -114,6 +114,25 @@ impl CredentialKey {
     }
 }
 
+impl CredentialKey {
+    /// The key's name in change notifications and the read cache: the first 16 bytes of
+    /// SHA-256 over tenant, user id and integration key joined by U+001F — the digest the
+    /// PostgreSQL trigger on `tokens` (migration 000009) computes and sends, as 32 hex digits.
+    pub fn digest(&self) -> u128 {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(self.tenant.as_bytes());
+        hash.update([0x1f]);
+        hash.update(self.user_id.as_bytes());
+        hash.update([0x1f]);
+        hash.update(self.integration_key.as_bytes());
+        let full = hash.finalize();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&full[..16]);
+        u128::from_be_bytes(first)
+    }
+}
+
 impl std::fmt::Display for CredentialKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

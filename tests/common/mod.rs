@@ -319,6 +319,42 @@ impl TestApp {
         self.state.clock.advance(by);
     }
 
+    /// Waits (at most 2 s) until this instance's read cache no longer holds the credential of
+    /// the default tenant: after a write the app did not make (another process, a direct
+    /// UPDATE), on PostgreSQL its NOTIFY has to arrive first. Returns how long it took.
+    pub async fn until_uncached(&self, user: &str, integration: &str) -> std::time::Duration {
+        let key =
+            tokenvault::model::CredentialKey::stored(tokenvault::DEFAULT_TENANT, user, integration);
+        let started = std::time::Instant::now();
+        let Some(cache) = self.state.credentials.cache() else {
+            return started.elapsed();
+        };
+        while cache.holds(&key) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{key} still cached 2 s after a write"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        started.elapsed()
+    }
+
+    /// Waits (at most 5 s) until this instance's read cache is trusted: on PostgreSQL its
+    /// listener has to be connected first.
+    pub async fn until_cache_live(&self) {
+        let started = std::time::Instant::now();
+        let Some(cache) = self.state.credentials.cache() else {
+            return;
+        };
+        while !cache.trusted() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "the read cache's listener is not up after 5 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Another instance of the app on the same database: its own pool, single-flight map and
     /// lease name, as a second process would have (and the same clock).
     pub async fn second_instance(&self) -> TestApp {

@@ -160,7 +160,11 @@ impl CredentialService {
         self,
         credential: Credential,
     ) -> (Result<Credential, Error>, Option<Tail>) {
-        match self.lead(credential).await {
+        let (key, service) = (credential.row.key(), self.clone());
+        let led = self.lead(credential).await;
+        // Whatever was written (or may have been) is read from the database next.
+        service.written(&key);
+        match led {
             Ok(Led::Written(fresh)) => (Ok(fresh), None),
             Ok(Led::Persisting(fresh, tail)) => (Ok(fresh), Some(tail)),
             Err(e) => (Err(e), None),

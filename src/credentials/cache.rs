@@ -1,0 +1,374 @@
+//! The read cache: sealed token rows (ciphertext, never plaintext) by credential key, so a GET
+//! costs no database round trip. Bounded in entries and bytes; every entry lives at most the
+//! TTL. What keeps it true:
+//! - a write on this instance evicts its key once committed (`evict`);
+//! - on PostgreSQL a trigger on `tokens` sends the key's digest at every commit that changes
+//!   what a reader sees, and the instance's listener evicts it (`Subscriber`); while the
+//!   listener has not proven its connection alive lately the cache is bypassed, and after any
+//!   gap it is dropped whole;
+//! - on SQLite any commit by another connection (this pool, `rotate-key`, `reap`) empties it
+//!   before the next read (`DataVersion`);
+//! - a row read from the database is kept only if no eviction of its shard happened since the
+//!   read began (`Ticket`), so a read racing a write never re-inserts the old row.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::db::DatabaseUrl;
+use crate::db::notify::{DataVersion, Liveness, Subscriber};
+use crate::db::tokens::TokenRow;
+use crate::model::CredentialKey;
+
+/// The channel the `tokens` trigger (migration 000009) notifies on.
+pub const TOKENS_CHANNEL: &str = "tokenvault_tokens";
+/// Shards: a lookup locks one.
+const SHARDS: usize = 64;
+/// How late the listener's proof of life may be before the cache is bypassed.
+const LIVENESS: Duration = Duration::from_secs(3);
+/// What an entry costs beyond its strings (the row's fixed fields, the map slot).
+const ENTRY_OVERHEAD: usize = 256;
+
+/// The cache's bounds, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSettings {
+    pub ttl: Duration,
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+struct Entry {
+    row: Arc<TokenRow>,
+    at: Instant,
+    bytes: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<u128, Entry>,
+    bytes: usize,
+    /// Bumped by every eviction and clear: a fill whose read began before it is dropped.
+    generation: u64,
+}
+
+/// Taken before a database read; the row read may be kept only while it is still valid.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    digest: u128,
+    generation: u64,
+}
+
+/// Where a read came from, for the hit-ratio metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Hit,
+    Miss,
+    Bypassed,
+}
+
+impl Lookup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Miss => "miss",
+            Lookup::Bypassed => "bypassed",
+        }
+    }
+}
+
+/// How the cache learns of other writers.
+enum Freshness {
+    /// PostgreSQL: the listener's notifications, while it proves itself alive.
+    Listener(Arc<Liveness>),
+    /// SQLite: `PRAGMA data_version` before every read.
+    DataVersion(DataVersion),
+}
+
+pub struct ReadCache {
+    shards: Vec<Mutex<Shard>>,
+    settings: CacheSettings,
+    freshness: Freshness,
+    entries: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl std::fmt::Debug for ReadCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCache")
+            .field("settings", &self.settings)
+            .field("entries", &self.entries.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadCache {
+    /// A cache for the database at `url`; on PostgreSQL `liveness` is the listener's.
+    pub fn new(
+        url: &DatabaseUrl,
+        settings: CacheSettings,
+        liveness: Arc<Liveness>,
+    ) -> Result<ReadCache, String> {
+        let freshness = match DataVersion::open(url)? {
+            Some(watch) => Freshness::DataVersion(watch),
+            None => Freshness::Listener(liveness),
+        };
+        Ok(ReadCache {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            settings,
+            freshness,
+            entries: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        })
+    }
+
+    fn shard(&self, digest: u128) -> Option<std::sync::MutexGuard<'_, Shard>> {
+        let index = usize::try_from(digest % SHARDS as u128).unwrap_or(0);
+        self.shards.get(index)?.lock().ok()
+    }
+
+    /// Whether entries may be trusted now (on SQLite, after dropping them if another
+    /// connection wrote; on PostgreSQL, once the listener is up and while it proves itself).
+    pub fn trusted(&self) -> bool {
+        match &self.freshness {
+            Freshness::Listener(liveness) => liveness.is_fresh(LIVENESS),
+            Freshness::DataVersion(watch) => {
+                if watch.changed() {
+                    self.clear();
+                }
+                true
+            }
+        }
+    }
+
+    /// The cached row of `key`, or a ticket to keep the row about to be read.
+    pub fn get(&self, key: &CredentialKey) -> (Result<Arc<TokenRow>, Option<Ticket>>, Lookup) {
+        if !self.trusted() {
+            return (Err(None), Lookup::Bypassed);
+        }
+        let digest = key.digest();
+        let Some(shard) = self.shard(digest) else {
+            return (Err(None), Lookup::Bypassed);
+        };
+        let ttl = self.settings.ttl;
+        match shard.entries.get(&digest) {
+            Some(entry) if entry.at.elapsed() < ttl && is_row_of(&entry.row, key) => {
+                (Ok(Arc::clone(&entry.row)), Lookup::Hit)
+            }
+            _ => {
+                let ticket = Ticket {
+                    digest,
+                    generation: shard.generation,
+                };
+                (Err(Some(ticket)), Lookup::Miss)
+            }
+        }
+    }
+
+    /// Whether a GET of `key` would be answered from the cache now.
+    pub fn holds(&self, key: &CredentialKey) -> bool {
+        matches!(self.get(key), (Ok(_), _))
+    }
+
+    /// Keeps a row read from the database under `ticket`, unless an eviction came between.
+    pub fn fill(&self, ticket: Ticket, row: Arc<TokenRow>) {
+        let bytes = row_bytes(&row);
+        let (max_entries, max_bytes) = self.shard_bounds();
+        if bytes > max_bytes {
+            return;
+        }
+        let Some(mut shard) = self.shard(ticket.digest) else {
+            return;
+        };
+        if shard.generation != ticket.generation {
+            return;
+        }
+        if let Some(old) = shard.entries.remove(&ticket.digest) {
+            shard.bytes = shard.bytes.saturating_sub(old.bytes);
+            self.counted(-1, old.bytes);
+        }
+        while shard.entries.len() >= max_entries || shard.bytes.saturating_add(bytes) > max_bytes {
+            let Some(victim) = shard.entries.keys().next().copied() else {
+                break;
+            };
+            if let Some(old) = shard.entries.remove(&victim) {
+                shard.bytes = shard.bytes.saturating_sub(old.bytes);
+                self.counted(-1, old.bytes);
+            }
+        }
+        let at = Instant::now();
+        shard
+            .entries
+            .insert(ticket.digest, Entry { row, at, bytes });
+        shard.bytes = shard.bytes.saturating_add(bytes);
+        self.counted(1, bytes);
+    }
+
+    /// Forgets the entry of the key with this digest.
+    pub fn evict_digest(&self, digest: u128) {
+        if let Some(mut shard) = self.shard(digest) {
+            shard.generation = shard.generation.wrapping_add(1);
+            if let Some(old) = shard.entries.remove(&digest) {
+                shard.bytes = shard.bytes.saturating_sub(old.bytes);
+                self.counted(-1, old.bytes);
+            }
+        }
+    }
+
+    /// Forgets `key` (after this instance wrote it).
+    pub fn evict(&self, key: &CredentialKey) {
+        self.evict_digest(key.digest());
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            if let Ok(mut shard) = shard.lock() {
+                shard.generation = shard.generation.wrapping_add(1);
+                let (count, bytes) = (shard.entries.len(), shard.bytes);
+                shard.entries.clear();
+                shard.bytes = 0;
+                self.counted(-(i64::try_from(count).unwrap_or(i64::MAX)), bytes);
+            }
+        }
+    }
+
+    /// Entries and bytes held now.
+    pub fn size(&self) -> (u64, u64) {
+        (
+            self.entries.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn shard_bounds(&self) -> (usize, usize) {
+        (
+            (self.settings.max_entries / SHARDS).max(1),
+            self.settings.max_bytes / SHARDS,
+        )
+    }
+
+    fn counted(&self, entries: i64, bytes: usize) {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        if entries >= 0 {
+            self.entries
+                .fetch_add(entries.unsigned_abs(), Ordering::Relaxed);
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        } else {
+            self.entries
+                .fetch_sub(entries.unsigned_abs(), Ordering::Relaxed);
+            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Subscriber for ReadCache {
+    fn channel(&self) -> &'static str {
+        TOKENS_CHANNEL
+    }
+
+    fn notified(&self, payload: &str) {
+        match u128::from_str_radix(payload, 16) {
+            Ok(digest) => self.evict_digest(digest),
+            // Not ours to understand: trust nothing held.
+            Err(_) => self.clear(),
+        }
+    }
+
+    fn missed(&self) {
+        self.clear();
+    }
+}
+
+/// Whether `row` is the credential `key` names (digests could collide).
+fn is_row_of(row: &TokenRow, key: &CredentialKey) -> bool {
+    row.tenant == key.tenant.as_str()
+        && row.user_id == key.user_id.as_str()
+        && row.integration_key == key.integration_key.as_str()
+}
+
+/// What a row costs in memory, roughly: its strings and a fixed overhead.
+fn row_bytes(row: &TokenRow) -> usize {
+    let strings = [
+        row.tenant.len(),
+        row.user_id.len(),
+        row.integration_key.len(),
+        row.provider.len(),
+        row.ciphertext.len(),
+        row.scopes.as_ref().map_or(0, String::len),
+        row.refresh_lease_owner.as_ref().map_or(0, String::len),
+        row.account.as_ref().map_or(0, String::len),
+        row.replaced_status.as_ref().map_or(0, String::len),
+    ];
+    strings
+        .iter()
+        .fold(ENTRY_OVERHEAD, |sum, n| sum.saturating_add(*n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{TokenStatus, TokenType};
+
+    fn row(user: &str, ciphertext: &str) -> TokenRow {
+        let at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        TokenRow {
+            tenant: "t".into(),
+            user_id: user.into(),
+            integration_key: "k".into(),
+            provider: "openai".into(),
+            token_type: TokenType::ApiKey,
+            ciphertext: ciphertext.into(),
+            scopes: None,
+            expires_at: None,
+            status: TokenStatus::Active,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            refresh_lease_owner: None,
+            refresh_lease_until: None,
+            cooldown_until: None,
+            last_refresh_at: None,
+            account: None,
+            refresh_failures: 0,
+            background_at: None,
+            replaced_status: None,
+        }
+    }
+
+    fn cache() -> ReadCache {
+        let dir = std::env::temp_dir().join(format!("tv-cache-{}.db", std::process::id()));
+        let url = DatabaseUrl::Sqlite(dir);
+        let settings = CacheSettings {
+            ttl: Duration::from_secs(30),
+            max_entries: 1000,
+            max_bytes: 1 << 20,
+        };
+        ReadCache::new(&url, settings, Liveness::new()).expect("a SQLite file in the temp dir")
+    }
+
+    #[test]
+    fn a_read_racing_an_eviction_is_not_kept() {
+        let cache = cache();
+        let key = CredentialKey::stored("t", "u", "k");
+        let (found, lookup) = cache.get(&key);
+        assert_eq!(lookup, Lookup::Miss);
+        let Err(Some(ticket)) = found else {
+            panic!("a miss hands out a ticket")
+        };
+        // A write lands (and is evicted) while the old row is being read.
+        cache.evict(&key);
+        cache.fill(ticket, Arc::new(row("u", "old")));
+        assert!(!cache.holds(&key));
+        // The next read keeps what it read.
+        let (Err(Some(ticket)), _) = cache.get(&key) else {
+            panic!("still a miss")
+        };
+        cache.fill(ticket, Arc::new(row("u", "new")));
+        assert!(matches!(cache.get(&key), (Ok(row), Lookup::Hit) if row.ciphertext == "new"));
+        assert_eq!(cache.size().0, 1);
+        cache.notified(&format!("{:032x}", key.digest()));
+        assert!(!cache.holds(&key));
+        assert_eq!(cache.size(), (0, 0));
+    }
+}

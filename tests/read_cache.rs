@@ -1,0 +1,248 @@
+//! The read cache (DESIGN.md "Read path at memory speed"): GETs are answered from sealed rows in
+//! memory, and no instance serves a replaced, refreshed, invalid or deleted credential once the
+//! writing transaction's notification reached it (PostgreSQL), or at all after another
+//! connection's commit (SQLite, `PRAGMA data_version`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::fault_proxy::{FaultProxy, through};
+use common::oauth_mock::{MockProvider, Reply};
+use common::{TestApp, TestDb, api_key_body, expiring_body};
+use serde_json::json;
+
+const GOOGLE: &str = "/v2/users/u1/tokens/google";
+
+fn key(user: &str, integration: &str) -> tokenvault::model::CredentialKey {
+    tokenvault::model::CredentialKey::stored(tokenvault::DEFAULT_TENANT, user, integration)
+}
+
+/// Reads `path` on `app` until its cache answers it; the body served.
+async fn warm(app: &TestApp, path: &str, user: &str, integration: &str) -> serde_json::Value {
+    let cache = app.state.credentials.cache().expect("the read cache is on");
+    app.until_cache_live().await;
+    let first = app.get(path, &app.admin_key).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    // On SQLite the first request's own write (the key's last use) empties the cache once.
+    let mut reads = 1;
+    while !cache.holds(&key(user, integration)) {
+        assert!(reads < 3, "{reads} GETs and the row is still not kept");
+        let again = app.get(path, &app.admin_key).await;
+        assert_eq!(again.body["token_data"], first.body["token_data"]);
+        reads += 1;
+    }
+    first.body
+}
+
+fn percentile(lags: &mut [Duration], p: usize) -> Duration {
+    lags.sort();
+    let at = (lags.len().saturating_sub(1) * p) / 100;
+    lags.get(at).copied().unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn a_write_on_one_instance_is_never_served_old_by_another_after_its_notification() {
+    let mock = MockProvider::start().await;
+    let a = TestApp::new().with_provider(&mock).start().await;
+    let b = a.second_instance().await;
+    let mut lags = Vec::new();
+
+    // Store-replace.
+    a.store("u1", &expiring_body("google", "google", 3600))
+        .await;
+    warm(&b, GOOGLE, "u1", "google").await;
+    let mut replaced = expiring_body("google", "google", 3600);
+    replaced["token_data"]["access_token"] = json!("ya29.REPLACED");
+    assert_eq!(a.store("u1", &replaced).await.status, 200);
+    lags.push(b.until_uncached("u1", "google").await);
+    let read = b.get(GOOGLE, &b.admin_key).await;
+    assert_eq!(read.body["token_data"]["access_token"], "ya29.REPLACED");
+
+    // Refresh on A.
+    warm(&b, GOOGLE, "u1", "google").await;
+    let refresh = format!("{GOOGLE}/refresh");
+    let refreshed = a.post(&refresh, &a.admin_key, &json!({})).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    lags.push(b.until_uncached("u1", "google").await);
+    let read = b.get(GOOGLE, &b.admin_key).await;
+    assert_eq!(read.body["token_data"]["access_token"], "ya29.NEW-1");
+    assert_eq!(read.body["refreshed"], false);
+
+    // The provider rejects the grant on A: B answers 410 from then on.
+    warm(&b, GOOGLE, "u1", "google").await;
+    a.advance(Duration::from_secs(60)); // past the forced-refresh interval
+    mock.reply(Reply::OAuthError(400, "invalid_grant"));
+    assert_eq!(a.post(&refresh, &a.admin_key, &json!({})).await.status, 410);
+    lags.push(b.until_uncached("u1", "google").await);
+    assert_eq!(b.get(GOOGLE, &b.admin_key).await.status, 410);
+
+    // Stored again, then deleted on A: B answers 404.
+    a.store("u1", &expiring_body("google", "google", 3600))
+        .await;
+    lags.push(b.until_uncached("u1", "google").await);
+    warm(&b, GOOGLE, "u1", "google").await;
+    let deleted = a
+        .delete(&format!("{GOOGLE}?revoke=false"), &a.admin_key)
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    lags.push(b.until_uncached("u1", "google").await);
+    assert_eq!(b.get(GOOGLE, &b.admin_key).await.status, 404);
+
+    let max = lags.iter().max().copied().unwrap_or_default();
+    let p50 = percentile(&mut lags, 50);
+    eprintln!("invalidation lag on the other instance: p50 {p50:?}, max {max:?}");
+    assert!(
+        max < Duration::from_secs(1),
+        "the promise is ≤ 1 s: {max:?}"
+    );
+}
+
+#[actix_web::test]
+async fn sqlite_serves_nothing_another_connection_changed_not_even_for_a_moment() {
+    let app = common::spawn().await;
+    if app.db.is_postgres() {
+        eprintln!("skipped: PostgreSQL's bound is the notification (the test above)");
+        return;
+    }
+    app.store("u1", &api_key_body("openai")).await;
+    let path = "/v2/users/u1/tokens/openai";
+    warm(&app, path, "u1", "openai").await;
+    // Another connection, as `tokenvault reap` or `rotate-key` in another process would be.
+    app.with_conn(|conn| {
+        use diesel::prelude::*;
+        use tokenvault::db::schema::tokens;
+        diesel::update(tokens::table.filter(tokens::integration_key.eq("openai")))
+            .set(tokens::scopes.eq(r#"["changed"]"#))
+            .execute(conn)?;
+        Ok(())
+    });
+    // No wait at all: the next read sees the change.
+    let read = app.get(path, &app.admin_key).await;
+    assert_eq!(read.body["scopes"], json!(["changed"]), "{}", read.body);
+    app.with_conn(|conn| {
+        use diesel::prelude::*;
+        use tokenvault::db::schema::tokens;
+        diesel::delete(tokens::table).execute(conn)?;
+        Ok(())
+    });
+    assert_eq!(app.get(path, &app.admin_key).await.status, 404);
+}
+
+#[actix_web::test]
+async fn a_listener_reset_drops_the_cache_and_nothing_old_is_served_after_it() {
+    let db = TestDb::new();
+    let tokenvault::db::DatabaseUrl::Postgres(direct_url) = db.url.clone() else {
+        eprintln!("skipped: the listener exists on PostgreSQL only");
+        return;
+    };
+    let proxy = FaultProxy::postgres().await;
+    let proxied = through(&direct_url, proxy.addr);
+    let a = TestApp::new().backend(db).start().await;
+    let b = a
+        .instance_with(move |config| {
+            config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
+        })
+        .await;
+    let path = "/v2/users/u1/tokens/openai";
+    a.store("u1", &api_key_body("openai")).await;
+    warm(&b, path, "u1", "openai").await;
+
+    // Every connection of B, its listener's among them, is reset; A writes meanwhile, so its
+    // notification is lost to B.
+    proxy.reset_all();
+    let mut replaced = api_key_body("openai");
+    replaced["token_data"]["api_key"] = json!("sk-REPLACED");
+    assert_eq!(a.store("u1", &replaced).await.status, 200);
+    let dropped = b.until_uncached("u1", "openai").await;
+    eprintln!("cache dropped {dropped:?} after the listener's reset");
+    // From here on, B answers the new version (or 503 while it reconnects), never the old.
+    for _ in 0..20 {
+        let read = b.get(path, &b.admin_key).await;
+        match read.status.as_u16() {
+            200 => assert_eq!(read.body["token_data"]["api_key"], "sk-REPLACED"),
+            503 => {}
+            other => panic!("unexpected {other}: {}", read.body),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let read = b.get(path, &b.admin_key).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["token_data"]["api_key"], "sk-REPLACED");
+}
+
+#[actix_web::test]
+async fn a_black_holed_listener_stops_the_cache_being_trusted_within_its_bound() {
+    let db = TestDb::new();
+    let tokenvault::db::DatabaseUrl::Postgres(direct_url) = db.url.clone() else {
+        eprintln!("skipped: the listener exists on PostgreSQL only");
+        return;
+    };
+    let proxy = FaultProxy::postgres().await;
+    let proxied = through(&direct_url, proxy.addr);
+    let a = TestApp::new().backend(db).start().await;
+    let b = a
+        .instance_with(move |config| {
+            config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
+        })
+        .await;
+    let path = "/v2/users/u1/tokens/openai";
+    a.store("u1", &api_key_body("openai")).await;
+    warm(&b, path, "u1", "openai").await;
+
+    proxy.black_hole();
+    let mut replaced = api_key_body("openai");
+    replaced["token_data"]["api_key"] = json!("sk-REPLACED");
+    assert_eq!(a.store("u1", &replaced).await.status, 200);
+    let cache = b.state.credentials.cache().expect("the read cache is on");
+    let started = std::time::Instant::now();
+    while cache.holds(&key("u1", "openai")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "a silent listener is trusted for more than 6 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "cache bypassed {:?} after the listener went silent",
+        started.elapsed()
+    );
+    // The database is unreachable for B: 503, never the old token.
+    let read = b.get(path, &b.admin_key).await;
+    assert_eq!(read.status, 503, "{}", read.body);
+    proxy.restore().await;
+}
+
+#[actix_web::test]
+async fn the_cache_stays_within_its_entry_and_byte_bounds() {
+    let app = common::spawn_with(|config| {
+        config.read_cache.max_entries = 64;
+        config.read_cache.max_mb = 1;
+    })
+    .await;
+    app.until_cache_live().await;
+    for n in 0..300 {
+        app.store(&format!("u{n}"), &api_key_body("openai")).await;
+    }
+    // Twice: a store's own notification may still evict what the first round kept.
+    for _ in 0..2 {
+        for n in 0..300 {
+            let path = format!("/v2/users/u{n}/tokens/openai");
+            assert_eq!(app.get(&path, &app.admin_key).await.status, 200);
+        }
+    }
+    let cache = app.state.credentials.cache().expect("the read cache is on");
+    let (entries, bytes) = cache.size();
+    eprintln!("300 credentials read: {entries} entries, {bytes} bytes held");
+    assert!((32..=64).contains(&entries), "{entries} entries");
+    assert!(bytes <= 1024 * 1024, "{bytes} bytes");
+}
+
+#[actix_web::test]
+async fn turned_off_it_holds_nothing_and_every_read_goes_to_the_database() {
+    let app = common::spawn_with(|config| config.read_cache.enabled = false).await;
+    app.store("u1", &api_key_body("openai")).await;
+    let read = app.get("/v2/users/u1/tokens/openai", &app.admin_key).await;
+    assert_eq!(read.status, 200);
+    assert!(app.state.credentials.cache().is_none());
+}
