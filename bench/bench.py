@@ -2,7 +2,9 @@
 """tokenvault benchmark orchestrator (run through bench/run, which builds the release binary).
 
 Parts, on PostgreSQL (fresh database) and on SQLite:
-  1. GET of fresh credentials over random users: wrk, 64 connections (requests/s, p50, p99, errors)
+  1. GET of fresh credentials over random users: wrk, 64 connections (requests/s, p50, p99, errors),
+     first with the read cache cold (right after the stores), then warm; the cache's hit ratio and
+     size from /metrics; p99 over the mean latency Little's law gives at that throughput
   2. the limit: pgbench -S -M prepared, same clients and duration, same PostgreSQL (tps)
   3. POST (store/replace): wrk, 16 connections (requests/s, p99, errors)
   4. refresh storm (PostgreSQL): one credential inside the refresh window, a mock provider answering
@@ -14,6 +16,8 @@ Parts, on PostgreSQL (fresh database) and on SQLite:
      refreshed per second, provider calls per credential: must be 1)
   8. webhook latency (PostgreSQL): credentials stored one by one, a local receiver; the time from
      the store's answer to the delivery's arrival (p50, p99)
+  9. rotate-key (PostgreSQL): 100 000 credentials (the stored ones topped up with legacy
+     ciphertexts in bulk) re-encrypted to a new key by `tokenvault rotate-key` (seconds)
 Prints a table and writes JSON to bench/results/latest.json (quick.json with --quick).
 `--soak [MINUTES]` runs bench/soak.py instead: two instances, a rotating provider, a database
 outage, RSS over time (bench/results/soak.json).
@@ -70,6 +74,9 @@ class Server:
             "TOKENVAULT_BIND": self.url,
             "TOKENVAULT_LOG": "warn",
         })
+        # BENCH_READ_CACHE=false: the same build with its read cache off (an A/B of the cache).
+        if os.environ.get("BENCH_READ_CACHE"):
+            env["TOKENVAULT_READ_CACHE"] = os.environ["BENCH_READ_CACHE"]
         env.update(extra_env or {})
         self.log_file = tempfile.TemporaryFile()
         started = time.perf_counter()
@@ -181,6 +188,32 @@ def wrk(script, url, connections, seconds, key, users):
         "error_kinds": {k[len("errors_"):]: v for k, v in data.items()
                         if k.startswith("errors_") and v},
     }
+
+
+def cache_counts(url):
+    """The read cache's lookups by result and its size, from /metrics."""
+    conn = http.client.HTTPConnection(url, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    counts = {}
+    for line in text.splitlines():
+        m = re.match(r'tokenvault_read_cache_lookups_total\{result="(\w+)"\} (\S+)', line)
+        if m:
+            counts[m.group(1)] = float(m.group(2))
+        m = re.match(r'tokenvault_read_cache_(entries|bytes) (\S+)', line)
+        if m:
+            counts[m.group(1)] = float(m.group(2))
+    return counts
+
+
+def cache_delta(before, after):
+    hits = after.get("hit", 0) - before.get("hit", 0)
+    reads = hits + after.get("miss", 0) - before.get("miss", 0) \
+        + after.get("bypassed", 0) - before.get("bypassed", 0)
+    return {"hit_ratio": round(hits / reads, 4) if reads else None,
+            "entries": int(after.get("entries", 0)),
+            "mb": round(after.get("bytes", 0) / 1e6, 1)}
 
 
 def pgbench(pg_base, database, clients, seconds):
@@ -405,10 +438,19 @@ def run_backend(name, database_url, args, enc_key, admin_key, pg=None):
     try:
         log(f"{name}: seeding {args.users} users x 3 credentials")
         result["seed_s"] = round(seed(server.url, admin_key, args.users), 1)
-        wrk("get.lua", server.url, 8, 1, admin_key, args.users)  # warm-up
         server.reset_peak_rss()
-        log(f"{name}: GET, 64 connections, {args.seconds}s")
+        # Cold: the read cache holds nothing after the stores; warm: every credential read once.
+        before = cache_counts(server.url)
+        log(f"{name}: GET (cold read cache), 64 connections, {args.seconds}s")
+        result["get_cold"] = wrk("get.lua", server.url, 64, args.seconds, admin_key, args.users)
+        result["get_cold"]["cache"] = cache_delta(before, cache_counts(server.url))
+        before = cache_counts(server.url)
+        log(f"{name}: GET (warm), 64 connections, {args.seconds}s")
         result["get"] = wrk("get.lua", server.url, 64, args.seconds, admin_key, args.users)
+        result["get"]["cache"] = cache_delta(before, cache_counts(server.url))
+        # Little's law: 64 connections at this throughput spend this long per request on average.
+        mean_ms = 64 / result["get"]["rps"] * 1000 if result["get"]["rps"] else None
+        result["get"]["p99_to_little_mean"] = round(result["get"]["p99_ms"] / mean_ms, 2) if mean_ms else None
         result["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
         log(f"{name}: GET, 1024 connections, {args.seconds}s")
         result["burst"] = wrk("get.lua", server.url, 1024, args.seconds, admin_key, args.users)
@@ -428,7 +470,43 @@ def run_backend(name, database_url, args, enc_key, admin_key, pg=None):
         result["ahead"] = refresh_ahead(database_url, enc_key, admin_key, args.ahead, pg)
         log(f"{name}: webhook latency, {args.hooks} events")
         result["webhooks"] = webhook_latency(database_url, enc_key, admin_key, args.hooks)
+        log(f"{name}: rotate-key over {args.rotate} credentials")
+        result["rotate_key"] = rotate_key(database_url, enc_key, pg, args.rotate)
     return result
+
+
+def rotate_key(database_url, enc_key, pg, rows):
+    """`tokenvault rotate-key` to a new key over `rows` credentials: the bound rows the earlier
+    parts stored, topped up with legacy ciphertexts (bare Fernet of the token data, as the
+    original service wrote them) inserted in bulk. Seconds for the whole run."""
+    from cryptography.fernet import Fernet
+    pg_base, database = pg
+    legacy = Fernet(enc_key.encode()).encrypt(b'{"api_key": "sk-BENCH-LEGACY"}').decode()
+    count_sql = "SELECT count(*) FROM tokens"
+    have = int(subprocess.run(["psql", f"{pg_base}/{database}", "-tAc", count_sql], check=True,
+                              capture_output=True, text=True).stdout.strip())
+    top_up = max(0, rows - have)
+    subprocess.run(["psql", f"{pg_base}/{database}", "-v", "ON_ERROR_STOP=1", "-qc",
+                    "INSERT INTO tokens (tenant, user_id, integration_key, provider, token_type, "
+                    "ciphertext, status, version, created_at, updated_at, refresh_failures) "
+                    f"SELECT 'default', 'rotate-' || g, 'openai', 'openai', 'api_key', '{legacy}', "
+                    f"'active', 1, now(), now(), 0 FROM generate_series(1, {top_up}) g"],
+                   check=True, capture_output=True)
+    new_key = gen_key()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENVAULT_")}
+    env.update({"DATABASE_URL": database_url, "SECRET_TOKEN_ENC_KEY": f"{new_key},{enc_key}",
+                "TOKENVAULT_LOG": "warn"})
+    started = time.perf_counter()
+    out = subprocess.run([str(BINARY), "rotate-key"], env=env, capture_output=True, text=True,
+                         cwd=tempfile.gettempdir())
+    took = time.perf_counter() - started
+    if out.returncode != 0:
+        raise RuntimeError(f"rotate-key failed: {out.stderr[-2000:]}")
+    m = re.search(r"(\d+) of (\d+) rows visited: (\d+) re-encrypted", out.stdout)
+    return {"rows": int(m.group(2)) if m else None,
+            "reencrypted": int(m.group(3)) if m else None,
+            "seconds": round(took, 2),
+            "rows_per_second": round(int(m.group(3)) / took) if m and took else None}
 
 
 def machine():
@@ -452,8 +530,13 @@ def table(results):
         return "-" if v is None else str(v)
 
     rows += [
+        ("GET cold cache req/s / hit ratio",) + both(
+            lambda r: f'{r["get_cold"]["rps"]} / {r["get_cold"]["cache"]["hit_ratio"]}'),
         ("GET req/s (64 conn)",) + both(lambda r: r["get"]["rps"]),
+        ("GET hit ratio / cache MB",) + both(
+            lambda r: f'{r["get"]["cache"]["hit_ratio"]} / {r["get"]["cache"]["mb"]}'),
         ("GET p50 / p99 ms",) + both(lambda r: f'{r["get"]["p50_ms"]} / {r["get"]["p99_ms"]}'),
+        ("GET p99 / Little mean",) + both(lambda r: r["get"]["p99_to_little_mean"]),
         ("GET errors",) + both(lambda r: r["get"]["errors"]),
         ("burst 1024 conn req/s",) + both(lambda r: r["burst"]["rps"]),
         ("burst errors / p99 ms",) + both(lambda r: f'{r["burst"]["errors"]} / {r["burst"]["p99_ms"]}'),
@@ -468,6 +551,8 @@ def table(results):
         ("ahead calls / credential (max)", pg["ahead"]["max_calls_per_credential"], None),
         ("webhook latency p50 / p99 ms",
          f'{pg["webhooks"]["p50_ms"]} / {pg["webhooks"]["p99_ms"]}', None),
+        ("rotate-key rows / s",
+         f'{pg["rotate_key"]["rows"]} / {pg["rotate_key"]["seconds"]}', None),
         ("peak RSS MB (during GET)",) + both(lambda r: r["peak_rss_mb"]),
         ("start-up to ready ms",) + both(lambda r: r["startup_ms"]),
     ]
@@ -493,6 +578,7 @@ def main():
     args.storm = 100 if args.quick else 1000
     args.ahead = 200 if args.quick else 2000
     args.hooks = 20 if args.quick else 100
+    args.rotate = 3_000 if args.quick else 100_000
     enc_key, admin_key = gen_key(), "agk_" + secrets.token_hex(24)
 
     database = f"tokenvault_bench_{os.getpid()}"

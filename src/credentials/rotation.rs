@@ -100,18 +100,24 @@ pub fn rotate(
                 Plan::Swap { new } => swaps.push((row, new)),
             }
         }
-        // One short write transaction per batch; rows that changed meanwhile are retried alone.
-        let lost: Vec<&TokenRow> = db.run_blocking(|conn| {
-            conn.transaction(|conn| {
-                let mut lost = Vec::new();
-                for (row, new) in &swaps {
-                    if !TokenRow::swap_ciphertext(conn, &row.key(), &row.ciphertext, new)? {
-                        lost.push(*row);
-                    }
-                }
-                Ok(lost)
-            })
-        })?;
+        // One short write transaction per batch (one statement on PostgreSQL); rows that
+        // changed meanwhile are retried alone.
+        let batch_swaps: Vec<(CredentialKey, &str, &str)> = swaps
+            .iter()
+            .map(|(row, new)| (row.key(), row.ciphertext.as_str(), new.as_str()))
+            .collect();
+        let swapped: std::collections::HashSet<CredentialKey> = db
+            .run_blocking(|conn| {
+                conn.transaction(|conn| TokenRow::swap_ciphertexts(conn, &batch_swaps))
+                    .map_err(DbError::from)
+            })?
+            .into_iter()
+            .collect();
+        let lost: Vec<&TokenRow> = swaps
+            .iter()
+            .map(|(row, _)| *row)
+            .filter(|row| !swapped.contains(&row.key()))
+            .collect();
         summary.reencrypted += (swaps.len() - lost.len()) as u64;
         for row in lost {
             retry_row(db, vault, row.key(), &mut summary)?;

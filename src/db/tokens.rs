@@ -56,6 +56,17 @@ impl TokenRow {
     }
 }
 
+/// A row's key, as `RETURNING` gives it.
+#[derive(QueryableByName)]
+struct KeyOnly {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tenant: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    user_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    integration_key: String,
+}
+
 /// Everything a store request writes.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = tokens)]
@@ -427,6 +438,47 @@ impl TokenRow {
             .set(tokens::ciphertext.eq(new))
             .execute(conn)?;
         Ok(updated > 0)
+    }
+
+    /// `swap_ciphertext` for many rows at once: on PostgreSQL one statement for the batch (a
+    /// join against the arrays of keys, old and new ciphertexts); on SQLite one statement per
+    /// row, in the caller's transaction. Returns the keys swapped; any other row changed
+    /// meanwhile.
+    pub fn swap_ciphertexts(
+        conn: &mut DbConnection,
+        swaps: &[(CredentialKey, &str, &str)],
+    ) -> QueryResult<Vec<CredentialKey>> {
+        let DbConnection::Postgresql(pg) = conn else {
+            let mut swapped = Vec::new();
+            for (key, old, new) in swaps {
+                if TokenRow::swap_ciphertext(conn, key, old, new)? {
+                    swapped.push(key.clone());
+                }
+            }
+            return Ok(swapped);
+        };
+        use diesel::sql_types::{Array, Text};
+        let column = |pick: fn(&(CredentialKey, &str, &str)) -> String| -> Vec<String> {
+            swaps.iter().map(pick).collect()
+        };
+        let rows: Vec<KeyOnly> = diesel::sql_query(
+            "UPDATE tokens AS t SET ciphertext = v.new \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+                  AS v(tenant, user_id, integration_key, old, new) \
+             WHERE t.tenant = v.tenant AND t.user_id = v.user_id \
+               AND t.integration_key = v.integration_key AND t.ciphertext = v.old \
+             RETURNING t.tenant, t.user_id, t.integration_key",
+        )
+        .bind::<Array<Text>, _>(column(|s| s.0.tenant.to_string()))
+        .bind::<Array<Text>, _>(column(|s| s.0.user_id.to_string()))
+        .bind::<Array<Text>, _>(column(|s| s.0.integration_key.to_string()))
+        .bind::<Array<Text>, _>(column(|s| s.1.to_string()))
+        .bind::<Array<Text>, _>(column(|s| s.2.to_string()))
+        .load(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| CredentialKey::stored(&r.tenant, &r.user_id, &r.integration_key))
+            .collect())
     }
 
     /// Deletes a credential; false when there was none.
