@@ -273,7 +273,6 @@ fn db_settings(
     Ok(db)
 }
 
-/// The connection-health settings, checked.
 /// The read cache's settings (DESIGN.md "Read path at memory speed").
 #[derive(Debug, Clone, Copy)]
 pub struct ReadCacheConfig {
@@ -307,6 +306,7 @@ fn read_cache_from(
     })
 }
 
+/// The connection-health settings, checked.
 fn health_from(
     var: &dyn Fn(&str) -> Option<String>,
     number: &dyn Fn(&str, u64, &str) -> Result<u64, String>,

@@ -439,14 +439,17 @@ pub fn wants_classic(accept: Option<&str>) -> bool {
 }
 
 /// OpenMetrics text rewritten in the classic Prometheus text format (0.0.4): counter families
-/// are named by their `_total` samples, `unknown` becomes `untyped`, and `# UNIT` and `# EOF`
-/// are dropped.
+/// are named by their `_total` samples and info families by their `_info` samples (as gauges),
+/// `unknown` becomes `untyped`, and `# UNIT` and `# EOF` are dropped.
 pub fn classic(openmetrics: &str) -> String {
-    let counters: std::collections::HashSet<&str> = openmetrics
-        .lines()
-        .filter_map(|line| line.strip_prefix("# TYPE "))
-        .filter_map(|rest| rest.strip_suffix(" counter"))
-        .collect();
+    let typed = |kind: &'static str| -> std::collections::HashSet<&str> {
+        openmetrics
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.strip_suffix(kind))
+            .collect()
+    };
+    let (counters, infos) = (typed(" counter"), typed(" info"));
     let mut out = String::with_capacity(openmetrics.len());
     for line in openmetrics.lines() {
         if line == "# EOF" || line.starts_with("# UNIT ") {
@@ -459,15 +462,15 @@ pub fn classic(openmetrics: &str) -> String {
         match meta {
             Some((kind, rest)) => {
                 let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                let tail = if kind == "TYPE" && tail == "unknown" {
-                    "untyped"
-                } else {
-                    tail
+                let tail = match (kind, tail) {
+                    ("TYPE", "unknown") => "untyped",
+                    ("TYPE", "info") => "gauge",
+                    _ => tail,
                 };
-                let suffix = if counters.contains(name) {
-                    "_total"
-                } else {
-                    ""
+                let suffix = match (counters.contains(name), infos.contains(name)) {
+                    (true, _) => "_total",
+                    (_, true) => "_info",
+                    _ => "",
                 };
                 out.push_str(&format!("# {kind} {name}{suffix} {tail}\n"));
             }
@@ -478,4 +481,29 @@ pub fn classic(openmetrics: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_format_names_families_by_their_samples() {
+        let openmetrics = "# HELP a_requests Requests.\n# TYPE a_requests counter\n\
+             a_requests_total{route=\"/x\"} 3\n# HELP a_build Build.\n# TYPE a_build info\n\
+             a_build_info{version=\"1\"} 1\n# HELP a_seconds Time.\n# TYPE a_seconds histogram\n\
+             # UNIT a_seconds seconds\na_seconds_bucket{le=\"+Inf\"} 1\na_seconds_sum 0.5\n\
+             a_seconds_count 1\n# HELP a_odd Odd.\n# TYPE a_odd unknown\na_odd 2\n# EOF\n";
+        let expected = "# HELP a_requests_total Requests.\n# TYPE a_requests_total counter\n\
+             a_requests_total{route=\"/x\"} 3\n# HELP a_build_info Build.\n\
+             # TYPE a_build_info gauge\na_build_info{version=\"1\"} 1\n# HELP a_seconds Time.\n\
+             # TYPE a_seconds histogram\na_seconds_bucket{le=\"+Inf\"} 1\na_seconds_sum 0.5\n\
+             a_seconds_count 1\n# HELP a_odd Odd.\n# TYPE a_odd untyped\na_odd 2\n";
+        assert_eq!(classic(openmetrics), expected);
+        assert!(wants_classic(Some("text/plain;version=0.0.4")));
+        assert!(!wants_classic(Some(
+            "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
+        )));
+        assert!(!wants_classic(None));
+    }
 }

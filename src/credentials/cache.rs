@@ -133,9 +133,7 @@ impl ReadCache {
         match &self.freshness {
             Freshness::Listener(liveness) => liveness.is_fresh(LIVENESS),
             Freshness::DataVersion(watch) => {
-                if watch.changed() {
-                    self.clear();
-                }
+                watch.on_change(|| self.clear());
                 true
             }
         }

@@ -16,7 +16,7 @@ use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 
-use super::{DatabaseUrl, DbConnection, establish};
+use super::{DatabaseUrl, DbConnection, DbSettings, establish};
 
 /// How often the listener looks for notifications: the typical lag of an invalidation.
 const POLL: Duration = Duration::from_millis(10);
@@ -119,7 +119,9 @@ fn listen_once(
     subscribers: &[Weak<dyn Subscriber>],
     liveness: &Liveness,
 ) -> Result<(), String> {
-    let mut conn = establish(url, None)?;
+    // Bounded waits (tcp_user_timeout): a heartbeat into a dead network fails within seconds
+    // instead of when the kernel gives up retransmitting.
+    let mut conn = establish(url, Some(&DbSettings::default()))?;
     let DbConnection::Postgresql(pg) = &mut conn else {
         return Ok(());
     };
@@ -191,19 +193,22 @@ impl DataVersion {
         }))
     }
 
-    /// Whether anything was committed since the last call; true when it cannot tell.
-    pub fn changed(&self) -> bool {
+    /// Runs `forget` when anything was committed since the last look (or when it cannot
+    /// tell), before anyone else may look: a concurrent reader waits until it is done, so no
+    /// reader trusts what `forget` is about to drop.
+    pub fn on_change(&self, forget: impl FnOnce()) {
         let Ok(mut guard) = self.conn.lock() else {
-            return true;
+            forget();
+            return;
         };
         let (conn, seen) = &mut *guard;
         match data_version(conn) {
-            Ok(now) if now == *seen => false,
+            Ok(now) if now == *seen => {}
             Ok(now) => {
+                forget();
                 *seen = now;
-                true
             }
-            Err(_) => true,
+            Err(_) => forget(),
         }
     }
 }
