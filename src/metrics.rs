@@ -290,19 +290,12 @@ fn register_health(registry: &mut Registry, metrics: &Metrics) {
     );
 }
 
-/// One GET read through the read cache, and the cache's size after it.
-pub fn read_cache(result: &'static str, (entries, bytes): (u64, u64)) {
-    let metrics = &*METRICS;
-    metrics
+/// One GET read through the read cache.
+pub fn read_cache(result: &'static str) {
+    METRICS
         .read_cache_lookups
         .get_or_create(&LookupLabels { result })
         .inc();
-    metrics
-        .read_cache_entries
-        .set(i64::try_from(entries).unwrap_or(i64::MAX));
-    metrics
-        .read_cache_bytes
-        .set(i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 
 /// One background scan: its duration and the number of credentials due.
@@ -408,9 +401,14 @@ pub fn auth_failure(reason: &'static str) {
         .inc();
 }
 
-/// The OpenMetrics text of every metric, with the pool's `(open, idle)` connections.
-pub fn render((open, idle): (u32, u32)) -> String {
+/// The OpenMetrics text of every metric, with the pool's `(open, idle)` connections and the
+/// read cache's `(entries, bytes)`.
+pub fn render((open, idle): (u32, u32), read_cache: Option<(u64, u64)>) -> String {
     let metrics = &*METRICS;
+    let (entries, bytes) = read_cache.unwrap_or_default();
+    let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    metrics.read_cache_entries.set(gauge(entries));
+    metrics.read_cache_bytes.set(gauge(bytes));
     let in_use = open.saturating_sub(idle);
     for (state, value) in [("idle", idle), ("in_use", in_use)] {
         metrics

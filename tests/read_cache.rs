@@ -35,6 +35,33 @@ async fn warm(app: &TestApp, path: &str, user: &str, integration: &str) -> serde
     first.body
 }
 
+/// On PostgreSQL: instance A, and instance B reaching the database through a fault proxy, with
+/// u1's openai API key stored by A and held in B's cache.
+async fn behind_a_proxy() -> Option<(FaultProxy, TestApp, TestApp)> {
+    let db = TestDb::new();
+    let tokenvault::db::DatabaseUrl::Postgres(direct_url) = db.url.clone() else {
+        return None;
+    };
+    let proxy = FaultProxy::postgres().await;
+    let proxied = through(&direct_url, proxy.addr);
+    let a = TestApp::new().backend(db).start().await;
+    let b = a
+        .instance_with(move |config| {
+            config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
+        })
+        .await;
+    a.store("u1", &api_key_body("openai")).await;
+    warm(&b, "/v2/users/u1/tokens/openai", "u1", "openai").await;
+    Some((proxy, a, b))
+}
+
+/// Stores a new version of u1's openai key on `app`: `sk-REPLACED`.
+async fn replace_openai(app: &TestApp) {
+    let mut replaced = api_key_body("openai");
+    replaced["token_data"]["api_key"] = json!("sk-REPLACED");
+    assert_eq!(app.store("u1", &replaced).await.status, 200);
+}
+
 fn percentile(lags: &mut [Duration], p: usize) -> Duration {
     lags.sort();
     let at = (lags.len().saturating_sub(1) * p) / 100;
@@ -131,29 +158,16 @@ async fn sqlite_serves_nothing_another_connection_changed_not_even_for_a_moment(
 
 #[actix_web::test]
 async fn a_listener_reset_drops_the_cache_and_nothing_old_is_served_after_it() {
-    let db = TestDb::new();
-    let tokenvault::db::DatabaseUrl::Postgres(direct_url) = db.url.clone() else {
+    let Some((proxy, a, b)) = behind_a_proxy().await else {
         eprintln!("skipped: the listener exists on PostgreSQL only");
         return;
     };
-    let proxy = FaultProxy::postgres().await;
-    let proxied = through(&direct_url, proxy.addr);
-    let a = TestApp::new().backend(db).start().await;
-    let b = a
-        .instance_with(move |config| {
-            config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
-        })
-        .await;
     let path = "/v2/users/u1/tokens/openai";
-    a.store("u1", &api_key_body("openai")).await;
-    warm(&b, path, "u1", "openai").await;
 
     // Every connection of B, its listener's among them, is reset; A writes meanwhile, so its
     // notification is lost to B.
     proxy.reset_all();
-    let mut replaced = api_key_body("openai");
-    replaced["token_data"]["api_key"] = json!("sk-REPLACED");
-    assert_eq!(a.store("u1", &replaced).await.status, 200);
+    replace_openai(&a).await;
     let dropped = b.until_uncached("u1", "openai").await;
     eprintln!("cache dropped {dropped:?} after the listener's reset");
     // From here on, B answers the new version (or 503 while it reconnects), never the old.
@@ -173,40 +187,19 @@ async fn a_listener_reset_drops_the_cache_and_nothing_old_is_served_after_it() {
 
 #[actix_web::test]
 async fn a_black_holed_listener_stops_the_cache_being_trusted_within_its_bound() {
-    let db = TestDb::new();
-    let tokenvault::db::DatabaseUrl::Postgres(direct_url) = db.url.clone() else {
+    let Some((proxy, a, b)) = behind_a_proxy().await else {
         eprintln!("skipped: the listener exists on PostgreSQL only");
         return;
     };
-    let proxy = FaultProxy::postgres().await;
-    let proxied = through(&direct_url, proxy.addr);
-    let a = TestApp::new().backend(db).start().await;
-    let b = a
-        .instance_with(move |config| {
-            config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
-        })
-        .await;
     let path = "/v2/users/u1/tokens/openai";
-    a.store("u1", &api_key_body("openai")).await;
-    warm(&b, path, "u1", "openai").await;
 
     proxy.black_hole();
-    let mut replaced = api_key_body("openai");
-    replaced["token_data"]["api_key"] = json!("sk-REPLACED");
-    assert_eq!(a.store("u1", &replaced).await.status, 200);
-    let cache = b.state.credentials.cache().expect("the read cache is on");
-    let started = std::time::Instant::now();
-    while cache.holds(&key("u1", "openai")) {
-        assert!(
-            started.elapsed() < Duration::from_secs(6),
-            "a silent listener is trusted for more than 6 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    eprintln!(
-        "cache bypassed {:?} after the listener went silent",
-        started.elapsed()
-    );
+    replace_openai(&a).await;
+    // A silent listener is trusted at most 3 s past its last proof of life (a second apart).
+    let bypassed = b
+        .until_uncached_within("u1", "openai", Duration::from_secs(6))
+        .await;
+    eprintln!("cache bypassed {bypassed:?} after the listener went silent");
     // The database is unreachable for B: 503, never the old token.
     let read = b.get(path, &b.admin_key).await;
     assert_eq!(read.status, 503, "{}", read.body);

@@ -48,7 +48,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// Prometheus, not for clients; `TOKENVAULT_METRICS=false` removes it).
 pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let accept = req.headers().get(actix_web::http::header::ACCEPT);
-    let text = crate::metrics::render(state.db.pool_state());
+    let cache = state.credentials.cache().map(|cache| cache.size());
+    let text = crate::metrics::render(state.db.pool_state(), cache);
     match crate::metrics::wants_classic(accept.and_then(|v| v.to_str().ok())) {
         true => HttpResponse::Ok()
             .content_type(crate::metrics::CLASSIC_CONTENT_TYPE)

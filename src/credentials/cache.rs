@@ -12,7 +12,6 @@
 //!   read began (`Ticket`), so a read racing a write never re-inserts the old row.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -52,6 +51,15 @@ struct Shard {
     generation: u64,
 }
 
+impl Shard {
+    /// Drops the entry of `digest`, if any, and its bytes.
+    fn remove(&mut self, digest: u128) {
+        if let Some(old) = self.entries.remove(&digest) {
+            self.bytes = self.bytes.saturating_sub(old.bytes);
+        }
+    }
+}
+
 /// Taken before a database read; the row read may be kept only while it is still valid.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket {
@@ -89,15 +97,13 @@ pub struct ReadCache {
     shards: Vec<Mutex<Shard>>,
     settings: CacheSettings,
     freshness: Freshness,
-    entries: AtomicU64,
-    bytes: AtomicU64,
 }
 
 impl std::fmt::Debug for ReadCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadCache")
             .field("settings", &self.settings)
-            .field("entries", &self.entries.load(Ordering::Relaxed))
+            .field("size", &self.size())
             .finish_non_exhaustive()
     }
 }
@@ -117,8 +123,6 @@ impl ReadCache {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             settings,
             freshness,
-            entries: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
         })
     }
 
@@ -181,35 +185,25 @@ impl ReadCache {
         if shard.generation != ticket.generation {
             return;
         }
-        if let Some(old) = shard.entries.remove(&ticket.digest) {
-            shard.bytes = shard.bytes.saturating_sub(old.bytes);
-            self.counted(-1, old.bytes);
-        }
+        shard.remove(ticket.digest);
         while shard.entries.len() >= max_entries || shard.bytes.saturating_add(bytes) > max_bytes {
             let Some(victim) = shard.entries.keys().next().copied() else {
                 break;
             };
-            if let Some(old) = shard.entries.remove(&victim) {
-                shard.bytes = shard.bytes.saturating_sub(old.bytes);
-                self.counted(-1, old.bytes);
-            }
+            shard.remove(victim);
         }
         let at = Instant::now();
         shard
             .entries
             .insert(ticket.digest, Entry { row, at, bytes });
         shard.bytes = shard.bytes.saturating_add(bytes);
-        self.counted(1, bytes);
     }
 
     /// Forgets the entry of the key with this digest.
     pub fn evict_digest(&self, digest: u128) {
         if let Some(mut shard) = self.shard(digest) {
             shard.generation = shard.generation.wrapping_add(1);
-            if let Some(old) = shard.entries.remove(&digest) {
-                shard.bytes = shard.bytes.saturating_sub(old.bytes);
-                self.counted(-1, old.bytes);
-            }
+            shard.remove(digest);
         }
     }
 
@@ -223,20 +217,24 @@ impl ReadCache {
         for shard in &self.shards {
             if let Ok(mut shard) = shard.lock() {
                 shard.generation = shard.generation.wrapping_add(1);
-                let (count, bytes) = (shard.entries.len(), shard.bytes);
                 shard.entries.clear();
                 shard.bytes = 0;
-                self.counted(-(i64::try_from(count).unwrap_or(i64::MAX)), bytes);
             }
         }
     }
 
-    /// Entries and bytes held now.
+    /// Entries and bytes held now (summed over the shards: for a scrape, not a request).
     pub fn size(&self) -> (u64, u64) {
-        (
-            self.entries.load(Ordering::Relaxed),
-            self.bytes.load(Ordering::Relaxed),
-        )
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        self.shards
+            .iter()
+            .filter_map(|shard| shard.lock().ok())
+            .fold((0, 0), |(entries, bytes), shard| {
+                (
+                    entries + as_u64(shard.entries.len()),
+                    bytes + as_u64(shard.bytes),
+                )
+            })
     }
 
     fn shard_bounds(&self) -> (usize, usize) {
@@ -244,19 +242,6 @@ impl ReadCache {
             (self.settings.max_entries / SHARDS).max(1),
             self.settings.max_bytes / SHARDS,
         )
-    }
-
-    fn counted(&self, entries: i64, bytes: usize) {
-        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
-        if entries >= 0 {
-            self.entries
-                .fetch_add(entries.unsigned_abs(), Ordering::Relaxed);
-            self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        } else {
-            self.entries
-                .fetch_sub(entries.unsigned_abs(), Ordering::Relaxed);
-            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
-        }
     }
 }
 

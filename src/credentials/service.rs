@@ -222,7 +222,7 @@ impl CredentialService {
             return self.find(key).await;
         };
         let (cached, lookup) = cache.get(key);
-        crate::metrics::read_cache(lookup.as_str(), cache.size());
+        crate::metrics::read_cache(lookup.as_str());
         match cached {
             Ok(row) => Ok(TokenRow::clone(&row)),
             Err(ticket) => {

@@ -323,6 +323,17 @@ impl TestApp {
     /// the default tenant: after a write the app did not make (another process, a direct
     /// UPDATE), on PostgreSQL its NOTIFY has to arrive first. Returns how long it took.
     pub async fn until_uncached(&self, user: &str, integration: &str) -> std::time::Duration {
+        let bound = std::time::Duration::from_secs(2);
+        self.until_uncached_within(user, integration, bound).await
+    }
+
+    /// `until_uncached` with another bound.
+    pub async fn until_uncached_within(
+        &self,
+        user: &str,
+        integration: &str,
+        bound: std::time::Duration,
+    ) -> std::time::Duration {
         let key =
             tokenvault::model::CredentialKey::stored(tokenvault::DEFAULT_TENANT, user, integration);
         let started = std::time::Instant::now();
@@ -331,8 +342,8 @@ impl TestApp {
         };
         while cache.holds(&key) {
             assert!(
-                started.elapsed() < std::time::Duration::from_secs(2),
-                "{key} still cached 2 s after a write"
+                started.elapsed() < bound,
+                "{key} still cached {bound:?} after a write"
             );
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
