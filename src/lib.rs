@@ -44,6 +44,7 @@ use crate::credentials::{CredentialService, key_check};
 use crate::db::DatabaseUrl;
 use crate::db::Db;
 use crate::db::notify::{self, Liveness, Subscriber};
+use crate::db::subscriptions::Subscriptions;
 use crate::model::Clock;
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
@@ -91,23 +92,15 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
 pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Startup), String> {
     let registry = Arc::new(Registry::load(config.providers_file.as_deref())?);
     let (db, migrations) = open_database(&config, pool_size(&config.database))?;
+    let liveness = Liveness::new();
+    let db = cache_subscriptions(db, &config, &liveness);
     let (vault, key_file) = load_vault(&config, &db)?;
     key_check::verify_or_seal(&db, &vault)?;
     let first_admin_key = bootstrap::ensure_admin_key(&db, config.bootstrap_api_key.as_ref())?;
-    let settings = RefreshSettings {
-        window: config.refresh_window,
-        timeout: config.refresh_timeout,
-        cooldown: config.refresh_cooldown,
-        oauth_clients: config.oauth_clients.clone(),
-        persist: config.refresh_persist,
-        force_min: config.force_refresh_min,
-        accept_legacy: config.accept_legacy_ciphertext,
-        ahead: config.health.refresh_ahead,
-    };
+    let settings = refresh_settings(&config);
     let vault = Arc::new(vault);
     key_check::report_unbound(db.clone(), Arc::clone(&vault));
     metrics::declare_providers(registry.iter().map(|p| p.key.as_str()));
-    let liveness = Liveness::new();
     let read_cache = read_cache(&config, &liveness)?;
     let webhook_vault = Arc::clone(&vault);
     let credentials = CredentialService::new(
@@ -132,7 +125,11 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
         },
     )?;
     let auth = Arc::new(AuthCache::new(config.auth_cache_ttl));
-    listen(&config, &auth, read_cache.as_ref(), liveness);
+    listen(
+        &config,
+        (&auth, read_cache.as_ref(), db.subscriptions()),
+        liveness,
+    );
     let webhooks = webhooks::WebhookService::new(
         db.clone(),
         webhook_vault,
@@ -161,20 +158,51 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
     ))
 }
 
+/// How credentials are refreshed, from the configuration.
+fn refresh_settings(config: &Config) -> RefreshSettings {
+    RefreshSettings {
+        window: config.refresh_window,
+        timeout: config.refresh_timeout,
+        cooldown: config.refresh_cooldown,
+        oauth_clients: config.oauth_clients.clone(),
+        persist: config.refresh_persist,
+        force_min: config.force_refresh_min,
+        accept_legacy: config.accept_legacy_ciphertext,
+        ahead: config.health.refresh_ahead,
+    }
+}
+
 /// Starts the listener that keeps the authentication and read caches true (PostgreSQL).
 fn listen(
     config: &Config,
-    auth: &Arc<AuthCache>,
-    read_cache: Option<&Arc<ReadCache>>,
+    (auth, read_cache, subscriptions): (
+        &Arc<AuthCache>,
+        Option<&Arc<ReadCache>>,
+        &Arc<Subscriptions>,
+    ),
     liveness: Arc<Liveness>,
 ) {
     let auth: Arc<dyn Subscriber> = auth.clone();
-    let mut subscribers: Vec<Weak<dyn Subscriber>> = vec![Arc::downgrade(&auth)];
+    let subscriptions: Arc<dyn Subscriber> = subscriptions.clone();
+    let mut subscribers: Vec<Weak<dyn Subscriber>> =
+        vec![Arc::downgrade(&auth), Arc::downgrade(&subscriptions)];
     if let Some(cache) = read_cache {
         let cache: Arc<dyn Subscriber> = cache.clone();
         subscribers.push(Arc::downgrade(&cache));
     }
     notify::listen(&config.database, subscribers, liveness);
+}
+
+/// On PostgreSQL with the read cache on, the tenants' webhook subscriptions are cached too
+/// (`db::subscriptions`); SQLite reads them in every writing transaction.
+fn cache_subscriptions(db: Db, config: &Config, liveness: &Arc<Liveness>) -> Db {
+    match (&config.database, config.read_cache.enabled) {
+        (DatabaseUrl::Postgres(_), true) => db.with_subscriptions(Subscriptions::cached(
+            Arc::clone(liveness),
+            config.read_cache.ttl,
+        )),
+        _ => db,
+    }
 }
 
 /// The read cache the configuration asks for, if any.

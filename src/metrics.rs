@@ -95,6 +95,7 @@ struct Metrics {
     outbox_depth: Gauge,
     retention_deleted: Family<KindLabels, Counter>,
     read_cache_lookups: Family<LookupLabels, Counter>,
+    subscription_lookups: Family<LookupLabels, Counter>,
     read_cache_entries: Gauge,
     read_cache_bytes: Gauge,
 }
@@ -141,6 +142,9 @@ fn declare_known(metrics: &Metrics) {
         let _ = metrics
             .read_cache_lookups
             .get_or_create(&LookupLabels { result });
+        let _ = metrics
+            .subscription_lookups
+            .get_or_create(&LookupLabels { result });
     }
     for state in POOL_STATES {
         let _ = metrics.db_connections.get_or_create(&StateLabels { state });
@@ -182,6 +186,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         outbox_depth: Gauge::default(),
         retention_deleted: Family::default(),
         read_cache_lookups: Family::default(),
+        subscription_lookups: Family::default(),
         read_cache_entries: Gauge::default(),
         read_cache_bytes: Gauge::default(),
         registry: Registry::default(),
@@ -279,6 +284,11 @@ fn register_health(registry: &mut Registry, metrics: &Metrics) {
         metrics.read_cache_lookups.clone(),
     );
     registry.register(
+        "tokenvault_webhook_subscription_lookups",
+        "Credential writes by where their tenant's webhook subscriptions came from (hit: the cache knew no endpoint receives the event, nothing read; miss: the endpoints were read; bypassed: read, the cache not trusted). PostgreSQL with the read cache on only",
+        metrics.subscription_lookups.clone(),
+    );
+    registry.register(
         "tokenvault_read_cache_entries",
         "Sealed credential rows held by the read cache",
         metrics.read_cache_entries.clone(),
@@ -288,6 +298,14 @@ fn register_health(registry: &mut Registry, metrics: &Metrics) {
         "Approximate memory held by the read cache's rows",
         metrics.read_cache_bytes.clone(),
     );
+}
+
+/// One credential write's look at its tenant's webhook subscriptions.
+pub fn webhook_subscriptions(result: &'static str) {
+    METRICS
+        .subscription_lookups
+        .get_or_create(&LookupLabels { result })
+        .inc();
 }
 
 /// One GET read through the read cache.

@@ -443,6 +443,15 @@ async fn known_series_start_at_zero_and_text_plain_gets_the_classic_format() {
     )
     .expect("read cache hits are counted");
     assert!(hits.value >= 1.0, "{text}");
+    for result in ["hit", "miss", "bypassed"] {
+        let labels = [("result", result)];
+        let lookups = find(
+            &samples,
+            "tokenvault_webhook_subscription_lookups_total",
+            &labels,
+        );
+        assert!(lookups.is_some(), "subscription lookups {result}:\n{text}");
+    }
     let entries = find(&samples, "tokenvault_read_cache_entries", &[]).expect("cache size");
     assert!(entries.value >= 1.0);
 

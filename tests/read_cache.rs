@@ -44,7 +44,12 @@ async fn behind_a_proxy() -> Option<(FaultProxy, TestApp, TestApp)> {
     };
     let proxy = FaultProxy::postgres().await;
     let proxied = through(&direct_url, proxy.addr);
-    let a = TestApp::new().backend(db).start().await;
+    // Webhooks to a local address are allowed (the subscription tests register one).
+    let a = TestApp::new()
+        .backend(db)
+        .config(|c| c.health.webhook_allow_private = true)
+        .start()
+        .await;
     let b = a
         .instance_with(move |config| {
             config.database = tokenvault::db::DatabaseUrl::Postgres(proxied);
@@ -238,4 +243,124 @@ async fn turned_off_it_holds_nothing_and_every_read_goes_to_the_database() {
     let read = app.get("/v2/users/u1/tokens/openai", &app.admin_key).await;
     assert_eq!(read.status, 200);
     assert!(app.state.credentials.cache().is_none());
+}
+
+/// Whether a `credential.connected` write on `app` would skip reading the default tenant's
+/// webhooks: its subscription cache knows that no endpoint receives it.
+fn skips_connected(app: &TestApp) -> bool {
+    let event = tokenvault::model::WebhookEvent::Connected;
+    app.state
+        .db
+        .subscriptions()
+        .skips(tokenvault::DEFAULT_TENANT, event)
+}
+
+/// Registers a webhook on `app` for every event (nothing listens there: only the outbox is
+/// looked at); its id and how long the registration took to answer.
+async fn register_webhook(app: &TestApp) -> (String, Duration) {
+    let started = std::time::Instant::now();
+    let url = json!({ "url": "http://127.0.0.1:9/hook" });
+    let created = app.post("/v2/webhooks", &app.admin_key, &url).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    (id, started.elapsed())
+}
+
+/// The users whose `credential.connected` messages wait in a webhook's outbox.
+async fn connected_users(app: &TestApp, webhook: &str) -> Vec<String> {
+    let path = format!("/v2/webhooks/{webhook}/deliveries?limit=100");
+    let listed = app.get(&path, &app.admin_key).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let mut users: Vec<String> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["event_type"] == "credential.connected")
+        .map(|d| {
+            d["payload"]["data"]["user_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    users.sort();
+    users
+}
+
+/// Stores u's openai key on `app`, again while the database answers 503 (its connections were
+/// just reset): at most 5 s.
+async fn store_retrying(app: &TestApp, user: &str) {
+    let path = format!("/v2/users/{user}/tokens");
+    for _ in 0..50 {
+        let stored = app
+            .post(&path, &app.admin_key, &api_key_body("openai"))
+            .await;
+        if stored.status != 503 {
+            assert_eq!(stored.status, 201, "{}", stored.body);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the store still answers 503 after 5 s");
+}
+
+#[actix_web::test]
+async fn a_webhook_registered_on_one_instance_is_never_missed_by_another() {
+    let Some((proxy, a, b)) = behind_a_proxy().await else {
+        eprintln!("skipped: subscriptions are cached on PostgreSQL only");
+        return;
+    };
+    // B has learned that the tenant has no webhook: its stores read nothing about them.
+    assert_eq!(b.store("u2", &api_key_body("openai")).await.status, 201);
+    assert!(skips_connected(&b), "B's subscription cache is not in use");
+
+    // The worst case: B's notification of the new endpoint is lost on the way (its database
+    // link black-holed while A registers), and B stores right after A's answer.
+    proxy.black_hole();
+    let (webhook, took) = register_webhook(&a).await;
+    eprintln!("registration answered after {took:?}");
+    // By the answer, B has stopped trusting what it cached (its listener unproven too long),
+    // before anything else (the restore below resets its connections) tells it.
+    assert!(
+        !skips_connected(&b),
+        "B still trusts a cache that may not know the endpoint"
+    );
+    proxy.restore().await;
+    store_retrying(&b, "u3").await;
+    assert_eq!(connected_users(&a, &webhook).await, ["u3"]);
+
+    // The usual case: B hears of the change within milliseconds and keeps caching.
+    a.delete(&format!("/v2/webhooks/{webhook}"), &a.admin_key)
+        .await;
+    let (webhook, _) = register_webhook(&a).await;
+    assert_eq!(b.store("u4", &api_key_body("openai")).await.status, 201);
+    assert_eq!(connected_users(&a, &webhook).await, ["u4"]);
+}
+
+#[actix_web::test]
+async fn a_webhook_deleted_on_one_instance_gets_no_message_from_another() {
+    let Some((_proxy, a, b)) = behind_a_proxy().await else {
+        eprintln!("skipped: subscriptions are cached on PostgreSQL only");
+        return;
+    };
+    let (webhook, _) = register_webhook(&a).await;
+    assert_eq!(b.store("u2", &api_key_body("openai")).await.status, 201);
+    assert_eq!(connected_users(&a, &webhook).await, ["u2"]);
+    let deleted = a
+        .delete(&format!("/v2/webhooks/{webhook}"), &a.admin_key)
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    // At once, before B may have heard: B's cache knows some endpoint receives the event, so
+    // it reads the endpoints in its transaction and finds none.
+    assert_eq!(b.store("u3", &api_key_body("openai")).await.status, 201);
+    let orphans: i64 = a.with_conn(|conn| {
+        use diesel::prelude::*;
+        use tokenvault::db::schema::webhook_messages::dsl;
+        Ok(dsl::webhook_messages
+            .filter(dsl::webhook_id.eq(&webhook))
+            .count()
+            .get_result(conn)?)
+    });
+    assert_eq!(orphans, 0, "a message was written for a deleted endpoint");
 }

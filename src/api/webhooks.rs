@@ -132,6 +132,8 @@ impl WebhookDelivery {
 /// Deliveries follow Standard Webhooks: `webhook-id`, `webhook-timestamp` and
 /// `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` keyed with the secret's
 /// base64-decoded bytes. Loopback and private targets are refused unless the server allows them.
+/// On PostgreSQL with the read cache on, the answer comes about 3 s after the endpoint is
+/// saved: from then on, a change of a credential on any instance notifies it.
 #[utoipa::path(
     operation_id = "createWebhook",
     tag = "webhooks",

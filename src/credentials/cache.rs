@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::db::DatabaseUrl;
-use crate::db::notify::{DataVersion, Liveness, Subscriber};
+use crate::db::notify::{DataVersion, LIVENESS, Liveness, Subscriber};
 use crate::db::tokens::TokenRow;
 use crate::model::CredentialKey;
 
@@ -24,8 +24,6 @@ use crate::model::CredentialKey;
 pub const TOKENS_CHANNEL: &str = "tokenvault_tokens";
 /// Shards: a lookup locks one.
 const SHARDS: usize = 64;
-/// How late the listener's proof of life may be before the cache is bypassed.
-const LIVENESS: Duration = Duration::from_secs(3);
 /// What an entry costs beyond its strings (the row's fixed fields, the map slot).
 const ENTRY_OVERHEAD: usize = 256;
 

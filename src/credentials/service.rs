@@ -15,8 +15,9 @@ use super::refresh::policy;
 use super::{Error, ErrorChain, Inconsistency};
 use crate::crypto::Vault;
 use crate::db::events::EventRow;
+use crate::db::subscriptions::Subscriptions;
 use crate::db::tokens::{NewToken, Stored, TokenRow};
-use crate::db::webhooks::{MessageRow, Notice};
+use crate::db::webhooks::Notice;
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::expiry;
 use crate::model::{
@@ -321,6 +322,7 @@ impl CredentialService {
         let ciphertext = self.inner.vault.seal(&key, &data.to_value());
         let provider_key = provider.key.clone();
         let evicted = key.clone();
+        let subscriptions = Arc::clone(self.inner.db.subscriptions());
         let written = self
             .inner
             .db
@@ -341,7 +343,7 @@ impl CredentialService {
                     account: account.as_deref(),
                     background_at,
                 };
-                write_arrival(conn, &key, &new, arrived)
+                write_arrival(conn, &subscriptions, (&key, &new), arrived)
             })
             .await;
         self.written(&evicted);
@@ -443,8 +445,8 @@ impl CredentialService {
 /// and the row as written.
 fn write_arrival(
     conn: &mut DbConnection,
-    key: &CredentialKey,
-    new: &NewToken<'_>,
+    subscriptions: &Subscriptions,
+    (key, new): (&CredentialKey, &NewToken<'_>),
     arrived: EventKind,
 ) -> Result<(Stored, TokenRow), DbError> {
     let stored = TokenRow::upsert(conn, new)?;
@@ -470,7 +472,7 @@ fn write_arrival(
         }),
         at: new.updated_at,
     };
-    MessageRow::enqueue(conn, &notice)?;
+    subscriptions.enqueue(conn, &notice)?;
     Ok((stored, saved))
 }
 
@@ -487,6 +489,7 @@ pub struct Removal {
 /// `credential.deleted` notice, in one transaction; false when there was none.
 pub async fn remove(db: &Db, key: &CredentialKey, removal: Removal) -> Result<bool, DbError> {
     let key = key.clone();
+    let subscriptions = Arc::clone(db.subscriptions());
     db.transaction(move |conn| {
         let now = db::now();
         if !TokenRow::delete(conn, &key)? {
@@ -505,7 +508,7 @@ pub async fn remove(db: &Db, key: &CredentialKey, removal: Removal) -> Result<bo
             reason,
             at: now,
         };
-        MessageRow::enqueue(conn, &notice)?;
+        subscriptions.enqueue(conn, &notice)?;
         Ok(true)
     })
     .await

@@ -10,6 +10,7 @@ pub mod notify;
 pub mod oauth_states;
 mod pool;
 pub mod schema;
+pub mod subscriptions;
 pub mod tokens;
 mod url;
 pub mod webhooks;

@@ -24,6 +24,9 @@ const POLL: Duration = Duration::from_millis(10);
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Pause before reconnecting a dropped listener.
 const RECONNECT: Duration = Duration::from_secs(1);
+/// How late the listener's proof of life may be before what the caches hold is not trusted.
+/// A change committed more than this long ago has reached every cache that trusts itself now.
+pub const LIVENESS: Duration = Duration::from_secs(3);
 
 /// One cache that follows a channel.
 pub trait Subscriber: Send + Sync {
@@ -66,9 +69,11 @@ impl Liveness {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn prove(&self) {
-        self.proven_at_ms
-            .store(self.elapsed_ms().max(1), Ordering::Release);
+    /// Every notification committed before `sent` has been handed to the subscribers.
+    fn prove(&self, sent: Instant) {
+        let at = sent.saturating_duration_since(self.started).as_millis();
+        let at = u64::try_from(at).unwrap_or(u64::MAX).max(1);
+        self.proven_at_ms.store(at, Ordering::Release);
     }
 
     fn lose(&self) {
@@ -132,22 +137,21 @@ fn listen_once(
     let listen: String = channels.iter().map(|c| format!("LISTEN {c};")).collect();
     pg.batch_execute(&listen).map_err(|e| e.to_string())?;
     // Anything changed while no one listened is forgotten now.
+    let listening = Instant::now();
     for_each(subscribers, |s| s.missed());
-    liveness.prove();
-    let mut last_proof = Instant::now();
+    liveness.prove(listening);
+    let mut last_proof = listening;
     loop {
         if subscribers.iter().all(|s| s.strong_count() == 0) {
             return Ok(());
         }
-        if last_proof.elapsed() >= HEARTBEAT {
-            let before = Instant::now();
+        // A round trip: once it is back, every notification committed before it was sent is in
+        // (the server sends them while idle, ahead of any answer), so after they are handed
+        // on below, the proof is dated when it was sent.
+        let heartbeat = last_proof.elapsed() >= HEARTBEAT;
+        let sent = Instant::now();
+        if heartbeat {
             pg.batch_execute("SELECT 1").map_err(|e| e.to_string())?;
-            if !liveness.is_fresh(HEARTBEAT * 2) {
-                // The connection hung long enough for caches to stop trusting it.
-                for_each(subscribers, |s| s.missed());
-            }
-            liveness.prove();
-            last_proof = before;
         }
         for notification in pg.notifications_iter() {
             let notification = notification.map_err(|e| e.to_string())?;
@@ -156,6 +160,14 @@ fn listen_once(
                     s.notified(&notification.payload);
                 }
             });
+        }
+        if heartbeat {
+            if !liveness.is_fresh(HEARTBEAT * 2) {
+                // The connection hung long enough for caches to stop trusting it.
+                for_each(subscribers, |s| s.missed());
+            }
+            liveness.prove(sent);
+            last_proof = sent;
         }
         std::thread::sleep(POLL);
     }

@@ -11,6 +11,7 @@ use diesel::connection::SimpleConnection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::DatabaseUrl;
+use super::subscriptions::Subscriptions;
 use super::{DbConnection, DbError, establish};
 
 /// Blocking jobs in flight per pooled connection (see `Db::permits`).
@@ -151,6 +152,7 @@ pub struct Db {
     permits: Arc<Semaphore>,
     settings: DbSettings,
     health: Arc<Health>,
+    subscriptions: Arc<Subscriptions>,
 }
 
 impl Db {
@@ -180,7 +182,21 @@ impl Db {
             )),
             settings,
             health,
+            subscriptions: Arc::default(),
         }
+    }
+
+    /// The same pool with the tenants' webhook subscriptions cached (`Subscriptions::cached`).
+    pub fn with_subscriptions(self, subscriptions: Subscriptions) -> Db {
+        Db {
+            subscriptions: Arc::new(subscriptions),
+            ..self
+        }
+    }
+
+    /// The tenants' webhook subscriptions: what a write that notifies webhooks enqueues through.
+    pub fn subscriptions(&self) -> &Arc<Subscriptions> {
+        &self.subscriptions
     }
 
     pub fn settings(&self) -> &DbSettings {

@@ -7,7 +7,9 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::DbConnection;
+use super::notify::notify;
 use super::schema::{webhook_attempts, webhook_messages, webhooks};
+use super::subscriptions;
 use crate::model::{CredentialKey, TokenStatus, WebhookEvent};
 use crate::secret::random_base62;
 
@@ -36,11 +38,12 @@ impl WebhookRow {
             .collect()
     }
 
+    /// Inserts an endpoint; every instance forgets the tenant's cached subscriptions at commit.
     pub fn insert(conn: &mut DbConnection, row: &WebhookRow) -> QueryResult<()> {
         diesel::insert_into(webhooks::table)
             .values(row)
-            .execute(conn)
-            .map(|_| ())
+            .execute(conn)?;
+        notify(conn, subscriptions::CHANNEL, &row.tenant)
     }
 
     pub fn list(conn: &mut DbConnection, tenant: &str) -> QueryResult<Vec<WebhookRow>> {
@@ -104,6 +107,7 @@ impl WebhookRow {
         if deleted == 0 {
             return Ok(false);
         }
+        notify(conn, subscriptions::CHANNEL, tenant)?;
         let messages: Vec<String> = webhook_messages::table
             .filter(webhook_messages::webhook_id.eq(id))
             .select(webhook_messages::id)
@@ -189,10 +193,14 @@ pub enum Next {
 }
 
 impl MessageRow {
-    /// Writes `notice` to the outbox once for each of the tenant's webhooks that receives its
-    /// event type, in the caller's transaction. The number of messages written.
-    pub fn enqueue(conn: &mut DbConnection, notice: &Notice<'_>) -> QueryResult<usize> {
-        let endpoints = WebhookRow::list(conn, &notice.key.tenant)?;
+    /// Writes `notice` to the outbox once for each of `endpoints` (the tenant's, as read in
+    /// the caller's transaction) that receives its event type. The number of messages written.
+    /// Through `Subscriptions::enqueue`, which knows when there is nothing to read.
+    pub(super) fn enqueue(
+        conn: &mut DbConnection,
+        endpoints: &[WebhookRow],
+        notice: &Notice<'_>,
+    ) -> QueryResult<usize> {
         let subscribed: Vec<_> = endpoints
             .iter()
             .filter(|w| w.event_types().contains(&notice.event))

@@ -63,15 +63,15 @@ impl WebhookService {
             created_at: db::now(),
         };
         let inserted = row.clone();
-        let tenant = tenant.to_string();
+        let tenant_owned = tenant.to_string();
         let created = self
             .db
             .transaction(move |conn| {
                 // Write first: on SQLite a transaction that reads and then writes fails at once
                 // when another connection wrote in between (an API key's last_used_at, say).
                 WebhookRow::insert(conn, &inserted)?;
-                if WebhookRow::list(conn, &tenant)?.len() > MAX_WEBHOOKS {
-                    WebhookRow::delete(conn, &tenant, &inserted.id)?;
+                if WebhookRow::list(conn, &tenant_owned)?.len() > MAX_WEBHOOKS {
+                    WebhookRow::delete(conn, &tenant_owned, &inserted.id)?;
                     return Ok(false);
                 }
                 Ok(true)
@@ -80,6 +80,7 @@ impl WebhookService {
         if !created {
             return Err(Error::TooManyWebhooks(MAX_WEBHOOKS));
         }
+        self.settle(tenant).await;
         Ok((row, secret))
     }
 
@@ -106,7 +107,22 @@ impl WebhookService {
             .db
             .transaction(move |conn| Ok(WebhookRow::delete(conn, &tenant, &id)?))
             .await?;
+        // Only "nobody receives this" is served from the cache: a stale entry naming this
+        // endpoint costs a read, never a message to it, so no instance needs to be waited for.
+        self.db.subscriptions().forget(&row.tenant);
         deleted.then_some(row).ok_or(Error::NotFound)
+    }
+
+    /// After a new endpoint committed: this instance forgets the tenant's cached
+    /// subscriptions at once, and the answer waits until every other instance either has heard
+    /// of the endpoint or stopped trusting its cache, so a credential write on any instance
+    /// after the answer notifies the endpoint.
+    async fn settle(&self, tenant: &str) {
+        let subscriptions = self.db.subscriptions();
+        subscriptions.forget(tenant);
+        if let Some(wait) = subscriptions.settle() {
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// The newest `limit` messages of an endpoint with their attempts.

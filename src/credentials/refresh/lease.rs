@@ -4,6 +4,7 @@
 //! died, and it takes over). The outcome is written, and the lease released, in one transaction
 //! with its audit event.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -11,7 +12,7 @@ use chrono::NaiveDateTime;
 use crate::credentials::Error;
 use crate::db::events::EventRow;
 use crate::db::tokens::{FailedFields, RefreshedFields, TokenRow};
-use crate::db::webhooks::{MessageRow, Notice};
+use crate::db::webhooks::Notice;
 use crate::db::{Db, DbError};
 use crate::model::{Clock, CredentialKey, EventKind, Outcome, TokenStatus, WebhookEvent};
 
@@ -142,6 +143,7 @@ pub async fn complete(
     success: Success,
 ) -> Result<Option<TokenRow>, DbError> {
     let key = key.clone();
+    let subscriptions = Arc::clone(db.subscriptions());
     db.transaction(move |conn| {
         let fields = RefreshedFields {
             ciphertext: &success.ciphertext,
@@ -165,7 +167,7 @@ pub async fn complete(
                 reason: Some(success.reason),
                 at: success.at,
             };
-            MessageRow::enqueue(conn, &notice)?;
+            subscriptions.enqueue(conn, &notice)?;
         }
         Ok(TokenRow::find(conn, &key)?)
     })
@@ -212,6 +214,7 @@ pub async fn fail(
     failed: Failed,
 ) -> Result<(), DbError> {
     let (key, owner) = (key.clone(), owner.to_string());
+    let subscriptions = Arc::clone(db.subscriptions());
     db.transaction(move |conn| {
         let at = failed.fields.at;
         if !TokenRow::fail_refresh(conn, &key, &owner, failed.fields)? {
@@ -228,7 +231,7 @@ pub async fn fail(
                 reason: Some(&failed.reason),
                 at,
             };
-            MessageRow::enqueue(conn, &notice)?;
+            subscriptions.enqueue(conn, &notice)?;
         }
         Ok(())
     })
