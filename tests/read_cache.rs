@@ -364,3 +364,148 @@ async fn a_webhook_deleted_on_one_instance_gets_no_message_from_another() {
     });
     assert_eq!(orphans, 0, "a message was written for a deleted endpoint");
 }
+
+/// Keys of `app`'s cache holding a row whose ciphertext is not the database's now.
+fn stale_in_cache(app: &TestApp, users: &[String]) -> Vec<String> {
+    let cache = app.state.credentials.cache().expect("the read cache is on");
+    let stored: std::collections::HashMap<String, String> = app.with_conn(|conn| {
+        use diesel::prelude::*;
+        use tokenvault::db::schema::tokens;
+        Ok(tokens::table
+            .select((tokens::user_id, tokens::ciphertext))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect())
+    });
+    users
+        .iter()
+        .filter(|user| match cache.get(&key(user, "openai")).0 {
+            Ok(row) => stored.get(user.as_str()) != Some(&row.ciphertext),
+            Err(_) => false,
+        })
+        .cloned()
+        .collect()
+}
+
+/// Reads every user's openai key on `app`: 200 and `sk-<n>` each.
+async fn read_all(app: &TestApp, users: &[String]) {
+    for (n, user) in users.iter().enumerate() {
+        let path = format!("/v2/users/{user}/tokens/openai");
+        let read = app.get(&path, &app.admin_key).await;
+        assert_eq!(read.status, 200, "{}", read.body);
+        assert_eq!(read.body["token_data"]["api_key"], format!("sk-{n}"));
+    }
+}
+
+#[actix_web::test]
+async fn rotate_key_in_another_process_while_reads_are_served() {
+    let (old, new) = (
+        tokenvault::crypto::generate_key(),
+        tokenvault::crypto::generate_key(),
+    );
+    // The servers seal with the old key and open both, as during a rotation.
+    let both_old_first = format!("{old},{new}");
+    let a = common::spawn_with(|c| c.encryption_keys = Some(both_old_first.into())).await;
+    // The reads go to another instance than the one that stored.
+    let b = a.second_instance().await;
+    let users: Vec<String> = (0..40).map(|n| format!("u{n:02}")).collect();
+    for (n, user) in users.iter().enumerate() {
+        let mut body = api_key_body("openai");
+        body["token_data"]["api_key"] = json!(format!("sk-{n}"));
+        a.store(user, &body).await;
+    }
+    b.until_cache_live().await;
+    read_all(&b, &users).await;
+    for user in &users[..5] {
+        let path = format!("/v2/users/{user}/tokens/openai");
+        warm(&b, &path, user, "openai").await;
+    }
+
+    let mut rotation = common::tokenvault_command(&a.db, &format!("{new},{old}"));
+    rotation.args(["rotate-key", "--batch-size", "7"]);
+    let running = actix_web::rt::task::spawn_blocking(move || rotation.output());
+    let mut rounds = 0;
+    while !running.is_finished() {
+        read_all(&b, &users).await;
+        rounds += 1;
+    }
+    let out = running.await.unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{rounds} rounds of reads during the rotation");
+
+    // Once the rotation's notifications are in (SQLite: at once), nothing cached is older than
+    // the database.
+    let started = std::time::Instant::now();
+    loop {
+        let stale = stale_in_cache(&b, &users);
+        if stale.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still cached with the old ciphertext after 1 s: {stale:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("cache true {:?} after rotate-key exited", started.elapsed());
+    read_all(&b, &users).await;
+}
+
+/// This process's resident memory, in bytes (Linux).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[actix_web::test]
+async fn two_hundred_thousand_credentials_read_once_stay_within_the_memory_cap() {
+    const CREDENTIALS: usize = 200_000;
+    const CAP_MB: usize = 8;
+    let app = common::spawn_with(|c| c.read_cache.max_mb = CAP_MB).await;
+    let vault = tokenvault::crypto::Vault::from_secrets(
+        app.state.config.encryption_keys.as_ref().unwrap().as_str(),
+    )
+    .unwrap();
+    common::seed_credentials(&app.state.db, &vault, CREDENTIALS);
+    app.until_cache_live().await;
+    let cache = app.state.credentials.cache().expect("the read cache is on");
+    let before = resident_bytes();
+    let mut peak = before;
+    let users: Vec<usize> = (0..CREDENTIALS).collect();
+    let app = &app;
+    for chunk in users.chunks(2_000) {
+        let reads = chunk.iter().map(|i| {
+            let path = format!("/v2/users/u{i:05}/tokens/openai");
+            async move { (app.get(&path, &app.admin_key).await, *i) }
+        });
+        for (read, i) in futures_util::future::join_all(reads).await {
+            assert_eq!(read.status, 200, "{}", read.body);
+            assert_eq!(read.body["token_data"]["api_key"], format!("sk-old-{i}"));
+        }
+        peak = peak.max(resident_bytes());
+    }
+    let (entries, bytes) = cache.size();
+    let grown_mb = peak.saturating_sub(before) / (1024 * 1024);
+    eprintln!(
+        "{CREDENTIALS} credentials read once: cache {entries} entries, {bytes} bytes; \
+         resident {} MB before, peak {} MB (+{grown_mb} MB) with a {CAP_MB} MB cap",
+        before / (1024 * 1024),
+        peak / (1024 * 1024),
+    );
+    assert!(
+        bytes <= (CAP_MB * 1024 * 1024) as u64,
+        "{bytes} bytes cached"
+    );
+    assert!(entries > 1_000, "the cache kept next to nothing: {entries}");
+    // Unbounded, the rows alone would take ~100 MB; the process may grow by the cap and the
+    // allocator's slack, no more.
+    assert!(
+        grown_mb <= (CAP_MB as u64) + 24,
+        "resident memory grew by {grown_mb} MB with a {CAP_MB} MB cap"
+    );
+}

@@ -518,41 +518,50 @@ pub fn expiring_body(integration_key: &str, provider: &str, expires_in_secs: i64
 /// Inserts `count` api_key credentials (users `u00000`…, integration key `openai`, api_key
 /// `sk-old-<i>`) sealed with `vault`, straight into the table.
 pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vault, count: usize) {
-    use diesel::Connection;
-    use tokenvault::db::tokens::{NewToken, TokenRow};
+    use diesel::prelude::*;
+    use tokenvault::db::schema::tokens;
+    use tokenvault::db::tokens::NewToken;
     use tokenvault::model::CredentialKey;
-    db.run_blocking(|conn| {
-        conn.transaction(|conn| {
-            let now = tokenvault::db::now();
-            for i in 0..count {
-                let user = format!("u{i:05}");
-                let row =
-                    CredentialKey::parse(tokenvault::DEFAULT_TENANT, &user, "openai").unwrap();
-                let ciphertext = vault.seal(&row, &json!({"api_key": format!("sk-old-{i}")}));
-                TokenRow::upsert(
-                    conn,
-                    &NewToken {
-                        tenant: tokenvault::DEFAULT_TENANT,
-                        user_id: &user,
-                        integration_key: "openai",
-                        provider: "openai",
-                        token_type: tokenvault::model::TokenType::ApiKey,
-                        ciphertext: &ciphertext,
-                        scopes: None,
-                        expires_at: None,
-                        status: tokenvault::model::TokenStatus::Active,
-                        version: 1,
-                        created_at: now,
-                        updated_at: now,
-                        account: None,
-                        background_at: None,
-                    },
-                )?;
-            }
+    let now = tokenvault::db::now();
+    let rows: Vec<(String, String)> = (0..count)
+        .map(|i| {
+            let user = format!("u{i:05}");
+            let key = CredentialKey::parse(tokenvault::DEFAULT_TENANT, &user, "openai").unwrap();
+            let ciphertext = vault.seal(&key, &json!({"api_key": format!("sk-old-{i}")}));
+            (user, ciphertext)
+        })
+        .collect();
+    // In batches: a statement per thousand rows.
+    for batch in rows.chunks(1000) {
+        let values: Vec<NewToken<'_>> = batch
+            .iter()
+            .map(|(user, ciphertext)| NewToken {
+                tenant: tokenvault::DEFAULT_TENANT,
+                user_id: user,
+                integration_key: "openai",
+                provider: "openai",
+                token_type: tokenvault::model::TokenType::ApiKey,
+                ciphertext,
+                scopes: None,
+                expires_at: None,
+                status: tokenvault::model::TokenStatus::Active,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                account: None,
+                background_at: None,
+            })
+            .collect();
+        db.run_blocking(|conn| {
+            let insert = diesel::insert_into(tokens::table).values(values);
+            match conn {
+                DbConnection::Postgresql(pg) => insert.execute(pg)?,
+                DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+            };
             Ok::<_, DbError>(())
         })
-    })
-    .unwrap();
+        .unwrap();
+    }
 }
 
 /// A typical API key store body.
