@@ -101,7 +101,7 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
     let vault = Arc::new(vault);
     key_check::report_unbound(db.clone(), Arc::clone(&vault));
     metrics::declare_providers(registry.iter().map(|p| p.key.as_str()));
-    let read_cache = read_cache(&config, &liveness)?;
+    let read_cache = read_cache(&config, &clock, &liveness)?;
     let webhook_vault = Arc::clone(&vault);
     let credentials = CredentialService::new(
         db.clone(),
@@ -206,7 +206,11 @@ fn cache_subscriptions(db: Db, config: &Config, liveness: &Arc<Liveness>) -> Db 
 }
 
 /// The read cache the configuration asks for, if any.
-fn read_cache(config: &Config, liveness: &Arc<Liveness>) -> Result<Option<Arc<ReadCache>>, String> {
+fn read_cache(
+    config: &Config,
+    clock: &Clock,
+    liveness: &Arc<Liveness>,
+) -> Result<Option<Arc<ReadCache>>, String> {
     let wanted = config.read_cache;
     if !wanted.enabled {
         return Ok(None);
@@ -216,6 +220,7 @@ fn read_cache(config: &Config, liveness: &Arc<Liveness>) -> Result<Option<Arc<Re
         max_entries: wanted.max_entries,
         max_bytes: wanted.max_mb.saturating_mul(1024 * 1024),
     };
+    let settings = (settings, clock.clone());
     let cache = ReadCache::new(&config.database, settings, Arc::clone(liveness))?;
     Ok(Some(Arc::new(cache)))
 }

@@ -11,6 +11,7 @@ use common::fault_proxy::{FaultProxy, through};
 use common::oauth_mock::{MockProvider, Reply};
 use common::{TestApp, TestDb, api_key_body, expiring_body};
 use serde_json::json;
+use tokenvault::credentials::cache::Cached;
 
 const GOOGLE: &str = "/v2/users/u1/tokens/google";
 
@@ -380,8 +381,8 @@ fn stale_in_cache(app: &TestApp, users: &[String]) -> Vec<String> {
     users
         .iter()
         .filter(|user| match cache.get(&key(user, "openai")).0 {
-            Ok(row) => stored.get(user.as_str()) != Some(&row.ciphertext),
-            Err(_) => false,
+            Cached::Hit { row, .. } => stored.get(user.as_str()) != Some(&row.ciphertext),
+            Cached::Miss(_) => false,
         })
         .cloned()
         .collect()
@@ -508,4 +509,42 @@ async fn two_hundred_thousand_credentials_read_once_stay_within_the_memory_cap()
         grown_mb <= (CAP_MB as u64) + 24,
         "resident memory grew by {grown_mb} MB with a {CAP_MB} MB cap"
     );
+}
+
+#[actix_web::test]
+async fn a_credential_read_often_is_renewed_in_the_background_before_its_ttl() {
+    let app = common::spawn().await;
+    // A user of its own: on PostgreSQL, tests share the notification channel.
+    let path = "/v2/users/renewal-u1/tokens/openai";
+    app.store("renewal-u1", &api_key_body("openai")).await;
+    let cache = app.state.credentials.cache().expect("the read cache is on");
+    // Warm, until the store's own notification (PostgreSQL) has come and gone.
+    for round in 0.. {
+        warm(&app, path, "renewal-u1", "openai").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if cache.holds(&key("renewal-u1", "openai")) {
+            break;
+        }
+        assert!(round < 20, "the entry never stays");
+    }
+
+    // Past three quarters of the 30 s TTL: served from memory, and read again off the request.
+    app.advance(Duration::from_secs(23));
+    assert!(cache.holds(&key("renewal-u1", "openai")));
+    let read = app.get(path, &app.admin_key).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    // Past the first read's TTL: only a renewed entry is still held.
+    app.advance(Duration::from_secs(10));
+    let started = std::time::Instant::now();
+    while !cache.holds(&key("renewal-u1", "openai")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the entry was not renewed before its TTL (cache trusted: {})",
+            cache.trusted()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Not read since: it expires at its own TTL.
+    app.advance(Duration::from_secs(31));
+    assert!(!cache.holds(&key("renewal-u1", "openai")));
 }

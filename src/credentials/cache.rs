@@ -13,12 +13,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::db::DatabaseUrl;
 use crate::db::notify::{DataVersion, LIVENESS, Liveness, Subscriber};
 use crate::db::tokens::TokenRow;
-use crate::model::CredentialKey;
+use crate::model::{Clock, CredentialKey};
 
 /// The channel the `tokens` trigger (migration 000009) notifies on.
 pub const TOKENS_CHANNEL: &str = "tokenvault_tokens";
@@ -37,8 +37,11 @@ pub struct CacheSettings {
 
 struct Entry {
     row: Arc<TokenRow>,
-    at: Instant,
+    /// When it was read (the injected clock, unix milliseconds).
+    at_ms: i64,
     bytes: usize,
+    /// A background read to renew it has been handed out.
+    renewing: bool,
 }
 
 #[derive(Default)]
@@ -63,6 +66,16 @@ impl Shard {
 pub struct Ticket {
     digest: u128,
     generation: u64,
+}
+
+/// What the cache has for a key.
+#[derive(Debug)]
+pub enum Cached {
+    /// The row, served from memory; `renew` when the entry is past the renewal age and this
+    /// caller should read it again in the background (one caller per entry).
+    Hit { row: Arc<TokenRow>, renew: bool },
+    /// Read the database; keep what is read under the ticket, if any.
+    Miss(Option<Ticket>),
 }
 
 /// Where a read came from, for the hit-ratio metric.
@@ -95,6 +108,7 @@ pub struct ReadCache {
     shards: Vec<Mutex<Shard>>,
     settings: CacheSettings,
     freshness: Freshness,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for ReadCache {
@@ -107,10 +121,11 @@ impl std::fmt::Debug for ReadCache {
 }
 
 impl ReadCache {
-    /// A cache for the database at `url`; on PostgreSQL `liveness` is the listener's.
+    /// A cache for the database at `url`; on PostgreSQL `liveness` is the listener's. Entries
+    /// age by `clock`.
     pub fn new(
         url: &DatabaseUrl,
-        settings: CacheSettings,
+        (settings, clock): (CacheSettings, Clock),
         liveness: Arc<Liveness>,
     ) -> Result<ReadCache, String> {
         let freshness = match DataVersion::open(url)? {
@@ -121,6 +136,7 @@ impl ReadCache {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             settings,
             freshness,
+            clock,
         })
     }
 
@@ -141,33 +157,46 @@ impl ReadCache {
         }
     }
 
-    /// The cached row of `key`, or a ticket to keep the row about to be read.
-    pub fn get(&self, key: &CredentialKey) -> (Result<Arc<TokenRow>, Option<Ticket>>, Lookup) {
-        if !self.trusted() {
-            return (Err(None), Lookup::Bypassed);
-        }
-        let digest = key.digest();
-        let Some(shard) = self.shard(digest) else {
-            return (Err(None), Lookup::Bypassed);
-        };
-        let ttl = self.settings.ttl;
-        match shard.entries.get(&digest) {
-            Some(entry) if entry.at.elapsed() < ttl && is_row_of(&entry.row, key) => {
-                (Ok(Arc::clone(&entry.row)), Lookup::Hit)
-            }
-            _ => {
-                let ticket = Ticket {
-                    digest,
-                    generation: shard.generation,
-                };
-                (Err(Some(ticket)), Lookup::Miss)
-            }
-        }
+    /// The cached row of `key`, or a ticket to keep the row about to be read. An entry past
+    /// three quarters of the TTL is still served, and the first caller to see it is handed a
+    /// ticket to renew it in the background, so a key read often never misses on its TTL.
+    pub fn get(&self, key: &CredentialKey) -> (Cached, Lookup) {
+        self.lookup(key, true)
     }
 
-    /// Whether a GET of `key` would be answered from the cache now.
+    /// Whether a GET of `key` would be answered from the cache now (claiming no renewal).
     pub fn holds(&self, key: &CredentialKey) -> bool {
-        matches!(self.get(key), (Ok(_), _))
+        matches!(self.lookup(key, false), (Cached::Hit { .. }, _))
+    }
+
+    fn lookup(&self, key: &CredentialKey, may_renew: bool) -> (Cached, Lookup) {
+        if !self.trusted() {
+            return (Cached::Miss(None), Lookup::Bypassed);
+        }
+        let digest = key.digest();
+        let Some(mut shard) = self.shard(digest) else {
+            return (Cached::Miss(None), Lookup::Bypassed);
+        };
+        let ticket = Ticket {
+            digest,
+            generation: shard.generation,
+        };
+        let ttl_ms = i64::try_from(self.settings.ttl.as_millis()).unwrap_or(i64::MAX);
+        let now_ms = self.clock.now_millis();
+        match shard.entries.get_mut(&digest) {
+            // An entry from the future (the clock went back) is not trusted either.
+            Some(entry)
+                if (0..ttl_ms).contains(&now_ms.saturating_sub(entry.at_ms))
+                    && is_row_of(&entry.row, key) =>
+            {
+                let age_ms = now_ms.saturating_sub(entry.at_ms);
+                let renew = may_renew && !entry.renewing && age_ms >= ttl_ms / 4 * 3;
+                entry.renewing |= renew;
+                let row = Arc::clone(&entry.row);
+                (Cached::Hit { row, renew }, Lookup::Hit)
+            }
+            _ => (Cached::Miss(Some(ticket)), Lookup::Miss),
+        }
     }
 
     /// Keeps a row read from the database under `ticket`, unless an eviction came between.
@@ -190,11 +219,44 @@ impl ReadCache {
             };
             shard.remove(victim);
         }
-        let at = Instant::now();
-        shard
-            .entries
-            .insert(ticket.digest, Entry { row, at, bytes });
+        let at_ms = self.clock.now_millis();
+        let entry = Entry {
+            row,
+            at_ms,
+            bytes,
+            renewing: false,
+        };
+        shard.entries.insert(ticket.digest, entry);
         shard.bytes = shard.bytes.saturating_add(bytes);
+    }
+
+    /// Replaces the entry `old` was served from by `new`, read again since: only while that
+    /// entry is still there unchanged (no eviction, clear or other fill came between).
+    pub fn renewed(&self, old: &Arc<TokenRow>, new: Arc<TokenRow>) {
+        let key = CredentialKey::stored(&old.tenant, &old.user_id, &old.integration_key);
+        let digest = key.digest();
+        let bytes = row_bytes(&new);
+        let at_ms = self.clock.now_millis();
+        let Some(mut shard) = self.shard(digest) else {
+            return;
+        };
+        let Some(entry) = shard.entries.get_mut(&digest) else {
+            return;
+        };
+        if !Arc::ptr_eq(&entry.row, old) {
+            return;
+        }
+        let (grown, shrunk) = (
+            bytes.saturating_sub(entry.bytes),
+            entry.bytes.saturating_sub(bytes),
+        );
+        *entry = Entry {
+            row: new,
+            at_ms,
+            bytes,
+            renewing: false,
+        };
+        shard.bytes = shard.bytes.saturating_add(grown).saturating_sub(shrunk);
     }
 
     /// Forgets the entry of the key with this digest.
@@ -325,7 +387,8 @@ mod tests {
             max_entries: 1000,
             max_bytes: 1 << 20,
         };
-        ReadCache::new(&url, settings, Liveness::new()).expect("a SQLite file in the temp dir")
+        ReadCache::new(&url, (settings, Clock::system()), Liveness::new())
+            .expect("a SQLite file in the temp dir")
     }
 
     #[test]
@@ -334,7 +397,7 @@ mod tests {
         let key = CredentialKey::stored("t", "u", "k");
         let (found, lookup) = cache.get(&key);
         assert_eq!(lookup, Lookup::Miss);
-        let Err(Some(ticket)) = found else {
+        let Cached::Miss(Some(ticket)) = found else {
             panic!("a miss hands out a ticket")
         };
         // A write lands (and is evicted) while the old row is being read.
@@ -342,11 +405,14 @@ mod tests {
         cache.fill(ticket, Arc::new(row("u", "old")));
         assert!(!cache.holds(&key));
         // The next read keeps what it read.
-        let (Err(Some(ticket)), _) = cache.get(&key) else {
+        let (Cached::Miss(Some(ticket)), _) = cache.get(&key) else {
             panic!("still a miss")
         };
         cache.fill(ticket, Arc::new(row("u", "new")));
-        assert!(matches!(cache.get(&key), (Ok(row), Lookup::Hit) if row.ciphertext == "new"));
+        assert!(matches!(
+            cache.get(&key),
+            (Cached::Hit { row, renew: false }, Lookup::Hit) if row.ciphertext == "new"
+        ));
         assert_eq!(cache.size().0, 1);
         cache.notified(&format!("{:032x}", key.digest()));
         assert!(!cache.holds(&key));

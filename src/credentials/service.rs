@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::cache::ReadCache;
+use super::cache::{Cached, ReadCache};
 use super::data::{OAuth2TokenData, TokenData};
 use super::refresh::flight::Flights;
 use super::refresh::policy;
@@ -225,8 +225,13 @@ impl CredentialService {
         let (cached, lookup) = cache.get(key);
         crate::metrics::read_cache(lookup.as_str());
         match cached {
-            Ok(row) => Ok(TokenRow::clone(&row)),
-            Err(ticket) => {
+            Cached::Hit { row, renew } => {
+                if renew {
+                    self.renew(key, Arc::clone(&row));
+                }
+                Ok(TokenRow::clone(&row))
+            }
+            Cached::Miss(ticket) => {
                 let row = self.find(key).await?;
                 if let Some(ticket) = ticket {
                     cache.fill(ticket, Arc::new(row.clone()));
@@ -234,6 +239,17 @@ impl CredentialService {
                 Ok(row)
             }
         }
+    }
+
+    /// Reads `key`'s row again off the request and puts it in place of `served` (unless an
+    /// eviction came between); on any failure the entry simply expires at its TTL.
+    fn renew(&self, key: &CredentialKey, served: Arc<TokenRow>) {
+        let (service, key) = (self.clone(), key.clone());
+        tokio::spawn(async move {
+            if let (Ok(row), Some(cache)) = (service.find(&key).await, service.cache()) {
+                cache.renewed(&served, Arc::new(row));
+            }
+        });
     }
 
     /// Reads and decrypts a credential.

@@ -555,7 +555,14 @@ pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vau
         db.run_blocking(|conn| {
             let insert = diesel::insert_into(tokens::table).values(values);
             match conn {
-                DbConnection::Postgresql(pg) => insert.execute(pg)?,
+                // Without the change trigger: tests share one database (a schema each) and so
+                // its notification channel, and a flood of notifications would keep every
+                // other test's read cache from keeping rows. New rows are in no cache anyway.
+                DbConnection::Postgresql(pg) => pg.transaction(|pg| {
+                    diesel::sql_query("SET LOCAL session_replication_role = replica")
+                        .execute(pg)?;
+                    insert.execute(pg)
+                })?,
                 DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
             };
             Ok::<_, DbError>(())
