@@ -201,6 +201,9 @@ fn cache_subscriptions(db: Db, config: &Config, liveness: &Arc<Liveness>) -> Db 
             Arc::clone(liveness),
             config.read_cache.ttl,
         )),
+        (DatabaseUrl::Postgres(_), false) => {
+            db.with_subscriptions(Subscriptions::uncached_settling())
+        }
         _ => db,
     }
 }

@@ -331,9 +331,21 @@ async fn a_webhook_registered_on_one_instance_is_never_missed_by_another() {
     store_retrying(&b, "u3").await;
     assert_eq!(connected_users(&a, &webhook).await, ["u3"]);
 
-    // The usual case: B hears of the change within milliseconds and keeps caching.
+    // The usual case: B hears of changes within milliseconds and keeps caching.
     a.delete(&format!("/v2/webhooks/{webhook}"), &a.admin_key)
         .await;
+    let started = std::time::Instant::now();
+    for n in 0.. {
+        // Writes with no webhook left teach B that nobody listens again.
+        b.store(&format!("quiet{n}"), &api_key_body("openai")).await;
+        if skips_connected(&b) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B never caches again"
+        );
+    }
     let (webhook, _) = register_webhook(&a).await;
     assert_eq!(b.store("u4", &api_key_body("openai")).await.status, 201);
     assert_eq!(connected_users(&a, &webhook).await, ["u4"]);
@@ -369,6 +381,7 @@ async fn a_webhook_deleted_on_one_instance_gets_no_message_from_another() {
 /// Keys of `app`'s cache holding a row whose ciphertext is not the database's now.
 fn stale_in_cache(app: &TestApp, users: &[String]) -> Vec<String> {
     let cache = app.state.credentials.cache().expect("the read cache is on");
+    assert!(cache.trusted(), "the cache is not in use: nothing to check");
     let stored: std::collections::HashMap<String, String> = app.with_conn(|conn| {
         use diesel::prelude::*;
         use tokenvault::db::schema::tokens;
@@ -504,7 +517,11 @@ async fn two_hundred_thousand_credentials_read_once_stay_within_the_memory_cap()
     );
     assert!(entries > 1_000, "the cache kept next to nothing: {entries}");
     // Unbounded, the rows alone would take ~100 MB; the process may grow by the cap and the
-    // allocator's slack, no more.
+    // allocator's slack, no more. Only where the test has its process to itself (nextest).
+    if std::env::var_os("NEXTEST_RUN_ID").is_none() {
+        eprintln!("resident memory not asserted: other tests share this process");
+        return;
+    }
     assert!(
         grown_mb <= (CAP_MB as u64) + 24,
         "resident memory grew by {grown_mb} MB with a {CAP_MB} MB cap"

@@ -12,6 +12,7 @@
 //!   read began (`Ticket`), so a read racing a write never re-inserts the old row.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub const TOKENS_CHANNEL: &str = "tokenvault_tokens";
 const SHARDS: usize = 64;
 /// What an entry costs beyond its strings (the row's fixed fields, the map slot).
 const ENTRY_OVERHEAD: usize = 256;
+/// Background renewals in flight at most: entries filled together (a cold start) come due
+/// together, and a burst of re-reads must not crowd out the requests.
+const RENEWALS_IN_FLIGHT: usize = 8;
 
 /// The cache's bounds, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +41,7 @@ pub struct CacheSettings {
 
 struct Entry {
     row: Arc<TokenRow>,
-    /// When it was read (the injected clock, unix milliseconds).
+    /// When its read began (`Clock::ticks_ms`).
     at_ms: i64,
     bytes: usize,
     /// A background read to renew it has been handed out.
@@ -66,14 +70,19 @@ impl Shard {
 pub struct Ticket {
     digest: u128,
     generation: u64,
+    /// When it was handed out, before the read: an entry ages from then.
+    at_ms: i64,
 }
 
 /// What the cache has for a key.
 #[derive(Debug)]
 pub enum Cached {
-    /// The row, served from memory; `renew` when the entry is past the renewal age and this
-    /// caller should read it again in the background (one caller per entry).
-    Hit { row: Arc<TokenRow>, renew: bool },
+    /// The row, served from memory; with a ticket when the entry is past its renewal age and
+    /// this caller should read it again in the background and hand it to `renewed`.
+    Hit {
+        row: Arc<TokenRow>,
+        renew: Option<Ticket>,
+    },
     /// Read the database; keep what is read under the ticket, if any.
     Miss(Option<Ticket>),
 }
@@ -109,6 +118,8 @@ pub struct ReadCache {
     settings: CacheSettings,
     freshness: Freshness,
     clock: Clock,
+    /// Background renewals handed out and not yet back.
+    renewals: AtomicUsize,
 }
 
 impl std::fmt::Debug for ReadCache {
@@ -137,6 +148,7 @@ impl ReadCache {
             settings,
             freshness,
             clock,
+            renewals: AtomicUsize::new(0),
         })
     }
 
@@ -158,8 +170,10 @@ impl ReadCache {
     }
 
     /// The cached row of `key`, or a ticket to keep the row about to be read. An entry past
-    /// three quarters of the TTL is still served, and the first caller to see it is handed a
-    /// ticket to renew it in the background, so a key read often never misses on its TTL.
+    /// its renewal age (between half and three quarters of the TTL, spread by key) is still
+    /// served, and the first caller to see it while fewer than `RENEWALS_IN_FLIGHT` are out is
+    /// told to renew it in the background (and must call `renewed`), so a key read often never
+    /// misses on its TTL.
     pub fn get(&self, key: &CredentialKey) -> (Cached, Lookup) {
         self.lookup(key, true)
     }
@@ -177,12 +191,13 @@ impl ReadCache {
         let Some(mut shard) = self.shard(digest) else {
             return (Cached::Miss(None), Lookup::Bypassed);
         };
+        let now_ms = self.clock.ticks_ms();
         let ticket = Ticket {
             digest,
             generation: shard.generation,
+            at_ms: now_ms,
         };
         let ttl_ms = i64::try_from(self.settings.ttl.as_millis()).unwrap_or(i64::MAX);
-        let now_ms = self.clock.now_millis();
         match shard.entries.get_mut(&digest) {
             // An entry from the future (the clock went back) is not trusted either.
             Some(entry)
@@ -190,9 +205,11 @@ impl ReadCache {
                     && is_row_of(&entry.row, key) =>
             {
                 let age_ms = now_ms.saturating_sub(entry.at_ms);
-                let renew = may_renew && !entry.renewing && age_ms >= ttl_ms / 4 * 3;
+                let due = may_renew && !entry.renewing && age_ms >= renewal_age(ttl_ms, digest);
+                let renew = due && self.claim_renewal();
                 entry.renewing |= renew;
                 let row = Arc::clone(&entry.row);
+                let renew = renew.then_some(ticket);
                 (Cached::Hit { row, renew }, Lookup::Hit)
             }
             _ => (Cached::Miss(Some(ticket)), Lookup::Miss),
@@ -219,7 +236,7 @@ impl ReadCache {
             };
             shard.remove(victim);
         }
-        let at_ms = self.clock.now_millis();
+        let at_ms = ticket.at_ms;
         let entry = Entry {
             row,
             at_ms,
@@ -230,33 +247,49 @@ impl ReadCache {
         shard.bytes = shard.bytes.saturating_add(bytes);
     }
 
-    /// Replaces the entry `old` was served from by `new`, read again since: only while that
-    /// entry is still there unchanged (no eviction, clear or other fill came between).
-    pub fn renewed(&self, old: &Arc<TokenRow>, new: Arc<TokenRow>) {
-        let key = CredentialKey::stored(&old.tenant, &old.user_id, &old.integration_key);
-        let digest = key.digest();
+    fn claim_renewal(&self) -> bool {
+        self.renewals
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < RENEWALS_IN_FLIGHT).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// A renewal handed out by `get` is back: `new` is the row read again (`None`: the read
+    /// failed, and the entry expires at its TTL). It replaces the entry `old` was served from
+    /// only while that entry is still there unchanged (no eviction, clear or fill came between).
+    pub fn renewed(&self, ticket: Ticket, old: &Arc<TokenRow>, new: Option<Arc<TokenRow>>) {
+        let _ = self
+            .renewals
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        let Some(new) = new else {
+            return;
+        };
         let bytes = row_bytes(&new);
-        let at_ms = self.clock.now_millis();
-        let Some(mut shard) = self.shard(digest) else {
+        let (_, max_bytes) = self.shard_bounds();
+        let Some(mut shard) = self.shard(ticket.digest) else {
             return;
         };
-        let Some(entry) = shard.entries.get_mut(&digest) else {
-            return;
-        };
-        if !Arc::ptr_eq(&entry.row, old) {
+        let unchanged = shard
+            .entries
+            .get(&ticket.digest)
+            .is_some_and(|entry| Arc::ptr_eq(&entry.row, old));
+        if !unchanged {
             return;
         }
-        let (grown, shrunk) = (
-            bytes.saturating_sub(entry.bytes),
-            entry.bytes.saturating_sub(bytes),
-        );
-        *entry = Entry {
+        shard.remove(ticket.digest);
+        if shard.bytes.saturating_add(bytes) > max_bytes {
+            // Grown past the bound: it goes, and the next read fills it the usual way.
+            return;
+        }
+        let entry = Entry {
             row: new,
-            at_ms,
+            at_ms: ticket.at_ms,
             bytes,
             renewing: false,
         };
-        shard.bytes = shard.bytes.saturating_add(grown).saturating_sub(shrunk);
+        shard.entries.insert(ticket.digest, entry);
+        shard.bytes = shard.bytes.saturating_add(bytes);
     }
 
     /// Forgets the entry of the key with this digest.
@@ -321,6 +354,13 @@ impl Subscriber for ReadCache {
     fn missed(&self) {
         self.clear();
     }
+}
+
+/// How old an entry of `digest` may get before it is renewed: from half to three quarters of
+/// the TTL, spread by the key so entries filled together are not renewed together.
+fn renewal_age(ttl_ms: i64, digest: u128) -> i64 {
+    let spread = i64::try_from(digest % 1024).unwrap_or(0);
+    ttl_ms / 2 + (ttl_ms / 4).saturating_mul(spread) / 1024
 }
 
 /// Whether `row` is the credential `key` names (digests could collide).
@@ -411,7 +451,7 @@ mod tests {
         cache.fill(ticket, Arc::new(row("u", "new")));
         assert!(matches!(
             cache.get(&key),
-            (Cached::Hit { row, renew: false }, Lookup::Hit) if row.ciphertext == "new"
+            (Cached::Hit { row, renew: None }, Lookup::Hit) if row.ciphertext == "new"
         ));
         assert_eq!(cache.size().0, 1);
         cache.notified(&format!("{:032x}", key.digest()));

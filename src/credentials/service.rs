@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::cache::{Cached, ReadCache};
+use super::cache::{Cached, ReadCache, Ticket};
 use super::data::{OAuth2TokenData, TokenData};
 use super::refresh::flight::Flights;
 use super::refresh::policy;
@@ -226,8 +226,8 @@ impl CredentialService {
         crate::metrics::read_cache(lookup.as_str());
         match cached {
             Cached::Hit { row, renew } => {
-                if renew {
-                    self.renew(key, Arc::clone(&row));
+                if let Some(ticket) = renew {
+                    self.renew(key, ticket, Arc::clone(&row));
                 }
                 Ok(TokenRow::clone(&row))
             }
@@ -243,11 +243,12 @@ impl CredentialService {
 
     /// Reads `key`'s row again off the request and puts it in place of `served` (unless an
     /// eviction came between); on any failure the entry simply expires at its TTL.
-    fn renew(&self, key: &CredentialKey, served: Arc<TokenRow>) {
+    fn renew(&self, key: &CredentialKey, ticket: Ticket, served: Arc<TokenRow>) {
         let (service, key) = (self.clone(), key.clone());
         tokio::spawn(async move {
-            if let (Ok(row), Some(cache)) = (service.find(&key).await, service.cache()) {
-                cache.renewed(&served, Arc::new(row));
+            let row = service.find(&key).await.ok().map(Arc::new);
+            if let Some(cache) = service.cache() {
+                cache.renewed(ticket, &served, row);
             }
         });
     }

@@ -3,10 +3,12 @@
 //! instance that hands every notification to the caches subscribed to its channel.
 //!
 //! A subscriber is told `missed` whenever notifications may have been lost — at every
-//! (re)connection — and must then forget everything it holds. The listener also proves its
-//! connection alive once a second (a round trip after which every notification committed
-//! before it has arrived); a subscriber may stop trusting what it holds when that proof is
-//! late (`Liveness`), which bounds staleness when the connection hangs without failing.
+//! (re)connection — and must then forget everything it holds. The listener also proves itself
+//! once a second: it notifies its own heartbeat channel and waits for that notification to come
+//! back. PostgreSQL delivers notifications in commit order, so once it is back, every
+//! notification committed before it was sent has arrived, end to end (a pooler that dropped
+//! LISTEN would never bring it back). A subscriber may stop trusting what it holds when that
+//! proof is late (`Liveness`), which bounds staleness when the connection hangs or lags.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -24,6 +26,12 @@ const POLL: Duration = Duration::from_millis(10);
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Pause before reconnecting a dropped listener.
 const RECONNECT: Duration = Duration::from_secs(1);
+/// A heartbeat not back after this long: the connection is given up and made again.
+const HEARTBEAT_LOST: Duration = Duration::from_secs(10);
+/// The channel every listener sends its heartbeats on (each recognises its own).
+const HEARTBEAT_CHANNEL: &str = "tokenvault_heartbeat";
+/// Listeners started by this process: part of each one's heartbeat id.
+static LISTENERS: AtomicU64 = AtomicU64::new(0);
 /// How late the listener's proof of life may be before what the caches hold is not trusted.
 /// A change committed more than this long ago has reached every cache that trusts itself now.
 pub const LIVENESS: Duration = Duration::from_secs(3);
@@ -130,7 +138,7 @@ fn listen_once(
     let DbConnection::Postgresql(pg) = &mut conn else {
         return Ok(());
     };
-    let mut channels: Vec<&'static str> = Vec::new();
+    let mut channels: Vec<&'static str> = vec![HEARTBEAT_CHANNEL];
     for_each(subscribers, |s| channels.push(s.channel()));
     channels.sort_unstable();
     channels.dedup();
@@ -140,36 +148,87 @@ fn listen_once(
     let listening = Instant::now();
     for_each(subscribers, |s| s.missed());
     liveness.prove(listening);
-    let mut last_proof = listening;
+    let id = format!(
+        "{}.{}",
+        std::process::id(),
+        LISTENERS.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut heartbeat = Heartbeat {
+        id,
+        seq: 0,
+        pending: None,
+        last_proof: listening,
+    };
     loop {
         if subscribers.iter().all(|s| s.strong_count() == 0) {
             return Ok(());
         }
-        // A round trip: once it is back, every notification committed before it was sent is in
-        // (the server sends them while idle, ahead of any answer), so after they are handed
-        // on below, the proof is dated when it was sent.
-        let heartbeat = last_proof.elapsed() >= HEARTBEAT;
-        let sent = Instant::now();
-        if heartbeat {
-            pg.batch_execute("SELECT 1").map_err(|e| e.to_string())?;
-        }
+        heartbeat.send_when_due(pg)?;
         for notification in pg.notifications_iter() {
             let notification = notification.map_err(|e| e.to_string())?;
+            if notification.channel == HEARTBEAT_CHANNEL {
+                if let Some(sent) = heartbeat.came_back(&notification.payload) {
+                    if !liveness.is_fresh(HEARTBEAT * 2) {
+                        // Late enough for caches to have stopped trusting: start over.
+                        for_each(subscribers, |s| s.missed());
+                    }
+                    liveness.prove(sent);
+                }
+                continue;
+            }
             for_each(subscribers, |s| {
                 if s.channel() == notification.channel {
                     s.notified(&notification.payload);
                 }
             });
         }
-        if heartbeat {
-            if !liveness.is_fresh(HEARTBEAT * 2) {
-                // The connection hung long enough for caches to stop trusting it.
-                for_each(subscribers, |s| s.missed());
-            }
-            liveness.prove(sent);
-            last_proof = sent;
-        }
         std::thread::sleep(POLL);
+    }
+}
+
+/// One listener's heartbeats: at most one out at a time.
+struct Heartbeat {
+    /// This listener's id among all instances' (process id and a counter).
+    id: String,
+    seq: u64,
+    /// The one out: its number and when it was sent.
+    pending: Option<(u64, Instant)>,
+    last_proof: Instant,
+}
+
+impl Heartbeat {
+    /// Sends the next heartbeat when one is due; fails when one is lost.
+    fn send_when_due(&mut self, pg: &mut diesel::PgConnection) -> Result<(), String> {
+        if let Some((_, sent)) = self.pending {
+            if sent.elapsed() > HEARTBEAT_LOST {
+                return Err("a heartbeat did not come back".into());
+            }
+            return Ok(());
+        }
+        if self.last_proof.elapsed() < HEARTBEAT {
+            return Ok(());
+        }
+        self.seq = self.seq.wrapping_add(1);
+        let sent = Instant::now();
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(HEARTBEAT_CHANNEL)
+            .bind::<Text, _>(format!("{}:{}", self.id, self.seq))
+            .execute(pg)
+            .map_err(|e| e.to_string())?;
+        self.pending = Some((self.seq, sent));
+        Ok(())
+    }
+
+    /// When `payload` is this listener's heartbeat out: when it was sent.
+    fn came_back(&mut self, payload: &str) -> Option<Instant> {
+        let (seq, sent) = self.pending?;
+        let (id, number) = payload.rsplit_once(':')?;
+        if id != self.id || number.parse::<u64>().ok()? != seq {
+            return None;
+        }
+        self.pending = None;
+        self.last_proof = sent;
+        Some(sent)
     }
 }
 

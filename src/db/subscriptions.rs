@@ -10,9 +10,11 @@
 //!   transaction, and every instance's listener forgets that tenant;
 //! - the cache is trusted only while the listener proves itself alive within [`LIVENESS`], and
 //!   after any gap in listening it is dropped whole;
-//! - registering an endpoint answers only after [`Subscriptions::settle`]: by then every
-//!   instance that still trusts its cache has heard of the endpoint, so a write on any instance
-//!   that starts after the answer delivers to it;
+//! - registering an endpoint answers only after [`Subscriptions::settle`] (on PostgreSQL,
+//!   whether or not this instance caches): by then every instance that still trusts its cache
+//!   has heard of the endpoint, so a write on any instance that starts after the answer
+//!   delivers to it. Instances of a version before this cache neither notify nor wait: upgrade
+//!   them all before relying on it;
 //! - a fill whose read began before an invalidation is dropped (a generation), and every entry
 //!   lives at most the read cache's TTL.
 
@@ -38,6 +40,9 @@ const SETTLE_MARGIN: Duration = Duration::from_millis(250);
 #[derive(Default)]
 pub struct Subscriptions {
     cache: Option<Cache>,
+    /// Registrations wait for the other instances (PostgreSQL): another instance may cache
+    /// even when this one does not.
+    settles: bool,
 }
 
 struct Cache {
@@ -80,6 +85,15 @@ impl Subscriptions {
                 ttl,
                 state: Mutex::new(State::default()),
             }),
+            settles: true,
+        }
+    }
+
+    /// Not cached here, but other instances of the database may cache (PostgreSQL).
+    pub fn uncached_settling() -> Subscriptions {
+        Subscriptions {
+            cache: None,
+            settles: true,
         }
     }
 
@@ -87,7 +101,7 @@ impl Subscriptions {
     /// in the caller's transaction. The number of messages written.
     pub fn enqueue(&self, conn: &mut DbConnection, notice: &Notice<'_>) -> QueryResult<usize> {
         let tenant = notice.key.tenant.as_str();
-        let generation = match self.known(tenant, notice.event) {
+        let generation = match self.known(tenant, notice.event, true) {
             Known::Nobody => return Ok(0),
             Known::Read(generation) => generation,
         };
@@ -100,12 +114,12 @@ impl Subscriptions {
 
     /// How long a registration waits before it answers, so every instance has heard of it.
     pub fn settle(&self) -> Option<Duration> {
-        self.cache.as_ref().map(|_| LIVENESS + SETTLE_MARGIN)
+        self.settles.then_some(LIVENESS + SETTLE_MARGIN)
     }
 
     /// Whether a write for `tenant` and `event` would skip reading the endpoints now.
     pub fn skips(&self, tenant: &str, event: WebhookEvent) -> bool {
-        matches!(self.known(tenant, event), Known::Nobody)
+        matches!(self.known(tenant, event, false), Known::Nobody)
     }
 
     /// Forgets `tenant` (after this instance changed its endpoints).
@@ -120,12 +134,18 @@ impl Subscriptions {
         self.cache.as_ref()?.state.lock().ok()
     }
 
-    fn known(&self, tenant: &str, event: WebhookEvent) -> Known {
+    /// What the cache knows of `tenant` for `event`; `counted` in the lookup metric.
+    fn known(&self, tenant: &str, event: WebhookEvent, counted: bool) -> Known {
+        let count = |result| {
+            if counted {
+                crate::metrics::webhook_subscriptions(result);
+            }
+        };
         let Some(cache) = &self.cache else {
             return Known::Read(None);
         };
         if !cache.liveness.is_fresh(LIVENESS) {
-            crate::metrics::webhook_subscriptions("bypassed");
+            count("bypassed");
             return Known::Read(None);
         }
         let Ok(state) = cache.state.lock() else {
@@ -134,15 +154,15 @@ impl Subscriptions {
         match state.tenants.get(tenant) {
             Some((events, at)) if at.elapsed() < cache.ttl => {
                 if events.contains(&event) {
-                    crate::metrics::webhook_subscriptions("miss");
+                    count("miss");
                     Known::Read(None)
                 } else {
-                    crate::metrics::webhook_subscriptions("hit");
+                    count("hit");
                     Known::Nobody
                 }
             }
             _ => {
-                crate::metrics::webhook_subscriptions("miss");
+                count("miss");
                 Known::Read(Some(state.generation))
             }
         }

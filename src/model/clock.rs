@@ -38,6 +38,19 @@ impl Clock {
         self.now().timestamp_millis()
     }
 
+    /// Milliseconds on a monotonic count (since this process first asked), plus the offset:
+    /// for ages and timeouts that a step of the system clock must not stretch or cut.
+    pub fn ticks_ms(&self) -> i64 {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let elapsed = START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_millis();
+        i64::try_from(elapsed)
+            .unwrap_or(i64::MAX)
+            .saturating_add(self.offset_ms.load(Ordering::Relaxed))
+    }
+
     /// Moves this clock (and every clone of it) forward by `by`.
     pub fn advance(&self, by: std::time::Duration) {
         let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
