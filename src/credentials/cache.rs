@@ -169,9 +169,9 @@ impl ReadCache {
         }
     }
 
-    /// The cached row of `key`, or a ticket to keep the row about to be read. An entry past
-    /// its renewal age (between half and three quarters of the TTL, spread by key) is still
-    /// served, and the first caller to see it while fewer than `RENEWALS_IN_FLIGHT` are out is
+    /// The cached row of `key`, or a ticket to keep the row about to be read. On PostgreSQL an
+    /// entry past its renewal age (between half and three quarters of the TTL, spread by key)
+    /// is still served, and the first caller to see it while fewer than `RENEWALS_IN_FLIGHT` are out is
     /// told to renew it in the background (and must call `renewed`), so a key read often never
     /// misses on its TTL.
     pub fn get(&self, key: &CredentialKey) -> (Cached, Lookup) {
@@ -205,7 +205,10 @@ impl ReadCache {
                     && is_row_of(&entry.row, key) =>
             {
                 let age_ms = now_ms.saturating_sub(entry.at_ms);
-                let due = may_renew && !entry.renewing && age_ms >= renewal_age(ttl_ms, digest);
+                let due = may_renew
+                    && self.renews()
+                    && !entry.renewing
+                    && age_ms >= renewal_age(ttl_ms, digest);
                 let renew = due && self.claim_renewal();
                 entry.renewing |= renew;
                 let row = Arc::clone(&entry.row);
@@ -245,6 +248,13 @@ impl ReadCache {
         };
         shard.entries.insert(ticket.digest, entry);
         shard.bytes = shard.bytes.saturating_add(bytes);
+    }
+
+    /// Whether entries are renewed in the background: on PostgreSQL, where a miss is a round
+    /// trip to the database and makes the tail. On SQLite a miss is an in-process read costing
+    /// about what a renewal does, and renewals measured a fifth of the warm throughput there.
+    fn renews(&self) -> bool {
+        matches!(self.freshness, Freshness::Listener(_))
     }
 
     fn claim_renewal(&self) -> bool {
