@@ -787,3 +787,49 @@ async fn basic_client_authentication_is_form_encoded_as_rfc_6749_says() {
     assert_eq!(basic_client(&authorization), (id.into(), secret.into()));
     assert_eq!(field(&request.body, "client_secret"), None);
 }
+
+#[actix_web::test]
+async fn min_validity_refreshes_a_token_expiring_sooner_than_asked() {
+    let mock = MockProvider::start().await;
+    let app = spawn_with_providers(mock.providers_toml(), |c| {
+        c.force_refresh_min = Duration::from_secs(60);
+    })
+    .await;
+    app.store("u1", &expiring_body("google", "google", 1800))
+        .await;
+    // A read-only key: asking for validity is not forcing a refresh (no `tokens:refresh`).
+    let reader = app.create_key(tokenvault::DEFAULT_TENANT, "tokens:read", None);
+    let with = |secs: &str| format!("{GOOGLE}?min_validity={secs}");
+
+    // Half an hour left covers twenty minutes.
+    let enough = app.get(&with("1200"), &reader).await;
+    assert_eq!(enough.status, 200, "{}", enough.body);
+    assert_eq!(enough.body["refreshed"], false);
+    assert_eq!(mock.token_calls(), 0);
+
+    // An hour asked: refreshed first.
+    let longer = app.get(&with("3600"), &reader).await;
+    assert_eq!(longer.status, 200, "{}", longer.body);
+    assert_eq!(longer.body["refreshed"], true);
+    assert_eq!(longer.body["token_data"]["access_token"], "ya29.NEW-1");
+    assert_eq!(mock.token_calls(), 1);
+
+    // The provider's tokens live an hour; asking for two refreshes at most once per forced
+    // interval, not on every call.
+    for _ in 0..3 {
+        let more = app.get(&with("7200"), &reader).await;
+        assert_eq!(more.status, 200, "{}", more.body);
+        assert_eq!(more.body["refreshed"], false);
+    }
+    assert_eq!(mock.token_calls(), 1);
+    app.advance(Duration::from_secs(61));
+    let later = app.get(&with("86400"), &reader).await;
+    assert_eq!(later.body["refreshed"], true, "{}", later.body);
+    assert_eq!(mock.token_calls(), 2);
+
+    for bad in ["86401", "-1", "soon", "1.5"] {
+        let refused = app.get(&with(bad), &reader).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        assert_eq!(refused.error(), "invalid_request");
+    }
+}

@@ -11,7 +11,7 @@ use crate::api::{AuthErrors, LimitQuery, NO_STORE, timestamp};
 use crate::auth::Caller;
 use crate::credentials::data::UsableSecret;
 use crate::credentials::service::{NewCredential, is_expired};
-use crate::credentials::{Credential, Inconsistency};
+use crate::credentials::{Credential, Inconsistency, Want};
 use crate::db::tokens::{Stored, TokenRow};
 use crate::error::{ApiError, ErrorBody};
 use crate::model::Scope;
@@ -130,6 +130,33 @@ pub struct GetTokenQuery {
     /// `tokens:refresh` scope; at most once per credential per
     /// `TOKENVAULT_FORCE_REFRESH_MIN_SECS` (inside it the current token is returned).
     pub force_refresh: Option<bool>,
+    /// Seconds (at most 86 400) the returned OAuth2 token must stay valid: one expiring sooner
+    /// is refreshed first, like a forced refresh beyond the standard window (at most once per
+    /// `TOKENVAULT_FORCE_REFRESH_MIN_SECS`). A provider's token may live shorter than asked:
+    /// check `expires_at`.
+    #[param(maximum = 86400)]
+    pub min_validity: Option<u32>,
+}
+
+/// The longest `min_validity` a GET may ask for, in seconds.
+const MAX_MIN_VALIDITY: u32 = 86_400;
+
+impl GetTokenQuery {
+    /// What the GET asks for, checked.
+    fn want(&self) -> Result<Want, ApiError> {
+        let min_validity = match self.min_validity {
+            Some(secs) if secs > MAX_MIN_VALIDITY => {
+                return Err(ApiError::InvalidRequest(format!(
+                    "min_validity is at most {MAX_MIN_VALIDITY} seconds"
+                )));
+            }
+            secs => secs.map(|s| std::time::Duration::from_secs(u64::from(s))),
+        };
+        Ok(Want {
+            force: self.force_refresh.unwrap_or(false),
+            min_validity,
+        })
+    }
 }
 
 /// Query of `DELETE …/tokens/{integration_key}`.
@@ -306,8 +333,8 @@ pub async fn list(
 
 /// Get a usable credential, decrypted, refreshing an OAuth2 token first when needed.
 ///
-/// An OAuth2 token with less than `REFRESH_WINDOW_SECS` left (or any, with `force_refresh=true`)
-/// is refreshed at the provider first; `refreshed` says whether that happened. When the provider
+/// An OAuth2 token with less than `REFRESH_WINDOW_SECS` left (or less than `min_validity`, or
+/// any, with `force_refresh=true`) is refreshed at the provider first; `refreshed` says whether that happened. When the provider
 /// fails transiently and the current token is still valid, it is returned (`refreshed: false`).
 #[utoipa::path(
     operation_id = "getToken",
@@ -333,11 +360,11 @@ pub async fn get(
     query: web::Query<GetTokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner().authorize(&caller, Scope::TokensRead)?;
-    let force = query.force_refresh.unwrap_or(false);
-    if force {
+    let want = query.want()?;
+    if want.force {
         caller.require(Scope::TokensRefresh)?;
     }
-    let usable = state.credentials.usable(&key, force).await?;
+    let usable = state.credentials.usable(&key, want).await?;
     let Credential { row, data } = usable.credential;
     Ok(HttpResponse::Ok()
         .insert_header(NO_STORE)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::db::DbError;
 
-pub use service::{Credential, CredentialService, Usable};
+pub use service::{Credential, CredentialService, Usable, Want};
 
 /// What a client must do after the provider rejected the grant.
 pub const REAUTHORIZE: &str =

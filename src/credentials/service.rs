@@ -43,6 +43,17 @@ pub struct Usable {
     pub refreshed: bool,
 }
 
+/// What a GET asks of an OAuth2 credential beyond "usable now".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Want {
+    /// Refresh even when not due (at most once per forced-refresh interval).
+    pub force: bool,
+    /// The token must stay valid at least this long. Beyond the refresh window this widens the
+    /// window for this request only, limited like a forced refresh so a provider whose tokens
+    /// live shorter is not asked on every call.
+    pub min_validity: Option<Duration>,
+}
+
 /// What a store request brings, before it is checked.
 #[derive(Debug)]
 pub struct NewCredential {
@@ -269,11 +280,12 @@ impl CredentialService {
             .ok_or(Error::NotFound)
     }
 
-    /// The credential, refreshed first when it is due (inside the refresh window, or `force`).
-    pub async fn usable(&self, key: &CredentialKey, force: bool) -> Result<Usable, Error> {
+    /// The credential, refreshed first when it is due (inside the refresh window, or as
+    /// `want` asks).
+    pub async fn usable(&self, key: &CredentialKey, want: Want) -> Result<Usable, Error> {
         let row = self.find_for_read(key).await?;
         let credential = self.open(row)?;
-        self.make_usable(credential, force).await
+        self.make_usable(credential, want).await
     }
 
     /// Refreshes now, or says precisely why not.

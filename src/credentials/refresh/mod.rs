@@ -10,7 +10,7 @@ pub mod policy;
 use std::time::Instant;
 
 use super::data::TokenData;
-use super::service::{Credential, CredentialService, Usable};
+use super::service::{Credential, CredentialService, Usable, Want};
 use super::{Error, Inconsistency};
 use crate::db::tokens::{FailedFields, TokenRow};
 use crate::model::{CredentialKey, Outcome, Scopes, TokenStatus, TokenType, WebhookEvent};
@@ -85,7 +85,7 @@ impl CredentialService {
     pub(super) async fn make_usable(
         &self,
         credential: Credential,
-        force: bool,
+        want: Want,
     ) -> Result<Usable, Error> {
         let as_is = |credential| {
             Ok(Usable {
@@ -102,13 +102,19 @@ impl CredentialService {
         }
         let now = self.now();
         let settings = &self.inner.settings;
-        // Forcing is limited to once per interval; refresh near expiry is not.
+        // Forcing (and asking for more validity than the window gives) is limited to once per
+        // interval; refresh near expiry is not.
         let last = row.last_refresh_at;
-        let forced =
-            force && policy::forced_too_soon(last, self.now_ms(), settings.force_min).is_none();
-        if !policy::due(row.expires_at, now, settings.window, forced)
-            || policy::not_refreshable(&credential, &self.inner.registry).is_some()
-        {
+        let may_force = policy::forced_too_soon(last, self.now_ms(), settings.force_min).is_none();
+        let wider = want.min_validity.filter(|wanted| *wanted > settings.window);
+        let due = policy::due(
+            row.expires_at,
+            now,
+            settings.window,
+            want.force && may_force,
+        ) || wider
+            .is_some_and(|window| may_force && policy::due(row.expires_at, now, window, false));
+        if !due || policy::not_refreshable(&credential, &self.inner.registry).is_some() {
             return as_is(credential);
         }
         match self.refresh(&credential).await {
