@@ -334,8 +334,9 @@ pub async fn list(
 /// Get a usable credential, decrypted, refreshing an OAuth2 token first when needed.
 ///
 /// An OAuth2 token with less than `REFRESH_WINDOW_SECS` left (or less than `min_validity`, or
-/// any, with `force_refresh=true`) is refreshed at the provider first; `refreshed` says whether that happened. When the provider
-/// fails transiently and the current token is still valid, it is returned (`refreshed: false`).
+/// any, with `force_refresh=true`) is refreshed at the provider first; `refreshed` says whether
+/// that happened. When the provider fails transiently and the current token is still valid, it
+/// is returned (`refreshed: false`).
 #[utoipa::path(
     operation_id = "getToken",
     tag = "tokens",

@@ -63,6 +63,19 @@ impl Shard {
             self.bytes = self.bytes.saturating_sub(old.bytes);
         }
     }
+
+    /// Keeps `row`, read from `at_ms`, as the entry of `digest` (none may be there) and counts
+    /// its bytes.
+    fn put(&mut self, digest: u128, row: Arc<TokenRow>, at_ms: i64, bytes: usize) {
+        let entry = Entry {
+            row,
+            at_ms,
+            bytes,
+            renewing: false,
+        };
+        self.entries.insert(digest, entry);
+        self.bytes = self.bytes.saturating_add(bytes);
+    }
 }
 
 /// Taken before a database read; the row read may be kept only while it is still valid.
@@ -171,9 +184,9 @@ impl ReadCache {
 
     /// The cached row of `key`, or a ticket to keep the row about to be read. On PostgreSQL an
     /// entry past its renewal age (between half and three quarters of the TTL, spread by key)
-    /// is still served, and the first caller to see it while fewer than `RENEWALS_IN_FLIGHT` are out is
-    /// told to renew it in the background (and must call `renewed`), so a key read often never
-    /// misses on its TTL.
+    /// is still served, and the first caller to see it while fewer than `RENEWALS_IN_FLIGHT`
+    /// are out is told to renew it in the background (and must call `renewed`), so a key read
+    /// often never misses on its TTL.
     pub fn get(&self, key: &CredentialKey) -> (Cached, Lookup) {
         self.lookup(key, true)
     }
@@ -198,13 +211,12 @@ impl ReadCache {
             at_ms: now_ms,
         };
         let ttl_ms = i64::try_from(self.settings.ttl.as_millis()).unwrap_or(i64::MAX);
-        match shard.entries.get_mut(&digest) {
+        let aged = shard.entries.get_mut(&digest);
+        match aged.map(|entry| (now_ms.saturating_sub(entry.at_ms), entry)) {
             // An entry from the future (the clock went back) is not trusted either.
-            Some(entry)
-                if (0..ttl_ms).contains(&now_ms.saturating_sub(entry.at_ms))
-                    && is_row_of(&entry.row, key) =>
+            Some((age_ms, entry))
+                if (0..ttl_ms).contains(&age_ms) && is_row_of(&entry.row, key) =>
             {
-                let age_ms = now_ms.saturating_sub(entry.at_ms);
                 let due = may_renew
                     && self.renews()
                     && !entry.renewing
@@ -239,15 +251,7 @@ impl ReadCache {
             };
             shard.remove(victim);
         }
-        let at_ms = ticket.at_ms;
-        let entry = Entry {
-            row,
-            at_ms,
-            bytes,
-            renewing: false,
-        };
-        shard.entries.insert(ticket.digest, entry);
-        shard.bytes = shard.bytes.saturating_add(bytes);
+        shard.put(ticket.digest, row, ticket.at_ms, bytes);
     }
 
     /// Whether entries are renewed in the background: on PostgreSQL, where a miss is a round
@@ -292,14 +296,7 @@ impl ReadCache {
             // Grown past the bound: it goes, and the next read fills it the usual way.
             return;
         }
-        let entry = Entry {
-            row: new,
-            at_ms: ticket.at_ms,
-            bytes,
-            renewing: false,
-        };
-        shard.entries.insert(ticket.digest, entry);
-        shard.bytes = shard.bytes.saturating_add(bytes);
+        shard.put(ticket.digest, new, ticket.at_ms, bytes);
     }
 
     /// Forgets the entry of the key with this digest.

@@ -106,14 +106,11 @@ impl CredentialService {
         // interval; refresh near expiry is not.
         let last = row.last_refresh_at;
         let may_force = policy::forced_too_soon(last, self.now_ms(), settings.force_min).is_none();
-        let wider = want.min_validity.filter(|wanted| *wanted > settings.window);
-        let due = policy::due(
-            row.expires_at,
-            now,
-            settings.window,
-            want.force && may_force,
-        ) || wider
-            .is_some_and(|window| may_force && policy::due(row.expires_at, now, window, false));
+        let window = match want.min_validity {
+            Some(wanted) if may_force => wanted.max(settings.window),
+            _ => settings.window,
+        };
+        let due = policy::due(row.expires_at, now, window, want.force && may_force);
         if !due || policy::not_refreshable(&credential, &self.inner.registry).is_some() {
             return as_is(credential);
         }
