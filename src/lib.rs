@@ -228,15 +228,16 @@ fn read_cache(
     Ok(Some(Arc::new(cache)))
 }
 
-/// Starts the instance's background work (refresh ahead, webhook delivery, retention) on the
-/// current runtime.
+/// Starts the instance's background work (refresh ahead, device-flow polling, webhook delivery,
+/// retention) on the current runtime.
 pub fn start_background(state: &AppState) -> Result<health::Workers, String> {
-    health::spawn(
-        &state.db,
-        &state.credentials,
-        &state.webhooks,
-        &state.config.health,
-    )
+    let services = health::Services {
+        db: &state.db,
+        credentials: &state.credentials,
+        webhooks: &state.webhooks,
+        connect: &state.connect,
+    };
+    health::spawn(services, &state.config.health)
 }
 
 /// The documented routes and their OpenAPI document.

@@ -239,7 +239,7 @@ async fn ls_providers_refresh_and_log() {
         providers
             .stdout
             .lines()
-            .any(|l| l.starts_with("google\toauth2\tGOG_ACCESS_TOKEN\t")),
+            .any(|l| l.starts_with("google\toauth2,service_account\tGOG_ACCESS_TOKEN\t")),
         "{}",
         providers.stdout
     );

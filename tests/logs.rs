@@ -161,7 +161,7 @@ async fn full_run_logs_no_secret() {
         "{text}"
     );
     assert!(
-        text.contains("refreshed credential") && text.contains("refresh failed"),
+        text.contains("renewed credential") && text.contains("refresh failed"),
         "{text}"
     );
     assert!(text.contains("invalid_grant"), "{text}");

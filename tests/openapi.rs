@@ -42,7 +42,7 @@ fn every_v2_operation_documents_auth_errors_and_security() {
             );
         }
     }
-    assert_eq!(operations, 18);
+    assert_eq!(operations, 19);
     assert!(spec["paths"]["/v2/oauth/callback"]["get"]["security"].is_null());
     assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
 }
@@ -127,7 +127,8 @@ fn token_data_is_typed_per_token_type_in_requests_and_responses() {
     let schemas = &spec["components"]["schemas"];
     let store = &schemas["StoreTokenRequest"];
     assert_eq!(store["discriminator"]["propertyName"], "token_type");
-    assert_eq!(store["oneOf"].as_array().unwrap().len(), 3);
+    // basic is accepted by no built-in provider, so it has no store shape here.
+    assert_eq!(store["oneOf"].as_array().unwrap().len(), 5);
     let oauth2 = &schemas["StoreOAuth2TokenRequest"];
     assert_eq!(
         oauth2["properties"]["token_type"]["enum"],
@@ -154,9 +155,18 @@ fn token_data_is_typed_per_token_type_in_requests_and_responses() {
     let usable = &schemas["GetTokenResponse"]["properties"]["token_data"];
     assert_eq!(usable["$ref"], "#/components/schemas/UsableSecret");
     let shapes = schemas["UsableSecret"]["oneOf"].as_array().unwrap();
-    assert_eq!(shapes.len(), 3);
+    assert_eq!(shapes.len(), 5);
     let access_token = &schemas["OAuth2Secret"]["properties"]["access_token"];
     assert_eq!(access_token["type"], "string");
+    // The minting kinds: their secrets are in the request, never in the response.
+    let service = &schemas["ServiceAccountTokenData"];
+    assert_eq!(service["additionalProperties"], false);
+    assert_eq!(service["required"], serde_json::json!(["private_key"]));
+    assert!(service["properties"]["minted"].is_null());
+    let client = &schemas["StoreClientCredentialsTokenRequest"]["properties"]["provider"]["enum"];
+    assert_eq!(client, &serde_json::json!(["microsoft"]));
+    let minted = &schemas["MintedSecret"]["properties"];
+    assert!(minted["access_token"].is_object() && minted["client_secret"].is_null());
 }
 
 #[test]
@@ -172,7 +182,14 @@ fn closed_sets_are_enums_and_timestamps_are_date_times() {
         (
             "TokenMetadata",
             "token_type",
-            vec!["oauth2", "api_key", "jwt"],
+            vec![
+                "oauth2",
+                "api_key",
+                "jwt",
+                "basic",
+                "client_credentials",
+                "service_account",
+            ],
         ),
         (
             "DeleteTokenResponse",

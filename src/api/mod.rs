@@ -117,6 +117,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(tokens::refresh)
         .service(tokens::events)
         .service(connect::start)
+        .service(connect::status)
         .service(connect::callback)
         .service(providers::list)
         .service(access_tokens::create)

@@ -11,7 +11,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::credentials::data::{
-    ApiKeyTokenData, JwtTokenData, MAX_EXPIRES_IN, MAX_FIELD_LEN, OAuth2TokenData,
+    ApiKeyTokenData, BasicTokenData, ClientCredentialsTokenData, JwtTokenData, MAX_EXPIRES_IN,
+    MAX_FIELD_LEN, OAuth2TokenData, ServiceAccountTokenData,
 };
 use crate::model::{MAX_INTEGRATION_KEY_LEN, MAX_USER_ID_LEN, TokenType, identifier_pattern};
 use crate::providers::Registry;
@@ -26,7 +27,14 @@ use crate::providers::Registry;
                        token, `Authorization: Bearer agat_…`."
     ),
     // The store request's `token_data` shapes (see `store_request_per_token_type`).
-    components(schemas(OAuth2TokenData, ApiKeyTokenData, JwtTokenData)),
+    components(schemas(
+        OAuth2TokenData,
+        ApiKeyTokenData,
+        JwtTokenData,
+        BasicTokenData,
+        ClientCredentialsTokenData,
+        ServiceAccountTokenData
+    )),
     modifiers(&SecurityAddon),
     tags(
         (name = "tokens", description = "Stored credentials of a user"),
@@ -135,6 +143,9 @@ fn store_schema_name(token_type: TokenType) -> &'static str {
         TokenType::OAuth2 => "StoreOAuth2TokenRequest",
         TokenType::ApiKey => "StoreApiKeyTokenRequest",
         TokenType::Jwt => "StoreJwtTokenRequest",
+        TokenType::Basic => "StoreBasicTokenRequest",
+        TokenType::ClientCredentials => "StoreClientCredentialsTokenRequest",
+        TokenType::ServiceAccount => "StoreServiceAccountTokenRequest",
     }
 }
 
@@ -143,6 +154,9 @@ fn token_data_schema_name(token_type: TokenType) -> &'static str {
         TokenType::OAuth2 => "OAuth2TokenData",
         TokenType::ApiKey => "ApiKeyTokenData",
         TokenType::Jwt => "JwtTokenData",
+        TokenType::Basic => "BasicTokenData",
+        TokenType::ClientCredentials => "ClientCredentialsTokenData",
+        TokenType::ServiceAccount => "ServiceAccountTokenData",
     }
 }
 
@@ -222,6 +236,13 @@ fn token_data_limits(schema: &mut Value) {
     };
     if let Some(expires_in) = properties.get_mut("expires_in") {
         expires_in["maximum"] = json!(MAX_EXPIRES_IN);
+    }
+    // Identifiers (GitHub's app and installation ids) may come as whole numbers too.
+    for id in ["app_id", "installation_id"] {
+        if let Some(property) = properties.get_mut(id) {
+            property["type"] = json!(["string", "integer", "null"]);
+            property["minimum"] = json!(0);
+        }
     }
     for (name, property) in properties.iter_mut() {
         let is_text = property["type"] == "string" || property["type"] == json!(["string", "null"]);

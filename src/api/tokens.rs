@@ -196,7 +196,7 @@ pub struct RefreshTokenResponse {
 #[into_params(parameter_in = Path)]
 pub struct UserPath {
     /// Your application's id for the user.
-    user_id: String,
+    pub user_id: String,
 }
 
 impl UserPath {

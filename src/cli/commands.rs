@@ -1,6 +1,8 @@
 //! The client commands. Each reads its arguments, makes its calls and prints; failures come back
 //! as a `CliError` whose message says what to do.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::client::{Client, Failure, segment};
@@ -115,9 +117,14 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub user: String,
     /// Where the user's browser lands afterwards (must be allowed by the server's
-    /// TOKENVAULT_REDIRECT_ALLOWLIST).
+    /// TOKENVAULT_REDIRECT_ALLOWLIST). Required unless --device.
+    #[arg(long, required_unless_present = "device", conflicts_with = "device")]
+    pub redirect_uri: Option<String>,
+    /// Device flow (RFC 8628), for a machine without a browser: prints a code and where to enter
+    /// it, then waits until the user approves. Exits 0 connected, 3 denied or expired, 4 when
+    /// tokenvault cannot be reached.
     #[arg(long)]
-    pub redirect_uri: String,
+    pub device: bool,
     /// Store the credential under this integration key (default: the provider key).
     #[arg(long)]
     pub integration: Option<String>,
@@ -177,10 +184,10 @@ async fn credential(client: &Client, user: &str, integration: &str) -> Result<Va
         .map_err(|f| about_credential(f, client, integration, user))
 }
 
-/// The usable secret of a GET response: access token, API key or JWT.
+/// The usable secret of a GET response: access token, API key, JWT or password.
 fn usable_secret(response: &Value) -> Option<&str> {
     let data = &response["token_data"];
-    ["access_token", "api_key", "token"]
+    ["access_token", "api_key", "token", "password"]
         .iter()
         .find_map(|field| data[*field].as_str())
 }
@@ -422,8 +429,11 @@ pub async fn log(args: LogArgs) -> Result<(), CliError> {
 
 pub async fn connect(args: ConnectArgs) -> Result<(), CliError> {
     let client = Client::new(&args.connection)?;
-    let mut body =
-        serde_json::json!({"provider": args.provider, "redirect_uri": args.redirect_uri});
+    let mut body = serde_json::json!({"provider": args.provider});
+    match &args.redirect_uri {
+        Some(redirect_uri) => body["redirect_uri"] = redirect_uri.clone().into(),
+        None => body["flow"] = "device".into(),
+    }
     if let Some(integration) = &args.integration {
         body["integration_key"] = integration.clone().into();
     }
@@ -435,6 +445,9 @@ pub async fn connect(args: ConnectArgs) -> Result<(), CliError> {
         .post_json(&path, Some(body))
         .await?
         .map_err(|f| f.into_cli(client.url()))?;
+    if args.device {
+        return device_connect(&client, &args, &started).await;
+    }
     let url = printable(&started["authorization_url"]);
     println!("{url}");
     eprintln!(
@@ -447,6 +460,73 @@ pub async fn connect(args: ConnectArgs) -> Result<(), CliError> {
         open_browser(&url);
     }
     Ok(())
+}
+
+/// The device flow after its start: shows the code, then asks tokenvault how the connect stands
+/// every second (tokenvault polls the provider) until it has finished.
+async fn device_connect(
+    client: &Client,
+    args: &ConnectArgs,
+    started: &Value,
+) -> Result<(), CliError> {
+    let uri = printable(&started["verification_uri"]);
+    let code = printable(&started["user_code"]);
+    println!("{uri}\n{code}");
+    eprintln!(
+        "to connect {} for {}: open {uri} on any device and enter the code {code} (valid until {})",
+        args.provider,
+        args.user,
+        printable(&started["expires_at"])
+    );
+    if args.open {
+        open_browser(&uri);
+    }
+    let path = format!(
+        "/v2/users/{}/connect/{}",
+        segment(&args.user),
+        segment(&printable(&started["connect_id"]))
+    );
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message("waiting for the user to approve");
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let finished = loop {
+        let answer = client.get(&path).await;
+        let status = match answer {
+            Ok(Ok(view)) => view,
+            Ok(Err(failure)) => {
+                spinner.finish_and_clear();
+                return Err(failure.into_cli(client.url()));
+            }
+            Err(e) => {
+                spinner.finish_and_clear();
+                return Err(e);
+            }
+        };
+        if status["status"] != "pending" {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    spinner.finish_and_clear();
+    let integration = printable(&finished["integration_key"]);
+    let error = printable(&finished["error"]);
+    match finished["status"].as_str().unwrap_or_default() {
+        "connected" => {
+            eprintln!(
+                "connected {} for {} (integration {integration})",
+                args.provider, args.user
+            );
+            Ok(())
+        }
+        status @ ("denied" | "expired") => Err(CliError::new(
+            exit::REAUTHORIZE,
+            format!("the connect was {status} ({error}); start it again"),
+        )),
+        other => Err(CliError::new(
+            exit::OTHER,
+            format!("the connect {other}: {error}"),
+        )),
+    }
 }
 
 /// Opens `url` with the desktop's opener, if there is one; says so when there is none.

@@ -6,6 +6,8 @@
 //! The state and the code never reach a log line or a response; only the state's hash is stored
 //! and the PKCE verifier is sealed like credentials are.
 
+pub mod device;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,13 +18,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::credentials::data::OAuth2TokenData;
-use crate::credentials::service::NewCredential;
+use crate::credentials::service::{AlsoInTransaction, NewCredential};
 use crate::credentials::{CredentialService, Error, Inconsistency};
 use crate::crypto::Vault;
 use crate::db::Db;
+use crate::db::connects::ConnectRow;
 use crate::db::events::EventRow;
 use crate::db::oauth_states::{Consumed, StateRow};
-use crate::model::{Account, CredentialKey, EventKind, Outcome};
+use crate::model::{Account, ConnectFlow, ConnectStatus, CredentialKey, EventKind, Outcome};
 use crate::providers::OAuthClient;
 use crate::providers::client::{Exchanged, Grant, ProviderClient, account_of, oauth_error_code};
 use crate::providers::{Provider, Registry};
@@ -55,13 +58,14 @@ pub struct StartRequest {
     pub integration_key: Option<String>,
     /// Default: the registry's default scopes.
     pub scopes: Option<Vec<String>>,
-    /// Where the browser lands afterwards.
-    pub redirect_uri: String,
+    /// Where the browser lands afterwards (the authorization-code flow only).
+    pub redirect_uri: Option<String>,
 }
 
 /// A started connect: send the user's browser to `authorization_url`.
 #[derive(Debug)]
 pub struct Started {
+    pub connect_id: String,
     pub authorization_url: String,
     pub state: Secret<String>,
     pub expires_at: NaiveDateTime,
@@ -175,16 +179,30 @@ impl ConnectService {
         })
     }
 
-    /// The provider and the platform client a connect to `provider` uses, or why it cannot.
-    fn connectable(&self, provider: &str) -> Result<(Provider, OAuthClient), Error> {
+    /// The provider and the platform client a connect to `provider` by `flow` uses, or why it
+    /// cannot.
+    fn connectable(
+        &self,
+        provider: &str,
+        flow: ConnectFlow,
+    ) -> Result<(Provider, OAuthClient), Error> {
         let provider = self
             .inner
             .registry
             .get(provider.trim())
             .ok_or_else(|| Error::Unprocessable("Invalid provider".into()))?;
-        if !provider.supports_connect() {
+        let missing = match flow {
+            ConnectFlow::AuthorizationCode if !provider.supports_connect() => {
+                Some("it has no OAuth authorization endpoint")
+            }
+            ConnectFlow::Device if !provider.supports_device() => {
+                Some("it has no device authorization endpoint (flow \"device\")")
+            }
+            _ => None,
+        };
+        if let Some(missing) = missing {
             return Err(Error::Unprocessable(format!(
-                "{} cannot be connected: it has no OAuth authorization endpoint",
+                "{} cannot be connected: {missing}",
                 provider.key
             )));
         }
@@ -228,8 +246,12 @@ impl ConnectService {
         user_id: &str,
         request: StartRequest,
     ) -> Result<Started, Error> {
-        let (provider, client) = self.connectable(&request.provider)?;
-        let redirect_uri = self.check_redirect(&request.redirect_uri)?;
+        let (provider, client) =
+            self.connectable(&request.provider, ConnectFlow::AuthorizationCode)?;
+        let redirect_uri = request.redirect_uri.as_deref().ok_or_else(|| {
+            Error::Invalid("redirect_uri is required for flow authorization_code".into())
+        })?;
+        let redirect_uri = self.check_redirect(redirect_uri)?;
         let integration_key = request.integration_key.as_deref().unwrap_or(&provider.key);
         let key = CredentialKey::parse(tenant, user_id, integration_key).map_err(Error::Invalid)?;
         let scopes = request
@@ -240,7 +262,14 @@ impl ConnectService {
         let url = self.authorization_url(&provider, &client, &scopes, &state, &verifier)?;
         let now = self.inner.credentials.clock().now_naive();
         let expires_at = now + chrono::Duration::from_std(STATE_TTL).unwrap_or_default();
+        let flow = ConnectFlow::AuthorizationCode;
+        let connect = ConnectRow {
+            expires_at,
+            ..device::new_connect(&key, &provider, flow, &scopes, now)?
+        };
+        let connect_id = connect.connect_id.clone();
         let row = StateRow {
+            connect_id: Some(connect_id.clone()),
             state_hash: hash_secret(&state),
             tenant: key.tenant.to_string(),
             user_id: key.user_id.to_string(),
@@ -258,9 +287,13 @@ impl ConnectService {
         };
         self.inner
             .db
-            .run(move |conn| Ok(StateRow::insert(conn, &row)?))
+            .transaction(move |conn| {
+                ConnectRow::insert(conn, &connect)?;
+                Ok(StateRow::insert(conn, &row)?)
+            })
             .await?;
         Ok(Started {
+            connect_id,
             authorization_url: url,
             state: Secret::new(state),
             expires_at,
@@ -384,17 +417,20 @@ impl ConnectService {
             reason.to_string(),
             self.inner.credentials.clock().now_naive(),
         );
+        let (connect_id, status, code_owned) = (
+            row.connect_id.clone(),
+            connect_status(outcome),
+            code.to_string(),
+        );
         self.inner
             .db
-            .run(move |conn| {
+            .transaction(move |conn| {
                 let event = (EventKind::Connected, outcome);
-                Ok(EventRow::record(
-                    conn,
-                    &key_owned,
-                    event,
-                    Some(&reason_owned),
-                    now,
-                )?)
+                EventRow::record(conn, &key_owned, event, Some(&reason_owned), now)?;
+                if let Some(id) = &connect_id {
+                    ConnectRow::finish(conn, id, status.as_str(), Some(&code_owned), now)?;
+                }
+                Ok(())
             })
             .await?;
         Ok(landing(
@@ -410,7 +446,9 @@ impl ConnectService {
         row: &StateRow,
         code: &Secret<String>,
     ) -> Result<String, Completion> {
-        let (provider, client) = self.connectable(&row.provider).map_err(Completion::Other)?;
+        let (provider, client) = self
+            .connectable(&row.provider, ConnectFlow::AuthorizationCode)
+            .map_err(Completion::Other)?;
         let opened = self
             .inner
             .vault
@@ -441,10 +479,20 @@ impl ConnectService {
             .and_then(|s| serde_json::from_str(s).ok());
         let data = OAuth2TokenData::from_reply(&exchanged.tokens);
         let new = NewCredential::connected(&provider.key, data, scopes, account);
+        let (connect_id, now) = (
+            row.connect_id.clone(),
+            self.inner.credentials.clock().now_naive(),
+        );
+        let finish: AlsoInTransaction = Box::new(move |conn| {
+            if let Some(id) = &connect_id {
+                ConnectRow::finish(conn, id, ConnectStatus::Connected.as_str(), None, now)?;
+            }
+            Ok(())
+        });
         let (_, saved) = self
             .inner
             .credentials
-            .store(key.clone(), new)
+            .store_with(key.clone(), new, Some(finish))
             .await
             .map_err(Completion::Other)?;
         tracing::info!(%key, provider = %provider.key, "connected credential");
@@ -485,6 +533,14 @@ impl ConnectService {
 enum Completion {
     Exchange(String),
     Other(Error),
+}
+
+/// The status a failed browser connect ends in.
+fn connect_status(outcome: Outcome) -> ConnectStatus {
+    match outcome {
+        Outcome::Denied => ConnectStatus::Denied,
+        _ => ConnectStatus::Failed,
+    }
 }
 
 /// The app's redirect URI with `params` added to its query.

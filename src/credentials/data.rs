@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::model::TokenType;
 use crate::providers::OAuthClient;
+use crate::providers::assertion::SigningKey;
 use crate::providers::client::TokenReply;
 use crate::secret::Secret;
 
@@ -68,6 +69,85 @@ pub struct JwtTokenData {
     pub audience: Option<String>,
 }
 
+/// `token_data` of a `basic` credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BasicTokenData {
+    #[schema(example = "api-user")]
+    pub username: String,
+    #[schema(value_type = String)]
+    pub password: Secret<String>,
+}
+
+/// The access token a `client_credentials` or `service_account` credential last minted, sealed
+/// with it until it is inside the refresh window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Minted {
+    pub access_token: Secret<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+}
+
+/// `token_data` of a `client_credentials` credential: an OAuth client that mints its own access
+/// tokens (RFC 6749 §4.4). The client secret is never returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClientCredentialsTokenData {
+    #[schema(value_type = String)]
+    pub client_id: Secret<String>,
+    #[schema(value_type = String)]
+    pub client_secret: Secret<String>,
+    /// Space-separated scopes to ask for (Microsoft: `https://graph.microsoft.com/.default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The API the token is for, where the provider wants an `audience` parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// An absolute URI naming the API the token is for (RFC 8707 `resource`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The directory tenant, where the provider's endpoint names one (Microsoft: a tenant id or
+    /// domain; never `common`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub minted: Option<Minted>,
+}
+
+/// `token_data` of a `service_account` credential: a private key that mints access tokens.
+/// Either an RFC 7523 JWT-bearer assertion signer (`issuer`, e.g. a Google `client_email`) or a
+/// GitHub App installation (`app_id` and `installation_id`). The key is never returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceAccountTokenData {
+    /// PEM: RSA (PKCS#8 or PKCS#1) signs RS256, EC P-256 (PKCS#8) signs ES256.
+    #[schema(value_type = String, example = "-----BEGIN PRIVATE KEY-----\n...")]
+    pub private_key: Secret<String>,
+    /// The assertion's `iss` (Google: the key file's `client_email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The assertion header's `kid` (Google: the key file's `private_key_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// The user to act as (`sub`; Google domain-wide delegation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The assertion's `aud`; the provider's token URL when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// GitHub App: the app's ID or client ID (the app JWT's `iss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "123456")]
+    pub app_id: Option<String>,
+    /// GitHub App: the installation to mint tokens for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "7890123")]
+    pub installation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub minted: Option<Minted>,
+}
+
 /// Token credentials; the fields allowed depend on `token_type`. Unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -75,6 +155,9 @@ pub enum TokenData {
     OAuth2(OAuth2TokenData),
     ApiKey(ApiKeyTokenData),
     Jwt(JwtTokenData),
+    Basic(BasicTokenData),
+    ClientCredentials(ClientCredentialsTokenData),
+    ServiceAccount(ServiceAccountTokenData),
 }
 
 /// What a GET returns of a credential: the usable secret, never client credentials.
@@ -84,6 +167,31 @@ pub enum UsableSecret {
     OAuth2(OAuth2Secret),
     ApiKey(ApiKeyTokenData),
     Jwt(JwtTokenData),
+    Basic(BasicSecret),
+    /// `client_credentials` and `service_account`: the minted access token.
+    Minted(MintedSecret),
+}
+
+/// The usable part of a `basic` credential.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BasicSecret {
+    pub username: String,
+    #[schema(value_type = String)]
+    pub password: Secret<String>,
+    /// The `Authorization` header value: `Basic base64(username:password)`.
+    #[schema(value_type = String, example = "Basic YXBpLXVzZXI6c2VjcmV0")]
+    pub authorization: Secret<String>,
+}
+
+/// The usable part of a `client_credentials` or `service_account` credential.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MintedSecret {
+    /// The minted access token, to send as `Authorization: Bearer`.
+    #[schema(value_type = String)]
+    pub access_token: Secret<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Bearer")]
+    pub token_type: Option<String>,
 }
 
 /// The usable part of an `oauth2` credential.
@@ -104,6 +212,8 @@ pub struct OAuth2Secret {
 enum Kind {
     Text,
     Seconds,
+    /// A provider's identifier: text, or a whole number (GitHub's ids), kept as text.
+    Id,
 }
 
 /// One field of a `token_data` schema, for validation messages.
@@ -144,11 +254,37 @@ const JWT_FIELDS: &[Field] = &[
     field("audience", Kind::Text, false),
 ];
 
+const BASIC_FIELDS: &[Field] = &[
+    field("username", Kind::Text, true),
+    field("password", Kind::Text, true),
+];
+const CLIENT_CREDENTIALS_FIELDS: &[Field] = &[
+    field("client_id", Kind::Text, true),
+    field("client_secret", Kind::Text, true),
+    field("scope", Kind::Text, false),
+    field("audience", Kind::Text, false),
+    field("resource", Kind::Text, false),
+    field("tenant", Kind::Id, false),
+];
+const SERVICE_ACCOUNT_FIELDS: &[Field] = &[
+    field("private_key", Kind::Text, true),
+    field("issuer", Kind::Text, false),
+    field("key_id", Kind::Text, false),
+    field("subject", Kind::Text, false),
+    field("scope", Kind::Text, false),
+    field("audience", Kind::Text, false),
+    field("app_id", Kind::Id, false),
+    field("installation_id", Kind::Id, false),
+];
+
 fn fields(token_type: TokenType) -> &'static [Field] {
     match token_type {
         TokenType::OAuth2 => OAUTH2_FIELDS,
         TokenType::ApiKey => API_KEY_FIELDS,
         TokenType::Jwt => JWT_FIELDS,
+        TokenType::Basic => BASIC_FIELDS,
+        TokenType::ClientCredentials => CLIENT_CREDENTIALS_FIELDS,
+        TokenType::ServiceAccount => SERVICE_ACCOUNT_FIELDS,
     }
 }
 
@@ -177,6 +313,19 @@ fn whole_seconds(n: &serde_json::Number) -> Option<u64> {
     (seconds <= MAX_EXPIRES_IN).then_some(seconds)
 }
 
+/// A present value as it is kept: whole seconds as integers, identifiers as text.
+fn normalised(fields: &[Field], name: &str, value: &Value) -> Value {
+    let kind = fields.iter().find(|f| f.name == name).map(|f| f.kind);
+    match (kind, value) {
+        (Some(Kind::Seconds), Value::Number(n)) => {
+            whole_seconds(n).map_or(value.clone(), Value::from)
+        }
+        (Some(Kind::Id), Value::Number(n)) => Value::String(n.to_string()),
+        (Some(Kind::Id), Value::String(s)) => Value::String(s.trim().to_string()),
+        _ => value.clone(),
+    }
+}
+
 /// Checks one field's value against its schema entry.
 fn check_field(spec: &Field, value: &Value) -> Result<(), String> {
     if let Value::String(text) = value
@@ -192,6 +341,8 @@ fn check_field(spec: &Field, value: &Value) -> Result<(), String> {
         (_, Value::Null) => !spec.required,
         (Kind::Text, Value::String(s)) => !spec.required || !s.trim().is_empty(),
         (Kind::Seconds, Value::Number(n)) => whole_seconds(n).is_some(),
+        (Kind::Id, Value::String(s)) => !s.trim().is_empty(),
+        (Kind::Id, Value::Number(n)) => n.as_u64().is_some(),
         _ => false,
     };
     if ok {
@@ -201,6 +352,7 @@ fn check_field(spec: &Field, value: &Value) -> Result<(), String> {
         Kind::Text if spec.required => "a non-empty string",
         Kind::Text => "a string",
         Kind::Seconds => "a whole number of seconds (0 to ten years)",
+        Kind::Id => "a non-empty string or a whole number",
     };
     Err(structure(format!(
         "field {:?} must be {expected}",
@@ -241,13 +393,50 @@ impl TokenData {
         let present: Map<String, Value> = map
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| match v {
-                Value::Number(n) => (k.clone(), whole_seconds(n).map_or(v.clone(), Value::from)),
-                _ => (k.clone(), v.clone()),
-            })
+            .map(|(k, v)| (k.clone(), normalised(fields, k, v)))
             .collect();
-        TokenData::from_value(token_type, Value::Object(present))
-            .map_err(|_| structure("token_data does not match its type".into()))
+        let data = TokenData::from_value(token_type, Value::Object(present))
+            .map_err(|_| structure("token_data does not match its type".into()))?;
+        data.check_kind()?;
+        Ok(data)
+    }
+
+    /// What the provider needs of this kind beyond the schema: a `tenant` where its
+    /// client-credentials endpoint names one.
+    pub fn check_for(&self, provider: &crate::providers::Provider) -> Result<(), String> {
+        match self {
+            TokenData::ClientCredentials(data)
+                if provider.needs_tenant() && data.tenant.is_none() =>
+            {
+                Err(structure(format!(
+                    "field \"tenant\" is required for {} client_credentials (the directory \
+                     tenant id or domain)",
+                    provider.key
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// What a kind needs beyond its fields' types: a private key that signs, and one way of
+    /// minting with it.
+    fn check_kind(&self) -> Result<(), String> {
+        let TokenData::ServiceAccount(data) = self else {
+            return Ok(());
+        };
+        SigningKey::from_pem(data.private_key.as_str())
+            .map_err(|e| structure(format!("field \"private_key\" {e}")))?;
+        match (&data.app_id, &data.installation_id, &data.issuer) {
+            (Some(_), Some(_), None) | (None, None, Some(_)) => Ok(()),
+            (Some(_), Some(_), Some(_)) => Err(structure(
+                "give either \"issuer\" (a JWT-bearer assertion) or \"app_id\" and                  \"installation_id\" (a GitHub App), not both"
+                    .into(),
+            )),
+            _ => Err(structure(
+                "a service_account needs \"issuer\" (a JWT-bearer assertion) or both                  \"app_id\" and \"installation_id\" (a GitHub App)"
+                    .into(),
+            )),
+        }
     }
 
     /// Reads stored token data of `token_type` (fields this version does not know are ignored,
@@ -257,6 +446,11 @@ impl TokenData {
             TokenType::OAuth2 => TokenData::OAuth2(serde_json::from_value(value)?),
             TokenType::ApiKey => TokenData::ApiKey(serde_json::from_value(value)?),
             TokenType::Jwt => TokenData::Jwt(serde_json::from_value(value)?),
+            TokenType::Basic => TokenData::Basic(serde_json::from_value(value)?),
+            TokenType::ClientCredentials => {
+                TokenData::ClientCredentials(serde_json::from_value(value)?)
+            }
+            TokenType::ServiceAccount => TokenData::ServiceAccount(serde_json::from_value(value)?),
         })
     }
 
@@ -271,6 +465,43 @@ impl TokenData {
             TokenData::OAuth2(_) => TokenType::OAuth2,
             TokenData::ApiKey(_) => TokenType::ApiKey,
             TokenData::Jwt(_) => TokenType::Jwt,
+            TokenData::Basic(_) => TokenType::Basic,
+            TokenData::ClientCredentials(_) => TokenType::ClientCredentials,
+            TokenData::ServiceAccount(_) => TokenType::ServiceAccount,
+        }
+    }
+
+    /// The access token a minting kind holds, if it minted one; `None` for other kinds.
+    pub fn minted(&self) -> Option<&Minted> {
+        match self {
+            TokenData::ClientCredentials(data) => data.minted.as_ref(),
+            TokenData::ServiceAccount(data) => data.minted.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The data after a successful refresh or mint: for `oauth2` the merged reply, for the
+    /// minting kinds the new access token; other kinds are unchanged.
+    pub fn merge_reply(self, reply: &TokenReply) -> TokenData {
+        let minted = || {
+            Some(Minted {
+                access_token: reply.access_token.clone(),
+                token_type: reply.token_type.clone(),
+            })
+        };
+        match self {
+            TokenData::OAuth2(data) => TokenData::OAuth2(data.merge_reply(reply)),
+            TokenData::ClientCredentials(data) => {
+                TokenData::ClientCredentials(ClientCredentialsTokenData {
+                    minted: minted(),
+                    ..data
+                })
+            }
+            TokenData::ServiceAccount(data) => TokenData::ServiceAccount(ServiceAccountTokenData {
+                minted: minted(),
+                ..data
+            }),
+            other => other,
         }
     }
 
@@ -291,8 +522,32 @@ impl TokenData {
             }),
             TokenData::ApiKey(data) => UsableSecret::ApiKey(data),
             TokenData::Jwt(data) => UsableSecret::Jwt(data),
+            TokenData::Basic(data) => UsableSecret::Basic(BasicSecret {
+                authorization: basic_authorization(&data.username, &data.password),
+                username: data.username,
+                password: data.password,
+            }),
+            TokenData::ClientCredentials(ClientCredentialsTokenData { minted, .. })
+            | TokenData::ServiceAccount(ServiceAccountTokenData { minted, .. }) => {
+                let minted = minted.unwrap_or(Minted {
+                    access_token: Secret::new(String::new()),
+                    token_type: None,
+                });
+                UsableSecret::Minted(MintedSecret {
+                    access_token: minted.access_token,
+                    token_type: minted.token_type,
+                })
+            }
         }
     }
+}
+
+/// `Basic base64(username:password)` (RFC 7617).
+fn basic_authorization(username: &str, password: &Secret<String>) -> Secret<String> {
+    use base64::Engine;
+    let pair = format!("{username}:{}", password.as_str());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    Secret::new(format!("Basic {encoded}"))
 }
 
 impl OAuth2TokenData {

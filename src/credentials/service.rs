@@ -24,9 +24,8 @@ use crate::model::{
     Account, Clock, CredentialKey, EventKind, Outcome, Revocation, Scopes, TokenStatus, TokenType,
     WebhookEvent,
 };
-use crate::providers::OAuthClient;
-use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
+use crate::providers::{OAuthClient, Provider, Registry};
 use crate::secret::random_base62;
 
 /// A credential as stored, and its decrypted data.
@@ -53,6 +52,9 @@ pub struct Want {
     /// live shorter is not asked on every call.
     pub min_validity: Option<Duration>,
 }
+
+/// Work a store does in its transaction after writing the credential.
+pub type AlsoInTransaction = Box<dyn FnOnce(&mut DbConnection) -> Result<(), DbError> + Send>;
 
 /// What a store request brings, before it is checked.
 #[derive(Debug)]
@@ -317,6 +319,17 @@ impl CredentialService {
         key: CredentialKey,
         new: NewCredential,
     ) -> Result<(Stored, TokenRow), Error> {
+        self.store_with(key, new, None).await
+    }
+
+    /// `store`, with `also` done in the same transaction after the credential is written (a
+    /// connect marks itself connected there, so neither happens without the other).
+    pub async fn store_with(
+        &self,
+        key: CredentialKey,
+        new: NewCredential,
+        also: Option<AlsoInTransaction>,
+    ) -> Result<(Stored, TokenRow), Error> {
         let provider = self
             .inner
             .registry
@@ -331,16 +344,9 @@ impl CredentialService {
             )));
         }
         let data = TokenData::validate(token_type, &new.token_data).map_err(Error::Invalid)?;
+        data.check_for(provider).map_err(Error::Invalid)?;
         let now = self.now();
-        let expires_at = match (&new.expires_at, data.oauth2().and_then(|d| d.expires_in)) {
-            (Some(at), _) => Some(expiry::parse_time(at).map_err(|_| {
-                Error::Invalid(
-                    "expires_at must be an RFC 3339 time, e.g. 2025-01-16T10:00:00Z".into(),
-                )
-            })?),
-            (None, Some(secs)) => policy::expires_at_after(now, secs),
-            (None, None) => None,
-        };
+        let expires_at = stored_expiry(&new, &data, provider, now)?;
         let scopes = new.scopes.map(|s| Scopes::new(s).to_column());
         let account = new.account.as_ref().and_then(Account::to_column);
         // The background refresher's first look: the same rule as after a refresh (halfway
@@ -372,7 +378,11 @@ impl CredentialService {
                     account: account.as_deref(),
                     background_at,
                 };
-                write_arrival(conn, &subscriptions, (&key, &new), arrived)
+                let written = write_arrival(conn, &subscriptions, (&key, &new), arrived)?;
+                if let Some(also) = also {
+                    also(conn)?;
+                }
+                Ok(written)
             })
             .await;
         self.written(&evicted);
@@ -544,6 +554,32 @@ pub async fn remove(db: &Db, key: &CredentialKey, removal: Removal) -> Result<bo
 }
 
 /// Whether a credential is past its expiry at `now`.
+/// The expiry a new credential is stored with: the request's `expires_at`, else its
+/// `expires_in`; a refresh token with neither is taken to expire after the provider's usual
+/// lifetime (so it is refreshed, not left to die silently); a minting kind has minted nothing
+/// yet, so its token "expired" now and the first GET (or the background refresher) mints.
+fn stored_expiry(
+    new: &NewCredential,
+    data: &TokenData,
+    provider: &Provider,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, Error> {
+    if data.token_type().minted() {
+        return Ok(Some(now));
+    }
+    let oauth2 = data.oauth2();
+    Ok(match (&new.expires_at, oauth2.and_then(|d| d.expires_in)) {
+        (Some(at), _) => Some(expiry::parse_time(at).map_err(|_| {
+            Error::Invalid("expires_at must be an RFC 3339 time, e.g. 2025-01-16T10:00:00Z".into())
+        })?),
+        (None, Some(secs)) => policy::expires_at_after(now, secs),
+        (None, None) if oauth2.is_some_and(|d| d.refresh_token().is_some()) => {
+            policy::expires_at_after(now, provider.assumed_expires_in())
+        }
+        (None, None) => None,
+    })
+}
+
 pub fn is_expired(expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
     expires_at.is_some_and(|at| at <= now)
 }

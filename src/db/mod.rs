@@ -4,6 +4,7 @@
 
 pub mod access_tokens;
 pub mod api_keys;
+pub mod connects;
 pub mod events;
 pub mod key_check;
 pub mod notify;

@@ -23,6 +23,8 @@ pub struct StateRow {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// The connect this state belongs to (null for states written before connects existed).
+    pub connect_id: Option<String>,
 }
 
 /// What consuming a state found.

@@ -90,6 +90,30 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        connect_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    connects (connect_id) {
+        connect_id -> Text,
+        tenant -> Text,
+        user_id -> Text,
+        integration_key -> Text,
+        provider -> Text,
+        flow -> Text,
+        status -> Text,
+        error -> Nullable<Text>,
+        scopes -> Nullable<Text>,
+        device_ciphertext -> Nullable<Text>,
+        interval_secs -> Integer,
+        next_poll_at -> Nullable<BigInt>,
+        poll_failures -> Integer,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
     }
 }
 

@@ -307,7 +307,7 @@ impl TokenRow {
         Ok(written > 0)
     }
 
-    /// Up to `limit` OAuth2 credentials, not invalid, expiring before `horizon`, that the
+    /// Up to `limit` renewed credentials (`TokenType::RENEWED`), not invalid, expiring before `horizon`, that the
     /// background refresher should look at by `now_ms` and nobody is refreshing: soonest expiry
     /// first. Two index ranges: those it has not seen (`tokens_refresh_unseen`, by expiry) and
     /// those whose next look is due (`tokens_refresh_next`).
@@ -320,8 +320,9 @@ impl TokenRow {
         let not_leased = tokens::refresh_lease_until
             .is_null()
             .or(tokens::refresh_lease_until.lt(now_ms));
+        let renewed: Vec<&str> = TokenType::RENEWED.iter().map(|t| t.as_str()).collect();
         let refreshable = tokens::token_type
-            .eq(TokenType::OAuth2.as_str())
+            .eq_any(renewed)
             .and(tokens::status.ne(TokenStatus::Invalid.as_str()))
             .and(tokens::expires_at.is_not_null())
             .and(tokens::expires_at.le(horizon));
@@ -334,6 +335,7 @@ impl TokenRow {
         let unseen: Vec<Due> = tokens::table
             .filter(
                 refreshable
+                    .clone()
                     .and(tokens::background_at.is_null())
                     .and(not_leased),
             )

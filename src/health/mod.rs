@@ -1,6 +1,6 @@
-//! Connection health: an instance's background workers — the refresher (`refresher`), webhook
-//! delivery (started from `webhooks::delivery`) and retention (`retention`). `spawn` starts
-//! them; nothing here knows about HTTP.
+//! Connection health: an instance's background workers — the refresher (`refresher`), the
+//! device-flow poller (`connect::device`), webhook delivery (started from `webhooks::delivery`)
+//! and retention (`retention`). `spawn` starts them; nothing here knows about HTTP.
 
 pub mod refresher;
 pub mod retention;
@@ -8,6 +8,8 @@ pub mod retention;
 use std::time::Duration;
 
 use crate::config::HealthConfig;
+use crate::connect::ConnectService;
+use crate::connect::device::DevicePoller;
 use crate::credentials::{CredentialService, ErrorChain};
 use crate::db::Db;
 use crate::model::Clock;
@@ -34,14 +36,23 @@ impl Workers {
     }
 }
 
-/// Starts the background refresher (unless turned off), webhook delivery and retention.
-/// Must be called inside the runtime.
-pub fn spawn(
-    db: &Db,
-    credentials: &CredentialService,
-    webhooks: &WebhookService,
-    config: &HealthConfig,
-) -> Result<Workers, String> {
+/// The services the workers run on.
+pub struct Services<'a> {
+    pub db: &'a Db,
+    pub credentials: &'a CredentialService,
+    pub webhooks: &'a WebhookService,
+    pub connect: &'a ConnectService,
+}
+
+/// Starts the background refresher (unless turned off), the device-flow poller, webhook
+/// delivery and retention. Must be called inside the runtime.
+pub fn spawn(services: Services<'_>, config: &HealthConfig) -> Result<Workers, String> {
+    let Services {
+        db,
+        credentials,
+        webhooks,
+        connect,
+    } = services;
     let mut tasks = Vec::new();
     if config.background_refresh {
         let settings = RefresherSettings {
@@ -53,6 +64,8 @@ pub fn spawn(
         tasks.push(tokio::spawn(refresher.run()));
     }
     let owner = format!("inst_{}", random_base62(12).map_err(|e| e.to_string())?);
+    let poller = DevicePoller::new(connect.clone(), owner.clone());
+    tasks.push(tokio::spawn(poller.run()));
     let retry = (config.webhook_retry_base, config.webhook_allow_private);
     let clock = credentials.clock().clone();
     let deliverer = Deliverer::new(db.clone(), webhooks.clone(), retry, owner, clock.clone())?;

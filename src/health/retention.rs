@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 
 use crate::credentials::service::{Removal, remove};
 use crate::db::access_tokens::AccessTokenRow;
+use crate::db::connects::ConnectRow;
 use crate::db::events::EventRow;
 use crate::db::oauth_states::StateRow;
 use crate::db::tokens::TokenRow;
@@ -36,6 +37,7 @@ pub struct RetentionSettings {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Purged {
     pub access_tokens: usize,
+    /// Connect states and connects (their status is kept a day past expiry).
     pub oauth_states: usize,
     pub events: usize,
     pub webhook_messages: usize,
@@ -85,10 +87,16 @@ pub async fn purge(
     let grace = days_before(now, ACCESS_TOKEN_GRACE_DAYS);
     let events_before = days_before(now, settings.events_days);
     let delivered_before = days_before(now, DELIVERED_DAYS);
+    // A finished connect's status stays readable for a day after it expired.
+    let connects_before = days_before(now, 1);
     let mut purged = Purged {
         access_tokens: in_batches(db, move |c, n| AccessTokenRow::purge_expired(c, grace, n))
             .await?,
-        oauth_states: in_batches(db, move |c, n| StateRow::purge_expired(c, now, n)).await?,
+        oauth_states: in_batches(db, move |c, n| StateRow::purge_expired(c, now, n)).await?
+            + in_batches(db, move |c, n| {
+                ConnectRow::purge_expired(c, connects_before, n)
+            })
+            .await?,
         events: in_batches(db, move |c, n| EventRow::purge_before(c, events_before, n)).await?,
         webhook_messages: in_batches(db, move |c, n| {
             MessageRow::purge_finished(c, delivered_before, n)

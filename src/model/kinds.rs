@@ -15,10 +15,41 @@ text_enum! {
         ApiKey = "api_key",
         #[serde(rename = "jwt")]
         Jwt = "jwt",
+        /// A username and password (HTTP Basic).
+        #[serde(rename = "basic")]
+        Basic = "basic",
+        /// An OAuth client that mints its own access tokens (RFC 6749 §4.4).
+        #[serde(rename = "client_credentials")]
+        ClientCredentials = "client_credentials",
+        /// A private key that mints access tokens: a JWT-bearer assertion (RFC 7523) or a GitHub
+        /// App's installation token.
+        #[serde(rename = "service_account")]
+        ServiceAccount = "service_account",
     }
 }
 
 impl TokenType {
+    /// The kinds tokenvault keeps usable by calling the provider: refreshing (`oauth2`) or
+    /// minting (`client_credentials`, `service_account`).
+    pub const RENEWED: &'static [TokenType] = &[
+        TokenType::OAuth2,
+        TokenType::ClientCredentials,
+        TokenType::ServiceAccount,
+    ];
+
+    /// Whether tokenvault renews this kind at the provider (see `RENEWED`).
+    pub fn renewed(self) -> bool {
+        TokenType::RENEWED.contains(&self)
+    }
+
+    /// Whether this kind's usable token is minted from a secret the app never gets back.
+    pub fn minted(self) -> bool {
+        matches!(
+            self,
+            TokenType::ClientCredentials | TokenType::ServiceAccount
+        )
+    }
+
     /// Case-insensitive parse of a request value.
     pub fn parse_request(value: &str) -> Option<TokenType> {
         value.trim().to_ascii_lowercase().parse().ok()
@@ -34,6 +65,37 @@ text_enum! {
         Expired = "expired",
         /// The provider rejected the refresh token: the user must re-authorize.
         Invalid = "invalid",
+    }
+}
+
+text_enum! {
+    /// How a connect obtains the user's consent.
+    #[derive(Serialize, Deserialize, Default)]
+    pub enum ConnectFlow {
+        /// The user's browser goes to the provider and comes back (authorization code + PKCE).
+        #[default]
+        #[serde(rename = "authorization_code")]
+        AuthorizationCode = "authorization_code",
+        /// The user enters a code on another device (RFC 8628); tokenvault polls.
+        #[serde(rename = "device")]
+        Device = "device",
+    }
+}
+
+text_enum! {
+    /// Where a connect stands.
+    #[derive(Serialize, Deserialize)]
+    pub enum ConnectStatus {
+        #[serde(rename = "pending")]
+        Pending = "pending",
+        #[serde(rename = "connected")]
+        Connected = "connected",
+        #[serde(rename = "denied")]
+        Denied = "denied",
+        #[serde(rename = "expired")]
+        Expired = "expired",
+        #[serde(rename = "failed")]
+        Failed = "failed",
     }
 }
 

@@ -86,7 +86,32 @@ pub enum Grant<'a> {
     },
     /// A refresh token to trade for a new access token.
     RefreshToken(&'a Secret<String>),
+    /// The client's own access token (RFC 6749 §4.4), with what the credential asks for.
+    ClientCredentials {
+        scope: Option<&'a str>,
+        audience: Option<&'a str>,
+        /// RFC 8707.
+        resource: Option<&'a str>,
+    },
+    /// A signed assertion traded for an access token (RFC 7523 §2.1); no client
+    /// authentication. `scope` when the provider wants it beside the assertion.
+    JwtBearer {
+        assertion: &'a str,
+        scope: Option<&'a str>,
+    },
 }
+
+/// The `grant_type` of RFC 7523 §2.1.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// OAuth `error` codes that reject a minting grant for good: the credential's own client or key
+/// is refused, or what it asks for is (RFC 6749 §5.2, RFC 8707 §2).
+const DEAD_MINT_ERRORS: &[&str] = &[
+    "invalid_client",
+    "unauthorized_client",
+    "invalid_scope",
+    "invalid_target",
+];
 
 impl Grant<'_> {
     /// The grant's own parameters (client authentication is added separately).
@@ -111,6 +136,42 @@ impl Grant<'_> {
                 ("grant_type", "refresh_token"),
                 ("refresh_token", token.as_str()),
             ],
+            Grant::ClientCredentials {
+                scope,
+                audience,
+                resource,
+            } => {
+                let mut params = vec![("grant_type", "client_credentials")];
+                let asked = [
+                    ("scope", scope),
+                    ("audience", audience),
+                    ("resource", resource),
+                ];
+                params.extend(asked.into_iter().filter_map(|(k, v)| Some((k, (*v)?))));
+                params
+            }
+            Grant::JwtBearer { assertion, scope } => {
+                let mut params = vec![("grant_type", JWT_BEARER), ("assertion", *assertion)];
+                if let Some(scope) = scope {
+                    params.push(("scope", *scope));
+                }
+                params
+            }
+        }
+    }
+
+    /// Whether the client authenticates on this grant (the assertion is the proof of a
+    /// JWT-bearer grant).
+    fn authenticates_client(&self) -> bool {
+        !matches!(self, Grant::JwtBearer { .. })
+    }
+
+    /// OAuth errors that reject this grant for good besides the dead-grant ones: a minting
+    /// grant's client or key is the credential itself.
+    fn dead_errors(&self) -> &'static [&'static str] {
+        match self {
+            Grant::ClientCredentials { .. } | Grant::JwtBearer { .. } => DEAD_MINT_ERRORS,
+            _ => &[],
         }
     }
 
@@ -119,7 +180,7 @@ impl Grant<'_> {
     fn reply_path<'p>(&self, provider: &'p Provider) -> Option<&'p str> {
         match self {
             Grant::AuthorizationCode { .. } => provider.token_reply_path.as_deref(),
-            Grant::RefreshToken(_) => None,
+            _ => None,
         }
     }
 }
@@ -186,22 +247,25 @@ impl ProviderClient {
         let token_url = provider.token_url.as_deref().ok_or_else(|| {
             Failure::transient(format!("provider {} has no token endpoint", provider.key))
         })?;
-        let client = client.ok_or_else(|| {
-            Failure::transient(format!(
-                "no OAuth client configured for {}: store client_id/client_secret in token_data \
-                 or set TOKENVAULT_{}_CLIENT_ID and _CLIENT_SECRET",
-                provider.key,
-                provider.key.to_ascii_uppercase()
-            ))
-        })?;
         let mut params = grant.params();
         // GitHub answers form-encoded unless asked for JSON.
-        let request = self.request(reqwest::Method::POST, token_url, timeout);
-        let basic = provider.client_auth == ClientAuth::Basic;
-        let request = authenticate_client(request, &mut params, client, basic);
+        let mut request = self.request(reqwest::Method::POST, token_url, timeout);
+        if grant.authenticates_client() {
+            let client = client.ok_or_else(|| {
+                Failure::transient(format!(
+                    "no OAuth client configured for {}: store client_id/client_secret in \
+                     token_data or set TOKENVAULT_{}_CLIENT_ID and _CLIENT_SECRET",
+                    provider.key,
+                    provider.key.to_ascii_uppercase()
+                ))
+            })?;
+            let basic = provider.client_auth == ClientAuth::Basic;
+            request = authenticate_client(request, &mut params, client, basic);
+        }
         let request = with_body(request, provider.request_format, &params);
         let (status, retry_after, reply) = send(request, timeout).await?;
-        let whole = json_reply(check_reply(status, retry_after, &reply)?)?;
+        let checked = check_reply(status, retry_after, &reply, grant.dead_errors())?;
+        let whole = json_reply(checked)?;
         let tokens = match grant.reply_path(provider) {
             Some(path) => lookup(&Value::Object(whole.clone()), path)
                 .and_then(Value::as_object)
@@ -301,11 +365,63 @@ impl ProviderClient {
         }
         let request = with_body(request, spec.format, &params);
         let (status, retry_after, reply) = send(request, timeout).await?;
-        check_reply(status, retry_after, &reply).map(|_| ())
+        check_reply(status, retry_after, &reply, &[]).map(|_| ())
+    }
+
+    /// A GitHub App installation's access token, asked for with the app's JWT: `POST
+    /// {url}` → 201 `{"token", "expires_at"}`. A refused JWT (401) or a gone installation
+    /// (404) rejects the credential; anything else may pass.
+    pub async fn installation_token(
+        &self,
+        url: &str,
+        app_jwt: &str,
+        timeout: Duration,
+    ) -> Result<TokenReply, Failure> {
+        let request = self
+            .http
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .bearer_auth(app_jwt)
+            .timeout(timeout);
+        let (status, retry_after, body) = send(request, timeout).await?;
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                return Err(Failure::Rejected(
+                    "the provider refused the app's JWT (HTTP 401): check app_id and private_key"
+                        .into(),
+                ));
+            }
+            StatusCode::NOT_FOUND => {
+                return Err(Failure::Rejected(
+                    "the installation is gone (HTTP 404)".into(),
+                ));
+            }
+            _ => {}
+        }
+        let checked = check_reply(status, retry_after, &body, &[])?;
+        let mut reply = json_reply(checked)?;
+        // GitHub names it `token` and gives an absolute `expires_at`.
+        if let Some(token) = reply.remove("token") {
+            reply.insert("access_token".into(), token);
+        }
+        let expires_in = reply
+            .get("expires_at")
+            .and_then(Value::as_str)
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| {
+                at.timestamp()
+                    .saturating_sub(chrono::Utc::now().timestamp())
+            })
+            .map(|secs| u64::try_from(secs).unwrap_or(0));
+        let mut tokens = parse_token_reply(reply)?;
+        tokens.expires_in = expires_in;
+        tokens.token_type.get_or_insert_with(|| "token".into());
+        Ok(tokens)
     }
 
     /// A request to a provider: JSON asked for, bounded by `timeout`.
-    fn request(
+    pub(super) fn request(
         &self,
         method: reqwest::Method,
         url: &str,
@@ -320,7 +436,7 @@ impl ProviderClient {
 
 /// The OAuth client's credentials on a request: HTTP Basic, or `client_id`/`client_secret`
 /// among the body parameters.
-fn authenticate_client<'a>(
+pub(super) fn authenticate_client<'a>(
     request: reqwest::RequestBuilder,
     params: &mut Vec<(&'a str, &'a str)>,
     client: &'a OAuthClient,
@@ -341,7 +457,7 @@ fn authenticate_client<'a>(
     request
 }
 
-fn with_body(
+pub(super) fn with_body(
     request: reqwest::RequestBuilder,
     format: BodyFormat,
     params: &[(&str, &str)],
@@ -360,7 +476,7 @@ fn with_body(
 }
 
 /// Sends a request; network trouble and timeouts are transient failures.
-async fn send(
+pub(super) async fn send(
     request: reqwest::RequestBuilder,
     timeout: Duration,
 ) -> Result<(StatusCode, Option<u64>, Vec<u8>), Failure> {
@@ -394,7 +510,7 @@ async fn send(
 }
 
 /// A reply body as key/values: a JSON object, or a form-encoded body (GitHub without `Accept`).
-fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
+pub(super) fn parse_body(body: &[u8]) -> Option<Map<String, Value>> {
     if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
         return Some(map);
     }
@@ -441,6 +557,8 @@ const KNOWN_ERRORS: &[&str] = &[
     "invalid_code",
     "ratelimited",
     "rate_limited",
+    "invalid_target",
+    "authorization_declined",
 ];
 
 /// An OAuth `error` code as it may travel on (a reason, a log line, an audit event, an app's
@@ -461,6 +579,7 @@ fn reply_failure(
     status: StatusCode,
     retry_after: Option<u64>,
     parsed: Option<&Map<String, Value>>,
+    dead: &[&str],
 ) -> Option<Failure> {
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Some(Failure::Transient {
@@ -482,22 +601,23 @@ fn reply_failure(
     }
     let code = error.map_or_else(|| "ok_false".to_string(), error_code);
     let reason = format!("provider answered {code} (HTTP {})", status.as_u16());
-    if DEAD_GRANT_ERRORS.contains(&code.as_str()) {
+    if DEAD_GRANT_ERRORS.contains(&code.as_str()) || dead.contains(&code.as_str()) {
         Some(Failure::Rejected(reason))
     } else {
         Some(Failure::transient(reason))
     }
 }
 
-/// The reply's key/values when it is a success: no failure described (`reply_failure`) and a
-/// 2xx status.
-fn check_reply(
+/// The reply's key/values when it is a success: no failure described (`reply_failure`; `dead`:
+/// the OAuth errors that reject besides the dead-grant ones) and a 2xx status.
+pub(super) fn check_reply(
     status: StatusCode,
     retry_after: Option<u64>,
     body: &[u8],
+    dead: &[&str],
 ) -> Result<Option<Map<String, Value>>, Failure> {
     let parsed = parse_body(body);
-    if let Some(failure) = reply_failure(status, retry_after, parsed.as_ref()) {
+    if let Some(failure) = reply_failure(status, retry_after, parsed.as_ref(), dead) {
         return Err(failure);
     }
     if !status.is_success() {
@@ -510,12 +630,14 @@ fn check_reply(
 }
 
 /// A reply that must be key/values (JSON or form-encoded).
-fn json_reply(parsed: Option<Map<String, Value>>) -> Result<Map<String, Value>, Failure> {
+pub(super) fn json_reply(
+    parsed: Option<Map<String, Value>>,
+) -> Result<Map<String, Value>, Failure> {
     parsed.ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))
 }
 
 /// The tokens of a successful reply; an empty or missing `access_token` is malformed.
-fn parse_token_reply(map: Map<String, Value>) -> Result<TokenReply, Failure> {
+pub(super) fn parse_token_reply(map: Map<String, Value>) -> Result<TokenReply, Failure> {
     let text = |field: &str| {
         map.get(field)
             .and_then(Value::as_str)
@@ -581,7 +703,12 @@ mod tests {
 
     fn parse(status: u16, body: &str) -> Result<TokenReply, Failure> {
         let status = StatusCode::from_u16(status).unwrap();
-        parse_token_reply(json_reply(check_reply(status, None, body.as_bytes())?)?)
+        parse_token_reply(json_reply(check_reply(
+            status,
+            None,
+            body.as_bytes(),
+            &[],
+        )?)?)
     }
 
     #[test]
@@ -686,7 +813,7 @@ mod tests {
                 body in proptest::collection::vec(any::<u8>(), 0..512),
             ) {
                 let status = StatusCode::from_u16(status).unwrap();
-                if let Ok(reply) = check_reply(status, retry_after, &body).and_then(json_reply).and_then(parse_token_reply) {
+                if let Ok(reply) = check_reply(status, retry_after, &body, &[]).and_then(json_reply).and_then(parse_token_reply) {
                     prop_assert!(!reply.access_token.as_str().is_empty());
                 }
             }
@@ -704,7 +831,7 @@ mod tests {
                     reply["scope"] = Value::from(scope);
                 }
                 let body = serde_json::to_vec(&reply).unwrap();
-                let parsed = check_reply(StatusCode::OK, retry_after, &body).and_then(json_reply).and_then(parse_token_reply);
+                let parsed = check_reply(StatusCode::OK, retry_after, &body, &[]).and_then(json_reply).and_then(parse_token_reply);
                 let reply = parsed.map_err(|f| TestCaseError::fail(f.reason().to_string()))?;
                 let merged = stored().merge_reply(&reply);
                 prop_assert_eq!(merged.expires_in, reply.expires_in);

@@ -1,7 +1,9 @@
 //! The provider registry: the embedded whitelist (`providers.toml`), optionally extended or
 //! overridden field by field by a `PROVIDERS_FILE`. Passed into the app as data, never global.
 
+pub mod assertion;
 pub mod client;
+pub mod device;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -92,7 +94,44 @@ pub struct Provider {
     /// code-exchange reply when there is no `userinfo_url` (Notion's `owner.user`).
     #[serde(default)]
     pub account: AccountPaths,
+    /// Seconds a token is taken to live when the provider's reply gives no `expires_in`: a
+    /// refresh token is used (or a token minted anew) by then; a day when absent.
+    #[serde(default)]
+    pub default_expires_in: Option<u64>,
+    /// Where a `service_account`'s JWT-bearer assertion carries `scope`: among its claims
+    /// (Google) or as a form parameter beside it.
+    #[serde(default)]
+    pub assertion_scope: ScopePlace,
+    /// A GitHub App installation's token endpoint, `{installation_id}` replaced.
+    #[serde(default)]
+    pub installation_token_url: Option<String>,
+    /// The client-credentials grant's endpoint when it is not `token_url`; `{tenant}` is the
+    /// credential's `tenant` (Microsoft's app-only tokens need the directory tenant).
+    #[serde(default)]
+    pub client_credentials_url: Option<String>,
+    /// Device flow (RFC 8628): where a device authorization starts; absent, no device flow.
+    #[serde(default)]
+    pub device_authorization_url: Option<String>,
+    /// Where the device code is polled; `token_url` when absent.
+    #[serde(default)]
+    pub device_token_url: Option<String>,
+    /// Whether a poll authenticates the client with its secret (Google), or sends the client id
+    /// alone as a public client must (GitHub, Microsoft).
+    #[serde(default = "yes")]
+    pub device_client_secret: bool,
 }
+
+/// Where a JWT-bearer grant puts the scopes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopePlace {
+    #[default]
+    Claim,
+    Param,
+}
+
+/// When a reply gives no `expires_in` and the registry no `default_expires_in`: a day.
+pub const FALLBACK_EXPIRES_IN: u64 = 24 * 3600;
 
 /// How the userinfo endpoint is called (Dropbox's RPC endpoints want POST).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -200,6 +239,46 @@ impl Provider {
         self.token_types.contains(&token_type)
     }
 
+    /// How long a token whose reply named no lifetime is taken to live.
+    pub fn assumed_expires_in(&self) -> u64 {
+        self.default_expires_in.unwrap_or(FALLBACK_EXPIRES_IN)
+    }
+
+    /// Whether the device flow can start for this provider (given a platform client).
+    pub fn supports_device(&self) -> bool {
+        self.device_authorization_url.is_some()
+            && self.device_token_url().is_some()
+            && self.supports(TokenType::OAuth2)
+    }
+
+    /// Where device codes are polled.
+    pub fn device_token_url(&self) -> Option<&str> {
+        self.device_token_url
+            .as_deref()
+            .or(self.token_url.as_deref())
+    }
+
+    /// Whether the client-credentials endpoint needs the credential's `tenant`.
+    pub fn needs_tenant(&self) -> bool {
+        self.client_credentials_url
+            .as_deref()
+            .is_some_and(|url| url.contains("{tenant}"))
+    }
+
+    /// What a kind this provider lists needs and the entry lacks.
+    fn missing_for_kinds(&self) -> Option<&'static str> {
+        let has_url = self.token_url.is_some();
+        if self.supports(TokenType::ClientCredentials)
+            && !has_url
+            && self.client_credentials_url.is_none()
+        {
+            return Some("client_credentials needs token_url or client_credentials_url");
+        }
+        let installs = self.installation_token_url.is_some();
+        (self.supports(TokenType::ServiceAccount) && !has_url && !installs)
+            .then_some("service_account needs token_url or installation_token_url")
+    }
+
     /// Whether the connect flow can start for this provider (given a platform client).
     pub fn supports_connect(&self) -> bool {
         self.authorize_url.is_some() && self.token_url.is_some() && self.supports(TokenType::OAuth2)
@@ -220,7 +299,8 @@ pub struct ProviderInfo {
     pub env_var: String,
     #[schema(example = "~1 hour")]
     pub token_lifetime: String,
-    /// Whether tokenvault can refresh this provider's OAuth2 tokens.
+    /// Whether tokenvault can refresh this provider's OAuth2 tokens (or mint its
+    /// `client_credentials` / `service_account` tokens).
     pub supports_refresh: bool,
     /// Whether deleting a credential revokes it at the provider.
     pub supports_revocation: bool,
@@ -243,7 +323,7 @@ impl ProviderInfo {
             token_types: p.token_types.clone(),
             env_var: p.env_var.clone(),
             token_lifetime: p.token_lifetime.clone(),
-            supports_refresh: p.supports(TokenType::OAuth2) && p.token_url.is_some(),
+            supports_refresh: p.token_types.iter().any(|t| t.renewed()) && p.token_url.is_some(),
             supports_revocation: p.revoke.is_some(),
             supports_connect: p.supports_connect() && client_configured,
             default_scopes: p.default_scopes.clone(),
@@ -293,6 +373,9 @@ impl Registry {
                 .map_err(|e| format!("provider [{key}]: {e}"))?;
             if provider.token_types.is_empty() {
                 return Err(format!("provider [{key}]: token_types must not be empty"));
+            }
+            if let Some(missing) = provider.missing_for_kinds() {
+                return Err(format!("provider [{key}]: {missing}"));
             }
             provider.key = key.clone();
             providers.insert(key, provider);

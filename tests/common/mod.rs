@@ -4,6 +4,7 @@
 
 pub mod auth_server;
 pub mod fault_proxy;
+pub mod grant_server;
 pub mod oauth_mock;
 pub mod receiver;
 

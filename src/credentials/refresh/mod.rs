@@ -5,6 +5,7 @@
 
 pub mod flight;
 pub mod lease;
+mod mint;
 pub mod policy;
 
 use std::time::Instant;
@@ -13,9 +14,9 @@ use super::data::TokenData;
 use super::service::{Credential, CredentialService, Usable, Want};
 use super::{Error, Inconsistency};
 use crate::db::tokens::{FailedFields, TokenRow};
-use crate::model::{CredentialKey, Outcome, Scopes, TokenStatus, TokenType, WebhookEvent};
+use crate::model::{CredentialKey, Outcome, Scopes, TokenStatus, WebhookEvent};
 use crate::providers::Provider;
-use crate::providers::client::{Failure, Grant, TokenReply};
+use crate::providers::client::{Failure, TokenReply};
 use flight::Tail;
 use lease::Acquired;
 
@@ -54,7 +55,7 @@ impl CredentialService {
             Err(e) => return Err(e),
         };
         let row = &credential.row;
-        if row.token_type != TokenType::OAuth2 || row.status == TokenStatus::Invalid {
+        if !row.token_type.renewed() || row.status == TokenStatus::Invalid {
             return Ok(Ahead::Skipped);
         }
         if policy::not_refreshable(&credential, &self.inner.registry).is_some() {
@@ -94,12 +95,20 @@ impl CredentialService {
             })
         };
         let row = &credential.row;
-        if row.token_type != TokenType::OAuth2 {
+        if !row.token_type.renewed() {
             return as_is(credential);
         }
         if row.status == TokenStatus::Invalid {
             return Err(Error::rejected(None));
         }
+        // A minting kind with nothing minted yet has no token to fall back to.
+        let as_is = |credential: Credential| match credential.data.minted() {
+            None if credential.row.token_type.minted() => Err(Error::Unavailable {
+                reason: "no access token has been minted for this credential yet".into(),
+                retry_after: policy::cooldown_left(credential.row.cooldown_until, self.now_ms()),
+            }),
+            _ => as_is(credential),
+        };
         let now = self.now();
         let settings = &self.inner.settings;
         // Forcing (and asking for more validity than the window gives) is limited to once per
@@ -229,28 +238,6 @@ impl CredentialService {
         }
     }
 
-    /// The refresh-token grant at the provider. No database connection is held meanwhile.
-    async fn call_provider(
-        &self,
-        provider: &Provider,
-        data: &TokenData,
-    ) -> Result<TokenReply, Failure> {
-        let data = data
-            .oauth2()
-            .ok_or_else(|| Failure::transient("not an OAuth2 credential"))?;
-        let refresh_token = data
-            .refresh_token()
-            .ok_or_else(|| Failure::transient("no refresh token"))?;
-        let client = data.client(self.inner.settings.oauth_clients.get(&provider.key));
-        let timeout = self.inner.settings.timeout;
-        let grant = Grant::RefreshToken(refresh_token);
-        let call = self
-            .inner
-            .client
-            .token(provider, grant, client.as_ref(), timeout);
-        call.await.map(|exchanged| exchanged.tokens)
-    }
-
     /// Seals the merged reply and writes it (compare-and-set on the version the refresh started
     /// from). A database fault does not lose it: waiters get it from memory while the write is
     /// retried in the background.
@@ -262,15 +249,10 @@ impl CredentialService {
         (reply, asked_at_ms): (TokenReply, i64),
     ) -> Result<Led, Error> {
         let Credential { row, data } = credential;
-        let TokenData::OAuth2(oauth2) = data else {
-            return Err(Error::internal(Inconsistency(format!(
-                "{key}: refreshed a credential that is not OAuth2"
-            ))));
-        };
-        let fresh = TokenData::OAuth2(oauth2.merge_reply(&reply));
+        let fresh = data.merge_reply(&reply);
         let rotated = reply.refresh_token.is_some();
-        let success = self.success_write(key, &row, &fresh, (&reply, asked_at_ms));
-        tracing::info!(%key, provider = %provider.key, rotated, "refreshed credential");
+        let success = self.success_write(key, (&row, provider), &fresh, (&reply, asked_at_ms));
+        tracing::info!(%key, provider = %provider.key, kind = %row.token_type, rotated, "renewed credential");
         if provider.rotates_refresh_token && !rotated {
             tracing::debug!(%key, provider = %provider.key, "provider usually rotates refresh tokens; this reply kept it");
         }
@@ -311,14 +293,15 @@ impl CredentialService {
     fn success_write(
         &self,
         key: &CredentialKey,
-        row: &TokenRow,
+        (row, provider): (&TokenRow, &Provider),
         fresh: &TokenData,
         (reply, asked_at_ms): (&TokenReply, i64),
     ) -> lease::Success {
         let at = self.now();
-        let expires_at = reply
-            .expires_in
-            .and_then(|secs| policy::expires_at_after(at, secs));
+        // A reply without a lifetime is taken to live the provider's usual one (a day when
+        // unknown): the token is renewed by then rather than left to die silently.
+        let lifetime = reply.expires_in.unwrap_or(provider.assumed_expires_in());
+        let expires_at = policy::expires_at_after(at, lifetime);
         let ahead = self.inner.settings.ahead;
         let recovers = row.status != TokenStatus::Active || row.refresh_failures > 0;
         lease::Success {
@@ -328,9 +311,10 @@ impl CredentialService {
                 Some(scope) => Some(Scopes::from_reply(scope).to_column()),
                 None => row.scopes.clone(),
             },
-            reason: match reply.refresh_token.is_some() {
-                true => "refreshed; the provider rotated the refresh token",
-                false => "refreshed; the refresh token was kept",
+            reason: match (row.token_type.minted(), reply.refresh_token.is_some()) {
+                (true, _) => "minted a new access token",
+                (false, true) => "refreshed; the provider rotated the refresh token",
+                (false, false) => "refreshed; the refresh token was kept",
             },
             at,
             asked_at_ms,

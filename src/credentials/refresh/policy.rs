@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
-use crate::credentials::data::MAX_EXPIRES_IN;
+use crate::credentials::data::{MAX_EXPIRES_IN, TokenData};
 use crate::credentials::{Credential, Error};
 use crate::model::{Outcome, TokenStatus};
 use crate::providers::Registry;
@@ -126,17 +126,22 @@ pub fn due(
 /// Why this credential cannot be refreshed at all, if it cannot.
 pub fn not_refreshable(credential: &Credential, registry: &Registry) -> Option<String> {
     let row = &credential.row;
-    let Some(data) = credential.data.oauth2() else {
+    let data = &credential.data;
+    if !data.token_type().renewed() {
         return Some(format!(
             "Token type {} does not support refresh",
             row.token_type
         ));
-    };
-    if data.refresh_token().is_none() {
+    }
+    if data.oauth2().is_some_and(|d| d.refresh_token().is_none()) {
         return Some("This credential has no refresh token to refresh with".into());
     }
+    let installs = matches!(data, TokenData::ServiceAccount(d) if d.installation_id.is_some());
     match registry.get(&row.provider) {
-        Some(p) if p.token_url.is_some() => None,
+        Some(p) if installs && p.installation_token_url.is_some() => None,
+        Some(p) if !installs && (p.token_url.is_some() || p.client_credentials_url.is_some()) => {
+            None
+        }
         _ => Some(format!(
             "Provider {} does not support refresh",
             row.provider

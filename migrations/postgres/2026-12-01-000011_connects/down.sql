@@ -1,0 +1,2 @@
+ALTER TABLE oauth_states DROP COLUMN connect_id;
+DROP TABLE connects;
