@@ -275,6 +275,17 @@ async fn providers_without_a_device_endpoint_and_unknown_connects_are_refused() 
         .await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(refused.message().contains("redirect_uri"));
+    // A client the provider does not allow the device flow: 422 naming its answer, not 503.
+    let other = GrantServer::start().await;
+    let refusing = app_for(&other, "github", true).await;
+    other.state_clients_clear();
+    let refused = start(&refusing, "github").await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.message().contains("invalid_client"),
+        "{}",
+        refused.body
+    );
     let unknown = app
         .get("/v2/users/u1/connect/con_nope", &app.admin_key)
         .await;

@@ -445,7 +445,8 @@ async fn an_es256_assertion_with_scope_beside_it_and_a_lifetime_from_the_registr
     assert!(seen["header"]["kid"].is_null());
     assert_eq!(seen["claims"]["aud"], "https://api.example.test");
     assert!(seen["claims"]["scope"].is_null());
-    assert!(seen["claims"]["sub"].is_null());
+    // RFC 7523 §3: sub is required; acting for no one, it is the issuer.
+    assert_eq!(seen["claims"]["sub"], "agent-7");
     assert_eq!(seen["form"]["scope"], "read");
     assert_eq!(server.problems(), Vec::<String>::new());
 }
@@ -504,11 +505,35 @@ async fn private_keys_that_cannot_sign_are_refused_at_store_without_being_echoed
             json!({"private_key": key, "issuer": "i", "extra": 1}),
             "unknown field",
         ),
+        (json!({"private_key": key, "issuer": " "}), "blank"),
+        // Google has no app installations.
+        (
+            json!({"private_key": key, "app_id": 1, "installation_id": 2}),
+            "no app installations",
+        ),
     ] {
         let refused = store(data).await;
         assert_eq!(refused.status, 400, "{}", refused.body);
         assert!(refused.message().contains(says), "{}", refused.body);
         assert!(!refused.body.to_string().contains("MII"));
+    }
+    // GitHub takes no assertions, signs app JWTs with RSA only, and an id goes into a URL.
+    let ec = fixture_key("test-ec-p256-pkcs8.pem");
+    for (data, says) in [
+        (json!({"private_key": key, "issuer": "i"}), "no JWT-bearer"),
+        (
+            json!({"private_key": ec, "app_id": 1, "installation_id": 2}),
+            "RSA",
+        ),
+        (
+            json!({"private_key": key, "app_id": 1, "installation_id": "../../x"}),
+            "installation_id",
+        ),
+    ] {
+        let body = body("k", "github", "service_account", data);
+        let refused = app.post(path, &app.admin_key, &body).await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(refused.message().contains(says), "{}", refused.body);
     }
 }
 
@@ -576,4 +601,42 @@ async fn a_refresh_token_without_expiry_is_refreshed_at_the_registrys_lifetime_e
     assert_eq!(mock.token_calls(), 1);
     // The reply named no lifetime either: the registry's again.
     assert!((7190..=7200).contains(&expires_in(&app, &refreshed)));
+}
+
+#[actix_web::test]
+async fn the_cli_prints_each_kinds_usable_secret() {
+    let server = GrantServer::start().await;
+    server.client("acme-client", "s3cr:et+1", ClientAuth::Basic);
+    let app = app_for(&server).await;
+    app.store(
+        "u1",
+        &body("acme", "acme", "client_credentials", acme_client()),
+    )
+    .await;
+    let data = json!({"username": "api-user", "password": "pw-1"});
+    app.store("u1", &body("acme-basic", "acme", "basic", data))
+        .await;
+    let url = app.listen().await;
+    let key = app.admin_key.clone();
+
+    let minted = common::tv(&url, &key, &["get", "acme", "--user", "u1"]).await;
+    assert_eq!(minted.code, 0, "{}", minted.stderr);
+    assert_eq!(minted.stdout.trim(), "cc-1");
+    assert!(!minted.stdout.contains("s3cr") && !minted.stderr.contains("s3cr"));
+    let basic = common::tv(&url, &key, &["get", "acme-basic", "--user", "u1"]).await;
+    assert_eq!(basic.stdout.trim(), "pw-1", "{}", basic.stderr);
+    let header = common::tv(
+        &url,
+        &key,
+        &[
+            "get",
+            "acme-basic",
+            "--user",
+            "u1",
+            "--field",
+            "authorization",
+        ],
+    )
+    .await;
+    assert!(header.stdout.starts_with("Basic "), "{}", header.stdout);
 }

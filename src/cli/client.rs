@@ -24,6 +24,14 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// No answer, or one that says to come back later (502, 503, 504, 429).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Failure::Unreachable(_) => true,
+            Failure::Status { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+        }
+    }
+
     /// The generic mapping; commands give the cases they know a better message first.
     pub fn into_cli(self, url: &str) -> CliError {
         match self {

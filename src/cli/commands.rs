@@ -489,10 +489,19 @@ async fn device_connect(
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message("waiting for the user to approve");
     spinner.enable_steady_tick(Duration::from_millis(120));
+    // tokenvault unreachable or unavailable for a moment does not end the wait; for half a
+    // minute on end it does (exit 4).
+    let mut unanswered = 0;
     let finished = loop {
         let answer = client.get(&path).await;
         let status = match answer {
             Ok(Ok(view)) => view,
+            Ok(Err(failure)) if failure.is_transient() && unanswered < 30 => {
+                unanswered += 1;
+                spinner.set_message("tokenvault does not answer; still waiting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
             Ok(Err(failure)) => {
                 spinner.finish_and_clear();
                 return Err(failure.into_cli(client.url()));
@@ -502,6 +511,8 @@ async fn device_connect(
                 return Err(e);
             }
         };
+        unanswered = 0;
+        spinner.set_message("waiting for the user to approve");
         if status["status"] != "pending" {
             break status;
         }

@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 
 use super::{ConnectService, StartRequest};
 use crate::credentials::data::OAuth2TokenData;
-use crate::credentials::service::NewCredential;
+use crate::credentials::service::{AlsoInTransaction, NewCredential};
 use crate::credentials::{Error, ErrorChain, Inconsistency};
 use crate::db::DbError;
 use crate::db::connects::{ConnectRow, Polled};
@@ -24,6 +24,10 @@ use crate::providers::client::Failure;
 use crate::providers::device::{MAX_INTERVAL_SECS, Poll};
 use crate::secret::{Secret, random_base62};
 
+/// How long an instance holding approved tokens keeps the connect to itself while storing them.
+const APPROVAL_HOLD_MS: i64 = 120_000;
+/// Why a store is rolled back: the connect was no longer pending.
+const ALREADY_FINISHED: &str = "the connect was already finished";
 /// Seconds `slow_down` adds to the interval (RFC 8628 §3.5).
 const SLOW_DOWN_SECS: i32 = 5;
 /// The longest pause after polls that got no answer.
@@ -76,7 +80,10 @@ impl ConnectService {
             .client
             .device_authorization(&provider, &client, &scopes, timeout);
         let authorization = call.await.map_err(|failure| match failure {
-            Failure::Rejected(reason) => Error::Unprocessable(reason),
+            Failure::Rejected(reason) => Error::Unprocessable(format!(
+                "{} refused the device authorization: {reason}",
+                provider.key
+            )),
             Failure::Transient {
                 reason,
                 retry_after,
@@ -215,9 +222,10 @@ impl ConnectService {
         Ok(Secret::new(code.to_string()))
     }
 
-    /// Approved: the credential is stored and the connect finished in one transaction (a
-    /// failed write is retried while the lease lasts: the provider will not give the tokens
-    /// twice).
+    /// Approved: the credential is stored and the connect finished in one transaction, only
+    /// while the connect is still pending (so an approval is stored once, and never under a
+    /// connect another instance ended). The lease is held meanwhile, and a failed write retried
+    /// while it lasts: the provider will not hand out the tokens twice.
     async fn connected(
         &self,
         key: &CredentialKey,
@@ -226,6 +234,16 @@ impl ConnectService {
         provider: &Provider,
         exchanged: crate::providers::client::Exchanged,
     ) -> Result<(), Error> {
+        let clock = self.inner.credentials.clock().clone();
+        let hold_until = clock.now_millis().saturating_add(APPROVAL_HOLD_MS);
+        let (id, owner_owned) = (row.connect_id.clone(), owner.to_string());
+        let held = self
+            .inner
+            .db
+            .run(move |conn| Ok(ConnectRow::extend(conn, &id, &owner_owned, hold_until)?));
+        if let Err(e) = held.await {
+            tracing::warn!(%key, error = %ErrorChain(&e), "could not extend the device connect's lease; storing anyway");
+        }
         let account = self.account(provider, &exchanged).await;
         let scopes: Option<Vec<String>> = row
             .scopes
@@ -240,31 +258,33 @@ impl ConnectService {
                 scopes.clone(),
                 account.clone(),
             );
-            let (id, owner_owned) = (row.connect_id.clone(), owner.to_string());
-            let now = self.inner.credentials.clock().now_naive();
-            let finish = Box::new(move |conn: &mut crate::db::DbConnection| {
-                let done = Polled::Finished {
-                    status: ConnectStatus::Connected.as_str().into(),
-                    error: None,
-                    at: now,
-                };
-                ConnectRow::polled(conn, &id, &owner_owned, &done)?;
-                Ok(())
+            let (id, now) = (row.connect_id.clone(), clock.now_naive());
+            let finish: AlsoInTransaction = Box::new(move |conn| {
+                match ConnectRow::finish(conn, &id, ConnectStatus::Connected.as_str(), None, now)? {
+                    true => Ok(()),
+                    false => Err(DbError::Missing(ALREADY_FINISHED)),
+                }
             });
-            match self
+            let stored = self
                 .inner
                 .credentials
-                .store_with(key.clone(), new, Some(finish))
-                .await
-            {
+                .store_with(key.clone(), new, Some(finish));
+            match stored.await {
                 Ok(_) => {
                     tracing::info!(%key, provider = %provider.key, connect_id = row.connect_id, "connected credential (device flow)");
                     return Ok(());
                 }
-                Err(Error::Database(e)) if e.is_transient() && attempt < 4 => {
+                // Another instance ended it (or this one's earlier attempt did commit).
+                Err(Error::Database(DbError::Missing(ALREADY_FINISHED))) => {
+                    tracing::info!(%key, connect_id = row.connect_id, "device connect already finished; approval not stored again");
+                    return Ok(());
+                }
+                Err(Error::Database(e))
+                    if e.is_transient() && clock.now_millis() < hold_until && attempt < 7 =>
+                {
                     attempt += 1;
                     tracing::warn!(%key, error = %ErrorChain(&e), attempt, "device connect not stored yet; retrying");
-                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
                 }
                 Err(e) => return Err(e),
             }
@@ -444,6 +464,9 @@ impl DevicePoller {
         let mut polls = JoinSet::new();
         for id in due {
             let owner = self.owner.clone();
+            // Each claim's own now: claims are one round trip each, and a lease must not start
+            // in the past.
+            let now_ms = clock.now_millis();
             let until = now_ms.saturating_add(lease_ms);
             let claimed = db
                 .run(move |conn| Ok(ConnectRow::claim(conn, &id, (&owner, now_ms, until))?))

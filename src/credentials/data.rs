@@ -313,6 +313,21 @@ fn whole_seconds(n: &serde_json::Number) -> Option<u64> {
     (seconds <= MAX_EXPIRES_IN).then_some(seconds)
 }
 
+/// An identifier that goes into a provider's URL path: letters, digits, `.`, `-`, `_` (tenant
+/// domains, GitHub's numeric ids and `Iv1.` client ids), never `.` or `..` alone.
+fn path_safe(name: &str, value: Option<&str>) -> Result<(), String> {
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if value.chars().all(allowed) && value != "." && value != ".." && value.len() <= 256 {
+        return Ok(());
+    }
+    Err(structure(format!(
+        "field {name:?} may hold only letters, digits, '.', '-' and '_'"
+    )))
+}
+
 /// A present value as it is kept: whole seconds as integers, identifiers as text.
 fn normalised(fields: &[Field], name: &str, value: &Value) -> Value {
     let kind = fields.iter().find(|f| f.name == name).map(|f| f.kind);
@@ -404,14 +419,38 @@ impl TokenData {
     /// What the provider needs of this kind beyond the schema: a `tenant` where its
     /// client-credentials endpoint names one.
     pub fn check_for(&self, provider: &crate::providers::Provider) -> Result<(), String> {
+        let key = &provider.key;
         match self {
             TokenData::ClientCredentials(data)
                 if provider.needs_tenant() && data.tenant.is_none() =>
             {
                 Err(structure(format!(
-                    "field \"tenant\" is required for {} client_credentials (the directory \
-                     tenant id or domain)",
-                    provider.key
+                    "field \"tenant\" is required for {key} client_credentials (the directory \
+                     tenant id or domain)"
+                )))
+            }
+            TokenData::ServiceAccount(data) if data.installation_id.is_some() => {
+                if provider.installation_token_url.is_none() {
+                    return Err(structure(format!(
+                        "{key} has no app installations: give \"issuer\" for a JWT-bearer \
+                         assertion instead of \"app_id\" and \"installation_id\""
+                    )));
+                }
+                let rsa = SigningKey::from_pem(data.private_key.as_str())
+                    .is_ok_and(|k| k.algorithm() == jsonwebtoken::Algorithm::RS256);
+                match rsa {
+                    true => Ok(()),
+                    false => Err(structure(
+                        "field \"private_key\" must be an RSA key for a GitHub App (RS256)".into(),
+                    )),
+                }
+            }
+            TokenData::ServiceAccount(_)
+                if provider.token_url.is_none() || provider.installation_token_url.is_some() =>
+            {
+                Err(structure(format!(
+                    "{key} takes no JWT-bearer assertions: give \"app_id\" and \
+                     \"installation_id\" instead of \"issuer\""
                 )))
             }
             _ => Ok(()),
@@ -421,19 +460,40 @@ impl TokenData {
     /// What a kind needs beyond its fields' types: a private key that signs, and one way of
     /// minting with it.
     fn check_kind(&self) -> Result<(), String> {
-        let TokenData::ServiceAccount(data) = self else {
-            return Ok(());
+        let data = match self {
+            TokenData::ClientCredentials(data) => {
+                return path_safe("tenant", data.tenant.as_deref());
+            }
+            TokenData::ServiceAccount(data) => data,
+            _ => return Ok(()),
         };
+        path_safe("app_id", data.app_id.as_deref())?;
+        path_safe("installation_id", data.installation_id.as_deref())?;
+        let optional = [
+            ("issuer", &data.issuer),
+            ("key_id", &data.key_id),
+            ("subject", &data.subject),
+            ("scope", &data.scope),
+            ("audience", &data.audience),
+        ];
+        if let Some((name, _)) = optional
+            .iter()
+            .find(|(_, v)| v.as_deref().is_some_and(|v| v.trim().is_empty()))
+        {
+            return Err(structure(format!("field {name:?} must not be blank")));
+        }
         SigningKey::from_pem(data.private_key.as_str())
             .map_err(|e| structure(format!("field \"private_key\" {e}")))?;
         match (&data.app_id, &data.installation_id, &data.issuer) {
             (Some(_), Some(_), None) | (None, None, Some(_)) => Ok(()),
             (Some(_), Some(_), Some(_)) => Err(structure(
-                "give either \"issuer\" (a JWT-bearer assertion) or \"app_id\" and                  \"installation_id\" (a GitHub App), not both"
+                "give either \"issuer\" (a JWT-bearer assertion) or \"app_id\" and \
+                 \"installation_id\" (a GitHub App), not both"
                     .into(),
             )),
             _ => Err(structure(
-                "a service_account needs \"issuer\" (a JWT-bearer assertion) or both                  \"app_id\" and \"installation_id\" (a GitHub App)"
+                "a service_account needs \"issuer\" (a JWT-bearer assertion) or both \
+                 \"app_id\" and \"installation_id\" (a GitHub App)"
                     .into(),
             )),
         }

@@ -159,22 +159,42 @@ impl ConnectRow {
         Ok(written > 0)
     }
 
-    /// Finishes a pending connect (the browser flow's callback).
+    /// Finishes a connect if it is still pending, whoever holds it: whether it did.
     pub fn finish(
         conn: &mut DbConnection,
         connect_id: &str,
         status: &str,
         error: Option<&str>,
         at: NaiveDateTime,
-    ) -> QueryResult<()> {
-        diesel::update(
+    ) -> QueryResult<bool> {
+        let release = (
+            connects::lease_owner.eq(None::<String>),
+            connects::lease_until.eq(None::<i64>),
+        );
+        let finished = diesel::update(
             connects::table
                 .find(connect_id)
-                .filter(connects::finished_at.is_null()),
+                .filter(connects::status.eq("pending")),
         )
-        .set(finish(status, error, at))
-        .execute(conn)
-        .map(|_| ())
+        .set((finish(status, error, at), release))
+        .execute(conn)?;
+        Ok(finished > 0)
+    }
+
+    /// Keeps the lease of `owner` until `until_ms` (an approval being stored).
+    pub fn extend(
+        conn: &mut DbConnection,
+        connect_id: &str,
+        owner: &str,
+        until_ms: i64,
+    ) -> QueryResult<bool> {
+        let held = connects::table
+            .find(connect_id)
+            .filter(connects::lease_owner.eq(owner));
+        let kept = diesel::update(held)
+            .set(connects::lease_until.eq(until_ms))
+            .execute(conn)?;
+        Ok(kept > 0)
     }
 
     /// Deletes up to `limit` connects that expired before `before` (retention): how many.

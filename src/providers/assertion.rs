@@ -123,11 +123,11 @@ pub struct AppClaims<'a> {
     pub exp: i64,
 }
 
-/// A random `jti`: 128 bits, hex. A failing system generator leaves zeros: the assertion still
-/// signs, and its `iat` differs from the last one.
-pub fn random_jti() -> String {
-    let bytes = crate::secret::random_bytes::<16>().unwrap_or([0u8; 16]);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A random `jti`: 128 bits, hex; `None` when the system generator fails (a fixed one would
+/// be refused as a replay).
+pub fn random_jti() -> Option<String> {
+    let bytes = crate::secret::random_bytes::<16>().ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A ring signer for one algorithm and DER key.

@@ -186,11 +186,19 @@ impl Grant<'_> {
 }
 
 /// What a token request returned.
-#[derive(Debug)]
 pub struct Exchanged {
     pub tokens: TokenReply,
-    /// The whole reply: Slack's `authed_user` and Notion's `owner` carry the account.
+    /// The whole reply: Slack's `authed_user` and Notion's `owner` carry the account. It holds
+    /// the tokens too: never in `Debug`.
     pub reply: Value,
+}
+
+impl std::fmt::Debug for Exchanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchanged")
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The value at a dotted `path` of `value` (`owner.user.id`).
@@ -375,7 +383,7 @@ impl ProviderClient {
         &self,
         url: &str,
         app_jwt: &str,
-        timeout: Duration,
+        (now, timeout): (chrono::DateTime<chrono::Utc>, Duration),
     ) -> Result<TokenReply, Failure> {
         let request = self
             .http
@@ -397,6 +405,13 @@ impl ProviderClient {
                     "the installation is gone (HTTP 404)".into(),
                 ));
             }
+            // A suspended installation or app, permissions it lacks, repositories it cannot see.
+            StatusCode::FORBIDDEN | StatusCode::UNPROCESSABLE_ENTITY => {
+                return Err(Failure::Rejected(format!(
+                    "the provider refused the installation token (HTTP {})",
+                    status.as_u16()
+                )));
+            }
             _ => {}
         }
         let checked = check_reply(status, retry_after, &body, &[])?;
@@ -405,17 +420,14 @@ impl ProviderClient {
         if let Some(token) = reply.remove("token") {
             reply.insert("access_token".into(), token);
         }
-        let expires_in = reply
+        let expires_at = reply
             .get("expires_at")
             .and_then(Value::as_str)
             .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-            .map(|at| {
-                at.timestamp()
-                    .saturating_sub(chrono::Utc::now().timestamp())
-            })
-            .map(|secs| u64::try_from(secs).unwrap_or(0));
+            .ok_or_else(|| Failure::transient("malformed provider reply: no expires_at"))?;
+        let left = expires_at.timestamp().saturating_sub(now.timestamp());
         let mut tokens = parse_token_reply(reply)?;
-        tokens.expires_in = expires_in;
+        tokens.expires_in = Some(u64::try_from(left).unwrap_or(0));
         tokens.token_type.get_or_insert_with(|| "token".into());
         Ok(tokens)
     }
@@ -559,6 +571,7 @@ const KNOWN_ERRORS: &[&str] = &[
     "rate_limited",
     "invalid_target",
     "authorization_declined",
+    "device_flow_disabled",
 ];
 
 /// An OAuth `error` code as it may travel on (a reason, a log line, an audit event, an app's

@@ -14,6 +14,16 @@ use super::client::{
 use super::{ClientAuth, OAuthClient, Provider};
 use crate::secret::Secret;
 
+/// Answers to a device authorization that no retry changes: the client is not allowed the
+/// device flow (Google's wrong client type, GitHub's disabled device flow) or the scopes are not
+/// (Google allows few there).
+const START_REFUSALS: &[&str] = &[
+    "invalid_client",
+    "unauthorized_client",
+    "invalid_scope",
+    "device_flow_disabled",
+];
+
 /// The `grant_type` of RFC 8628 §3.4.
 pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// §3.2: the interval when the provider names none.
@@ -81,7 +91,7 @@ impl ProviderClient {
         let request = self.request(reqwest::Method::POST, url, timeout);
         let request = with_body(request, provider.request_format, &params);
         let (status, retry_after, body) = send(request, timeout).await?;
-        let reply = json_reply(check_reply(status, retry_after, &body, &[])?)?;
+        let reply = json_reply(check_reply(status, retry_after, &body, START_REFUSALS)?)?;
         device_authorization(&reply)
             .ok_or_else(|| Failure::transient("malformed device authorization reply"))
     }
@@ -118,6 +128,9 @@ impl ProviderClient {
             Ok(answer) => answer,
             Err(failure) => return Poll::Transient(failure.reason().to_string()),
         };
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Poll::Transient(format!("provider answered HTTP {}", status.as_u16()));
+        }
         let parsed = parse_body(&body);
         if let Some(error) = parsed.as_ref().and_then(|p| p.get("error")) {
             return classify(

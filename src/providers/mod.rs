@@ -102,6 +102,10 @@ pub struct Provider {
     /// (Google) or as a form parameter beside it.
     #[serde(default)]
     pub assertion_scope: ScopePlace,
+    /// Whether a JWT-bearer assertion may leave out `sub` when it acts for no one (Google reads
+    /// `sub` as the user to impersonate); otherwise `sub` is the issuer (RFC 7523 §3).
+    #[serde(default)]
+    pub assertion_sub_optional: bool,
     /// A GitHub App installation's token endpoint, `{installation_id}` replaced.
     #[serde(default)]
     pub installation_token_url: Option<String>,

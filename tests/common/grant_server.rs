@@ -163,6 +163,11 @@ impl GrantServer {
         *self.state.client_auth.lock().unwrap() = Some(auth);
     }
 
+    /// Forgets every client.
+    pub fn state_clients_clear(&self) {
+        self.state.clients.lock().unwrap().clear();
+    }
+
     pub fn unauthorized_client(&self, id: &str) {
         self.state.unauthorized.lock().unwrap().insert(id.into());
     }

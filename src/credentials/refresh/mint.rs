@@ -94,15 +94,27 @@ impl CredentialService {
             .as_deref()
             .or(provider.token_url.as_deref())
             .unwrap_or_default();
-        let now = self.now().and_utc().timestamp();
+        // `iat` set back against clocks behind ours; the assertion still lives an hour at most.
+        let iat = self
+            .now()
+            .and_utc()
+            .timestamp()
+            .saturating_sub(CLOCK_SKEW_SECS);
         let in_claims = provider.assertion_scope == ScopePlace::Claim;
+        let jti = random_jti().ok_or_else(|| Failure::transient("no randomness for a jti"))?;
+        // RFC 7523 §3 requires `sub`: the subject acted for, else the issuer itself; Google
+        // reads `sub` as a user to impersonate, so there it is only sent when given.
+        let sub = data
+            .subject
+            .as_deref()
+            .or(Some(issuer).filter(|_| !provider.assertion_sub_optional));
         let claims = AssertionClaims {
             iss: issuer,
-            sub: data.subject.as_deref(),
+            sub,
             aud: audience,
-            iat: now,
-            exp: now.saturating_add(MAX_ASSERTION_SECS),
-            jti: random_jti(),
+            iat,
+            exp: iat.saturating_add(MAX_ASSERTION_SECS),
+            jti,
             scope: data.scope.as_deref().filter(|_| in_claims),
         };
         let assertion = key
@@ -140,10 +152,11 @@ impl CredentialService {
             .sign(&claims, None)
             .map_err(|e| Failure::Rejected(format!("the private key {e}")))?;
         let timeout = self.inner.settings.timeout;
+        let now = self.inner.clock.now();
         let call = self
             .inner
             .client
-            .installation_token(&url, &app_jwt, timeout);
+            .installation_token(&url, &app_jwt, (now, timeout));
         call.await
     }
 }
