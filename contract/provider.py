@@ -63,6 +63,15 @@ class Provider(BaseHTTPRequestHandler):
             number = len(CALLS)
         if call["path"].endswith("/revoke"):
             return self.answer(200, {})
+        # RFC 8628 §3.2: a device authorization (the app then shows the user code).
+        if call["path"].endswith("/device/code"):
+            return self.answer(200, {
+                "device_code": f"contract-device-{number}",
+                "user_code": "WDJB-MJHT",
+                "verification_uri": "https://provider.example/device",
+                "expires_in": 900,
+                "interval": 5,
+            })
         if call["grant_type"] != "refresh_token" or not call["refresh_token"]:
             return self.answer(400, {"error": "unsupported_grant_type"})
         if not client_id or not client_secret:

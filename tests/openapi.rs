@@ -154,7 +154,7 @@ fn token_data_is_typed_per_token_type_in_requests_and_responses() {
     assert!(providers.contains(&"openai".into()) && !providers.contains(&"google".into()));
     let usable = &schemas["GetTokenResponse"]["properties"]["token_data"];
     assert_eq!(usable["$ref"], "#/components/schemas/UsableSecret");
-    let shapes = schemas["UsableSecret"]["oneOf"].as_array().unwrap();
+    let shapes = schemas["UsableSecret"]["anyOf"].as_array().unwrap();
     assert_eq!(shapes.len(), 5);
     let access_token = &schemas["OAuth2Secret"]["properties"]["access_token"];
     assert_eq!(access_token["type"], "string");

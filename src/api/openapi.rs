@@ -10,6 +10,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
+use crate::credentials::data::PATH_SAFE_PATTERN;
 use crate::credentials::data::{
     ApiKeyTokenData, BasicTokenData, ClientCredentialsTokenData, JwtTokenData, MAX_EXPIRES_IN,
     MAX_FIELD_LEN, OAuth2TokenData, ServiceAccountTokenData,
@@ -207,16 +208,50 @@ fn store_request_per_token_type(doc: &mut Value, registry: &Registry) {
     }
 }
 
-/// The connect request names only providers with an authorization endpoint.
+/// The connect request is one shape per flow: the authorization-code one needs `redirect_uri`
+/// and names providers with an authorization endpoint, the device one names providers with a
+/// device endpoint. A GET's `token_data` shapes overlap (an `oauth2` access token alone looks
+/// like a minted one): any of them.
 fn connect_providers(doc: &mut Value, registry: &Registry) {
-    let providers: Vec<&str> = registry
-        .iter()
-        .filter(|p| p.supports_connect())
-        .map(|p| p.key.as_str())
-        .collect();
-    let request = &mut doc["components"]["schemas"]["ConnectRequest"]["properties"];
-    request["provider"]["enum"] = json!(providers);
-    request["redirect_uri"]["format"] = json!("uri");
+    let schemas = &mut doc["components"]["schemas"];
+    let keys = |wanted: fn(&crate::providers::Provider) -> bool| -> Vec<String> {
+        registry
+            .iter()
+            .filter(|p| wanted(p))
+            .map(|p| p.key.clone())
+            .collect()
+    };
+    let common = schemas["ConnectRequest"].clone();
+    let mut code = common.clone();
+    code["properties"]["provider"]["enum"] = json!(keys(|p| p.supports_connect()));
+    code["properties"]["redirect_uri"]["format"] = json!("uri");
+    code["properties"]["redirect_uri"]["type"] = json!("string");
+    code["properties"]["flow"] = json!({"type": "string", "enum": ["authorization_code"]});
+    code["required"] = json!(["provider", "redirect_uri"]);
+    code["description"] =
+        json!("A connect through the user's browser (authorization code + PKCE).");
+    let mut device = common;
+    device["properties"]["provider"]["enum"] = json!(keys(|p| p.supports_device()));
+    device["properties"]["flow"] = json!({"type": "string", "enum": ["device"]});
+    if let Some(properties) = device["properties"].as_object_mut() {
+        properties.remove("redirect_uri");
+    }
+    device["required"] = json!(["provider", "flow"]);
+    device["description"] = json!("A device connect (RFC 8628): the user enters a code.");
+    schemas["ConnectAuthorizationCodeRequest"] = code;
+    schemas["ConnectDeviceRequest"] = device;
+    schemas["ConnectRequest"] = json!({
+        "description": "Body of `POST /v2/users/{user_id}/connect`: one shape per `flow`.",
+        "oneOf": [
+            {"$ref": "#/components/schemas/ConnectAuthorizationCodeRequest"},
+            {"$ref": "#/components/schemas/ConnectDeviceRequest"},
+        ],
+    });
+    if let Some(usable) = schemas["UsableSecret"].as_object_mut()
+        && let Some(shapes) = usable.remove("oneOf")
+    {
+        usable.insert("anyOf".into(), shapes);
+    }
 }
 
 /// What the server checks of `token_data`: no unknown field, a required text field is not
@@ -237,11 +272,21 @@ fn token_data_limits(schema: &mut Value) {
     if let Some(expires_in) = properties.get_mut("expires_in") {
         expires_in["maximum"] = json!(MAX_EXPIRES_IN);
     }
-    // Identifiers (GitHub's app and installation ids) may come as whole numbers too.
-    for id in ["app_id", "installation_id"] {
+    // Identifiers that go into a provider's URL (GitHub's app and installation ids, Microsoft's
+    // tenant) may come as whole numbers too; as text they are path-safe.
+    for id in ["app_id", "installation_id", "tenant"] {
         if let Some(property) = properties.get_mut(id) {
             property["type"] = json!(["string", "integer", "null"]);
             property["minimum"] = json!(0);
+            property["pattern"] = json!(PATH_SAFE_PATTERN);
+        }
+    }
+    // The service account's optional texts are not blank.
+    if properties.contains_key("private_key") {
+        for name in ["issuer", "key_id", "subject", "scope", "audience"] {
+            if let Some(property) = properties.get_mut(name) {
+                property["pattern"] = json!("\\S");
+            }
         }
     }
     for (name, property) in properties.iter_mut() {

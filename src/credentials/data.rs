@@ -313,18 +313,22 @@ fn whole_seconds(n: &serde_json::Number) -> Option<u64> {
     (seconds <= MAX_EXPIRES_IN).then_some(seconds)
 }
 
+/// What `path_safe` accepts, as a JSON Schema pattern.
+pub const PATH_SAFE_PATTERN: &str = "^[A-Za-z0-9_-][A-Za-z0-9._-]*$";
+
 /// An identifier that goes into a provider's URL path: letters, digits, `.`, `-`, `_` (tenant
-/// domains, GitHub's numeric ids and `Iv1.` client ids), never `.` or `..` alone.
+/// domains, GitHub's numeric ids and `Iv1.` client ids), not starting with `.` (so never `.` or
+/// `..`). Its length is bounded like every field's.
 fn path_safe(name: &str, value: Option<&str>) -> Result<(), String> {
     let Some(value) = value else {
         return Ok(());
     };
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
-    if value.chars().all(allowed) && value != "." && value != ".." && value.len() <= 256 {
+    if value.chars().all(allowed) && !value.starts_with('.') && !value.is_empty() {
         return Ok(());
     }
     Err(structure(format!(
-        "field {name:?} may hold only letters, digits, '.', '-' and '_'"
+        "field {name:?} may hold only letters, digits, '.', '-' and '_', and not start with '.'"
     )))
 }
 

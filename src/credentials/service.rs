@@ -564,14 +564,18 @@ fn stored_expiry(
     provider: &Provider,
     now: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, Error> {
+    let given = match &new.expires_at {
+        Some(at) => Some(expiry::parse_time(at).map_err(|_| {
+            Error::Invalid("expires_at must be an RFC 3339 time, e.g. 2025-01-16T10:00:00Z".into())
+        })?),
+        None => None,
+    };
     if data.token_type().minted() {
         return Ok(Some(now));
     }
     let oauth2 = data.oauth2();
-    Ok(match (&new.expires_at, oauth2.and_then(|d| d.expires_in)) {
-        (Some(at), _) => Some(expiry::parse_time(at).map_err(|_| {
-            Error::Invalid("expires_at must be an RFC 3339 time, e.g. 2025-01-16T10:00:00Z".into())
-        })?),
+    Ok(match (given, oauth2.and_then(|d| d.expires_in)) {
+        (Some(at), _) => Some(at),
         (None, Some(secs)) => policy::expires_at_after(now, secs),
         (None, None) if oauth2.is_some_and(|d| d.refresh_token().is_some()) => {
             policy::expires_at_after(now, provider.assumed_expires_in())
