@@ -186,11 +186,12 @@ impl ConnectService {
                             .connected(&key, &row, owner, &provider, *exchanged)
                             .await;
                     }
-                    Poll::Transient(reason) => {
-                        tracing::info!(%key, provider = %provider.key, reason, "device poll got no answer; backing off");
-                        next_step(Poll::Transient(reason), &row, now_ms)
+                    other => {
+                        if let Poll::Transient(reason) = &other {
+                            tracing::info!(%key, provider = %provider.key, reason, "device poll got no answer; backing off");
+                        }
+                        next_step(other, &row, now_ms)
                     }
-                    other => next_step(other, &row, now_ms),
                 }
             }
         };

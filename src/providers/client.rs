@@ -649,6 +649,16 @@ pub(super) fn json_reply(
     parsed.ok_or_else(|| Failure::transient("malformed provider reply: not JSON"))
 }
 
+/// A whole number of seconds in a reply: a JSON number, or text (form-encoded replies carry
+/// numbers as text).
+pub(super) fn seconds(value: Option<&Value>) -> Option<u64> {
+    match value? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 /// The tokens of a successful reply; an empty or missing `access_token` is malformed.
 pub(super) fn parse_token_reply(map: Map<String, Value>) -> Result<TokenReply, Failure> {
     let text = |field: &str| {
@@ -661,11 +671,7 @@ pub(super) fn parse_token_reply(map: Map<String, Value>) -> Result<TokenReply, F
     let access_token = text("access_token")
         .ok_or_else(|| Failure::transient("malformed provider reply: no access_token"))?;
     // Form-encoded replies carry numbers as text.
-    let expires_in = map.get("expires_in").and_then(|v| match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    });
+    let expires_in = seconds(map.get("expires_in"));
     Ok(TokenReply {
         access_token: Secret::new(access_token),
         refresh_token: text("refresh_token").map(Secret::new),

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::client::{
     Exchanged, Failure, ProviderClient, authenticate_client, check_reply, json_reply,
-    oauth_error_code, parse_body, parse_token_reply, send, with_body,
+    oauth_error_code, parse_body, parse_token_reply, seconds, send, with_body,
 };
 use super::{ClientAuth, OAuthClient, Provider};
 use crate::secret::Secret;
@@ -155,22 +155,13 @@ impl ProviderClient {
 fn classify(code: &str, reply: Option<&Map<String, Value>>) -> Poll {
     match code {
         "authorization_pending" => Poll::Pending,
-        "slow_down" => Poll::SlowDown(reply.and_then(|r| whole(r.get("interval")))),
+        "slow_down" => Poll::SlowDown(reply.and_then(|r| seconds(r.get("interval")))),
         "access_denied" | "authorization_declined" => Poll::Denied,
         "expired_token" | "token_expired" => Poll::Expired,
         "temporarily_unavailable" | "server_error" | "rate_limited" | "ratelimited" => {
             Poll::Transient(format!("provider answered {code}"))
         }
         other => Poll::Failed(other.to_string()),
-    }
-}
-
-/// A number of seconds, as JSON number or text (form-encoded replies).
-fn whole(value: Option<&Value>) -> Option<u64> {
-    match value? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 
@@ -189,8 +180,8 @@ fn device_authorization(reply: &Map<String, Value>) -> Option<DeviceAuthorizatio
         // Google says `verification_url`.
         verification_uri: text("verification_uri").or_else(|| text("verification_url"))?,
         verification_uri_complete: text("verification_uri_complete"),
-        expires_in: whole(reply.get("expires_in"))?.clamp(1, MAX_DEVICE_CODE_SECS),
-        interval: whole(reply.get("interval"))
+        expires_in: seconds(reply.get("expires_in"))?.clamp(1, MAX_DEVICE_CODE_SECS),
+        interval: seconds(reply.get("interval"))
             .unwrap_or(DEFAULT_INTERVAL_SECS)
             .clamp(1, MAX_INTERVAL_SECS),
     })
