@@ -98,6 +98,53 @@ pub struct Config {
     pub redirect_allowlist: Vec<String>,
     /// Background refresh, webhooks and retention.
     pub health: HealthConfig,
+    /// The proxy to provider APIs.
+    pub proxy: ProxyConfig,
+}
+
+/// The proxy's settings (DESIGN.md "Proxy").
+#[derive(Debug, Clone, Copy)]
+pub struct ProxyConfig {
+    /// `TOKENVAULT_PROXY_MAX_BODY` (10 MiB): larger request bodies are refused with 413.
+    pub max_body: u64,
+    /// `TOKENVAULT_PROXY_TIMEOUT_SECS` (30): until the upstream's answer starts (504 after), and
+    /// the longest silence while its body streams.
+    pub timeout: Duration,
+    /// `TOKENVAULT_OUTBOUND_ALLOW_PRIVATE` (false): upstreams on loopback, private and
+    /// link-local addresses are allowed.
+    pub allow_private: bool,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            max_body: 10 * 1024 * 1024,
+            timeout: Duration::from_secs(30),
+            allow_private: false,
+        }
+    }
+}
+
+/// The proxy's settings, checked.
+fn proxy_from(
+    var: &dyn Fn(&str) -> Option<String>,
+    number: &dyn Fn(&str, u64, &str) -> Result<u64, String>,
+) -> Result<ProxyConfig, String> {
+    let d = ProxyConfig::default();
+    let timeout = number(
+        "TOKENVAULT_PROXY_TIMEOUT_SECS",
+        d.timeout.as_secs(),
+        "seconds",
+    )?;
+    if timeout == 0 {
+        return Err("TOKENVAULT_PROXY_TIMEOUT_SECS must be above zero".into());
+    }
+    let name = "TOKENVAULT_OUTBOUND_ALLOW_PRIVATE";
+    Ok(ProxyConfig {
+        max_body: number("TOKENVAULT_PROXY_MAX_BODY", d.max_body, "bytes")?,
+        timeout: Duration::from_secs(timeout),
+        allow_private: choice(name, var(name), ("true", "false"), d.allow_private)?,
+    })
 }
 
 /// Connection health: `TOKENVAULT_BACKGROUND_REFRESH`, `TOKENVAULT_REFRESH_*`,
@@ -204,6 +251,7 @@ impl Config {
                 d.metrics,
             )?,
             health: health_from(&var, &number)?,
+            proxy: proxy_from(&var, &number)?,
         })
     }
 
@@ -240,6 +288,7 @@ impl Config {
             public_url: DEFAULT_URL.into(),
             redirect_allowlist: Vec::new(),
             health: HealthConfig::default(),
+            proxy: ProxyConfig::default(),
         }
     }
 

@@ -74,10 +74,19 @@ pub enum ApiError {
     /// 503: every database connection is in use past the wait bound (or a row stayed locked).
     #[error("The server is busy; retry shortly")]
     ServerBusy,
+    /// 502: the proxy could not reach the provider's API (refused, unreachable, private).
+    #[error("{0}")]
+    UpstreamUnavailable(String),
+    /// 504: the provider's API did not answer the proxy in time.
+    #[error("{0}")]
+    UpstreamTimeout(String),
     /// 500: a bug or an inconsistency. The string is logged, never sent.
     #[error("Internal error")]
     Internal(String),
 }
+
+/// On every error tokenvault answers itself, so a proxied API's own error is told apart.
+pub const TOKENVAULT_ERROR_HEADER: (&str, &str) = ("X-Tokenvault-Error", "true");
 
 impl ApiError {
     pub fn code(&self) -> &'static str {
@@ -94,6 +103,8 @@ impl ApiError {
             ApiError::ServerBusy => "server_busy",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::RequestTimeout { .. } => "request_timeout",
+            ApiError::UpstreamUnavailable(_) => "upstream_unavailable",
+            ApiError::UpstreamTimeout(_) => "upstream_timeout",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -123,6 +134,8 @@ impl ResponseError for ApiError {
             ApiError::RefreshUnavailable { .. }
             | ApiError::DatabaseUnavailable
             | ApiError::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
+            ApiError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,6 +147,7 @@ impl ResponseError for ApiError {
             tracing::error!(cause = %cause, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
+        response.insert_header(TOKENVAULT_ERROR_HEADER);
         match self {
             ApiError::Unauthorized(_) => {
                 response.insert_header(("WWW-Authenticate", "ApiKey header=\"X-API-Key\""));
@@ -216,6 +230,25 @@ impl From<crate::webhooks::Error> for ApiError {
             WebhookError::NotFound => ApiError::NotFound(error.to_string()),
             WebhookError::Database(db) => db.into(),
             WebhookError::Internal(_) => ApiError::Internal(with_causes(&error)),
+        }
+    }
+}
+
+impl From<crate::proxy::Error> for ApiError {
+    fn from(error: crate::proxy::Error) -> Self {
+        use crate::proxy::Error as ProxyError;
+        match error {
+            ProxyError::BadPath(message) | ProxyError::NotProxied(message) => {
+                ApiError::InvalidRequest(message)
+            }
+            ProxyError::TooLarge { limit } => ApiError::PayloadTooLarge {
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            },
+            ProxyError::ClientTimeout { secs } => ApiError::RequestTimeout { secs },
+            ProxyError::ClientBody => ApiError::InvalidRequest(error.to_string()),
+            ProxyError::Timeout { .. } => ApiError::UpstreamTimeout(error.to_string()),
+            ProxyError::Unavailable(message) => ApiError::UpstreamUnavailable(message),
+            ProxyError::Credential(e) => e.into(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod health;
 pub mod metrics;
 pub mod model;
 pub mod providers;
+pub mod proxy;
 pub mod secret;
 pub mod state;
 pub mod webhooks;
@@ -137,6 +138,7 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
     );
     let keys = KeyService::new(db.clone(), Arc::clone(&auth), clock.clone());
     let state = AppState {
+        proxy: proxy_service(&config, &credentials, &registry)?,
         webhooks,
         keys,
         clock,
@@ -156,6 +158,21 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
             key_file,
         },
     ))
+}
+
+/// The proxy to provider APIs, from the configuration.
+fn proxy_service(
+    config: &Config,
+    credentials: &CredentialService,
+    registry: &Arc<Registry>,
+) -> Result<proxy::ProxyService, String> {
+    let settings = proxy::ProxySettings {
+        max_body: config.proxy.max_body,
+        timeout: config.proxy.timeout,
+        allow_private: config.proxy.allow_private,
+        client_idle: config.client_timeout,
+    };
+    proxy::ProxyService::new(credentials.clone(), Arc::clone(registry), settings)
 }
 
 /// How credentials are refreshed, from the configuration.

@@ -84,6 +84,11 @@ enum Command {
     Refresh(cli::commands::RefreshArgs),
     /// Print a credential's audit events, newest first, one line each.
     Log(cli::commands::LogArgs),
+    /// Call a provider's API with a user's credential, through the server: the body to stdout.
+    ///
+    /// The credential never reaches this process (a `tokens:proxy` key suffices). Exit 0 on a
+    /// 2xx answer, 13/14/15 on 3xx/4xx/5xx.
+    Proxy(cli::proxy::ProxyArgs),
     /// Start connecting a user's account: print the provider's authorization URL.
     ///
     /// Send the user's browser there (`--open` opens it here); after consent the credential is
@@ -117,6 +122,7 @@ fn main() -> ExitCode {
         Command::Refresh(args) => return client(cli::commands::refresh(args)),
         Command::Log(args) => return client(cli::commands::log(args)),
         Command::Connect(args) => return client(cli::commands::connect(args)),
+        Command::Proxy(args) => return client(cli::proxy::proxy(args)),
         Command::Run(args) => return run_command(args),
         Command::Serve => admin::serve(),
         Command::Migrate => admin::migrate(),

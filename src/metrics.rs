@@ -37,6 +37,12 @@ struct ProviderLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProxyLabels {
+    provider: String,
+    status_class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
 }
@@ -98,6 +104,8 @@ struct Metrics {
     subscription_lookups: Family<LookupLabels, Counter>,
     read_cache_entries: Gauge,
     read_cache_bytes: Gauge,
+    proxy_requests: Family<ProxyLabels, Counter>,
+    proxy_duration: Histograms<ProviderLabels>,
 }
 
 /// The known label values of each family, exported at zero before their first event.
@@ -189,6 +197,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         subscription_lookups: Family::default(),
         read_cache_entries: Gauge::default(),
         read_cache_bytes: Gauge::default(),
+        proxy_requests: Family::default(),
+        proxy_duration: Family::new_with_constructor(refresh_histogram),
         registry: Registry::default(),
     };
     declare_known(&metrics);
@@ -212,6 +222,18 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "tokenvault_refresh_duration_seconds",
         "Duration of provider refresh calls",
         metrics.refresh_duration.clone(),
+    );
+    registry.register(
+        "tokenvault_proxy_requests",
+        "Proxied API requests by provider and status class of the answer (2xx … 5xx, or error: \
+         answered by tokenvault)",
+        metrics.proxy_requests.clone(),
+    );
+    registry.register(
+        "tokenvault_proxy_duration_seconds",
+        "Time from a proxied request to the start of the provider's answer, renewal and retries \
+         included",
+        metrics.proxy_duration.clone(),
     );
     registry.register(
         "tokenvault_refresh_joined",
@@ -403,6 +425,25 @@ pub fn refresh(provider: &str, outcome: &'static str, took: Duration) {
     metrics
         .refresh
         .get_or_create(&RefreshLabels { provider, outcome })
+        .inc();
+}
+
+/// One proxied request: the provider, the answer's status class, how long until it started.
+pub fn proxied(provider: &str, status_class: &'static str, took: Duration) {
+    let metrics = &*METRICS;
+    let provider = provider.to_string();
+    metrics
+        .proxy_duration
+        .get_or_create(&ProviderLabels {
+            provider: provider.clone(),
+        })
+        .observe(took.as_secs_f64());
+    metrics
+        .proxy_requests
+        .get_or_create(&ProxyLabels {
+            provider,
+            status_class,
+        })
         .inc();
 }
 

@@ -12,6 +12,7 @@ use crate::credentials::CredentialService;
 use crate::db::Db;
 use crate::model::Clock;
 use crate::providers::Registry;
+use crate::proxy::ProxyService;
 use crate::webhooks::WebhookService;
 
 pub struct AppState {
@@ -24,6 +25,7 @@ pub struct AppState {
     pub credentials: CredentialService,
     pub connect: ConnectService,
     pub webhooks: WebhookService,
+    pub proxy: ProxyService,
     /// What time it is: the system clock, or a test's.
     pub clock: Clock,
 }

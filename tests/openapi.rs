@@ -42,7 +42,7 @@ fn every_v2_operation_documents_auth_errors_and_security() {
             );
         }
     }
-    assert_eq!(operations, 19);
+    assert_eq!(operations, 26);
     assert!(spec["paths"]["/v2/oauth/callback"]["get"]["security"].is_null());
     assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
 }
@@ -199,7 +199,14 @@ fn closed_sets_are_enums_and_timestamps_are_date_times() {
         (
             "TokenEvent",
             "event",
-            vec!["stored", "refresh", "revoke", "deleted", "connected"],
+            vec![
+                "stored",
+                "refresh",
+                "revoke",
+                "deleted",
+                "connected",
+                "proxied",
+            ],
         ),
         ("ApiKeyInfo", "state", vec!["active", "revoked", "expired"]),
     ] {

@@ -9,6 +9,7 @@ pub mod health;
 pub mod observe;
 pub mod openapi;
 pub mod providers;
+pub mod proxy;
 pub mod tokens;
 pub mod webhooks;
 
@@ -49,7 +50,8 @@ impl LimitQuery {
 const BODY_TIMED_OUT: &str = "request body not received in time";
 
 /// Bounds the time a client may take to send its body: after `TOKENVAULT_CLIENT_TIMEOUT_SECS`
-/// the body reads as an error that the JSON readers answer with 408 `request_timeout`.
+/// the body reads as an error that the JSON readers answer with 408 `request_timeout`. A
+/// proxied body may be large: the proxy bounds each pause instead (`api::proxy`).
 pub async fn bound_body(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -57,8 +59,9 @@ pub async fn bound_body(
     use actix_web::HttpMessage;
     use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
     use futures_util::StreamExt;
-    let has_body =
-        req.headers().contains_key(CONTENT_LENGTH) || req.headers().contains_key(TRANSFER_ENCODING);
+    let has_body = (req.headers().contains_key(CONTENT_LENGTH)
+        || req.headers().contains_key(TRANSFER_ENCODING))
+        && !proxy::is_proxy_path(req.path());
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.config.client_timeout);
@@ -120,6 +123,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(connect::status)
         .service(connect::callback)
         .service(providers::list)
+        .service(proxy::forward)
         .service(access_tokens::create)
         .service(access_tokens::list)
         .service(access_tokens::destroy)

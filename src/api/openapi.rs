@@ -45,6 +45,7 @@ use crate::providers::Registry;
         (name = "api-keys", description = "API key management (admin scope)"),
         (name = "webhooks", description = "Standard Webhooks about credentials (admin scope): connected, invalid, refresh_failed, recovered, deleted"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "proxy", description = "Use a credential without holding it: requests to the provider's API with the credential put in by tokenvault"),
     )
 )]
 pub struct ApiDoc;
@@ -133,9 +134,57 @@ pub fn refine(derived: &utoipa::openapi::OpenApi, registry: &Registry) -> String
     identifier_patterns(&mut doc);
     retry_after_headers(&mut doc);
     both_security_schemes(&mut doc);
+    proxy_operations(&mut doc);
     let mut json = serde_json::to_string_pretty(&doc).unwrap_or_default();
     json.push('\n');
     json
+}
+
+/// The proxy route is one handler for every method: each operation gets its own id
+/// (`proxyGet`, `proxyPost`, …), a body only where the method carries one, and that body is
+/// any bytes.
+fn proxy_operations(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let Some((_, item)) = paths.iter_mut().find(|(path, _)| path.contains("/proxy/")) else {
+        return;
+    };
+    let Some(item) = item.as_object_mut() else {
+        return;
+    };
+    for (method, operation) in item.iter_mut() {
+        let mut name = method.clone();
+        if let Some(first) = name.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        operation["operationId"] = json!(format!("proxy{name}"));
+        if let Some(parameters) = operation["parameters"].as_array_mut() {
+            for parameter in parameters.iter_mut() {
+                if parameter["in"] == "header" {
+                    parameter["schema"] = json!({"type": "integer", "minimum": 0, "maximum": 3});
+                }
+            }
+        }
+        let Some(operation) = operation.as_object_mut() else {
+            continue;
+        };
+        match method.as_str() {
+            "post" | "put" | "patch" | "delete" => {
+                operation.insert(
+                    "requestBody".into(),
+                    json!({
+                        "description": "Passed to the provider's API as it is",
+                        "required": false,
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+                    }),
+                );
+            }
+            _ => {
+                operation.remove("requestBody");
+            }
+        }
+    }
 }
 
 /// The name of the store request schema of one token type.

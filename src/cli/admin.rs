@@ -27,7 +27,8 @@ pub enum KeysCommand {
         /// A name to recognise the key by.
         #[arg(long)]
         name: String,
-        /// Comma-separated scopes: tokens:read, tokens:write, tokens:refresh, tokens:delete, admin.
+        /// Comma-separated scopes: tokens:read, tokens:write, tokens:refresh, tokens:delete,
+        /// tokens:proxy, admin.
         #[arg(
             long,
             default_value = DEFAULT_KEY_SCOPES

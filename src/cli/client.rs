@@ -219,33 +219,80 @@ impl Client {
             }
         };
         let status = reply.status().as_u16();
-        let retry_after = reply
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
-        let body = reply.bytes().await;
         if self.verbose {
             eprintln!("< {status} ({} ms)", started.elapsed().as_millis());
         }
-        let body = match body {
-            Ok(body) => body,
-            Err(e) => return Err(Failure::Unreachable(root_cause(&e))),
-        };
-        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if (200..300).contains(&status) {
-            return Ok(json);
+        if !(200..300).contains(&status) {
+            return Err(failure_of(reply).await);
         }
-        let text = |field: &str| json[field].as_str().unwrap_or_default().to_string();
-        Err(Failure::Status {
-            status,
-            error: match text("error") {
-                e if e.is_empty() => format!("http_{status}"),
-                e => e,
-            },
-            message: text("message"),
-            retry_after,
-        })
+        let body = reply
+            .bytes()
+            .await
+            .map_err(|e| Failure::Unreachable(root_cause(&e)))?;
+        Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// A request whose answer the caller reads itself (the proxy's): `headers` and `body` as
+    /// given, the credential added.
+    pub async fn raw(
+        &self,
+        (method, path): (reqwest::Method, &str),
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<reqwest::Response, CliError> {
+        let url = format!("{}{}", self.base, path);
+        if self.verbose {
+            eprintln!("> {method} {url}");
+        }
+        let (name, value) = self.credential()?;
+        let mut request = self.http.request(method, &url).header(name, value);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let started = Instant::now();
+        let reply = request.send().await.map_err(|e| {
+            let why = match e.is_timeout() {
+                true => "timed out".to_string(),
+                false => root_cause(&e),
+            };
+            Failure::Unreachable(why).into_cli(&self.base)
+        })?;
+        if self.verbose {
+            eprintln!(
+                "< {} ({} ms)",
+                reply.status(),
+                started.elapsed().as_millis()
+            );
+        }
+        Ok(reply)
+    }
+}
+
+/// An error answer as a `Failure` (`{"error", "message"}` when the server shaped it).
+pub async fn failure_of(reply: reqwest::Response) -> Failure {
+    let status = reply.status().as_u16();
+    let retry_after = reply
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let body = match reply.bytes().await {
+        Ok(body) => body,
+        Err(e) => return Failure::Unreachable(root_cause(&e)),
+    };
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let text = |field: &str| json[field].as_str().unwrap_or_default().to_string();
+    Failure::Status {
+        status,
+        error: match text("error") {
+            e if e.is_empty() => format!("http_{status}"),
+            e => e,
+        },
+        message: text("message"),
+        retry_after,
     }
 }
 

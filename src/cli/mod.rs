@@ -1,5 +1,5 @@
 //! The app-facing client: the same binary talking to a running tokenvault over HTTP, for
-//! scripts and agents — `get`, `export`, `run`, `ls`, `providers`, `refresh`, `log`.
+//! scripts and agents — `get`, `export`, `run`, `ls`, `providers`, `refresh`, `log`, `proxy`.
 //!
 //! Exit codes say what to do next: 0 ok, 2 usage, 3 re-authorize (410), 4 retry later (503,
 //! 429, timeout, server unreachable), 5 not found, 6 unauthorized or forbidden, 1 anything else.
@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod client;
 pub mod commands;
+pub mod proxy;
 pub mod shell;
 
 /// Why a client command failed: the exit code and one line for stderr.

@@ -468,6 +468,21 @@ impl CredentialService {
         }
     }
 
+    /// Records an audit event of `key` (one that is not part of a write of the credential).
+    pub async fn record(
+        &self,
+        key: &CredentialKey,
+        event: (EventKind, Outcome),
+        reason: Option<String>,
+    ) -> Result<(), Error> {
+        let (key, now) = (key.clone(), self.now());
+        self.inner
+            .db
+            .run(move |conn| Ok(EventRow::record(conn, &key, event, reason.as_deref(), now)?))
+            .await?;
+        Ok(())
+    }
+
     /// The newest `limit` audit events of a credential (also after it was deleted).
     pub async fn events(&self, key: &CredentialKey, limit: i64) -> Result<Vec<EventRow>, Error> {
         let key = key.clone();

@@ -9,6 +9,9 @@ text_enum! {
         TokensWrite = "tokens:write",
         TokensRefresh = "tokens:refresh",
         TokensDelete = "tokens:delete",
+        /// Use a credential through the proxy without reading it (`tokens:read` allows this
+        /// too).
+        TokensProxy = "tokens:proxy",
         Admin = "admin",
     }
 }
@@ -61,9 +64,12 @@ impl KeyScopes {
         KeyScopes(vec![scope])
     }
 
-    /// Whether these scopes allow `scope` (`admin` allows everything).
+    /// Whether these scopes allow `scope` (`admin` allows everything; `tokens:read`, which
+    /// hands out the secret, allows using it through the proxy).
     pub fn allows(&self, scope: Scope) -> bool {
-        self.0.contains(&Scope::Admin) || self.0.contains(&scope)
+        self.0.contains(&Scope::Admin)
+            || self.0.contains(&scope)
+            || (scope == Scope::TokensProxy && self.0.contains(&Scope::TokensRead))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {

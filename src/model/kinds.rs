@@ -108,6 +108,8 @@ text_enum! {
         Deleted = "deleted",
         /// Stored by the connect flow (or a connect that failed: denied, exchange failed).
         Connected = "connected",
+        /// Used through the proxy (sampled: at most one event per credential a minute).
+        Proxied = "proxied",
     }
 }
 

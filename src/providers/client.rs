@@ -506,11 +506,8 @@ pub(super) async fn send(
     };
     let mut response = request.send().await.map_err(network)?;
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let retry_after = super::outbound::retry_after(response.headers(), chrono::Utc::now())
+        .map(|wait| wait.as_secs());
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(network)? {
         if body.len() + chunk.len() > MAX_REPLY_BYTES {

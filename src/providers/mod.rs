@@ -1,9 +1,11 @@
 //! The provider registry: the embedded whitelist (`providers.toml`), optionally extended or
 //! overridden field by field by a `PROVIDERS_FILE`. Passed into the app as data, never global.
 
+pub mod api;
 pub mod assertion;
 pub mod client;
 pub mod device;
+pub mod outbound;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::model::TokenType;
 use crate::secret::Secret;
+pub use api::ApiAuth;
 
 const EMBEDDED: &str = include_str!("providers.toml");
 
@@ -123,6 +126,12 @@ pub struct Provider {
     /// alone as a public client must (GitHub, Microsoft).
     #[serde(default = "yes")]
     pub device_client_secret: bool,
+    /// The proxy's target: the provider's API root (no trailing `/`); absent, no proxy.
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+    /// Where the proxy puts the credential on an API request.
+    #[serde(default)]
+    pub api_auth: ApiAuth,
 }
 
 /// Where a JWT-bearer grant puts the scopes.
@@ -380,6 +389,11 @@ impl Registry {
             }
             if let Some(missing) = provider.missing_for_kinds() {
                 return Err(format!("provider [{key}]: {missing}"));
+            }
+            if let Some(base) = &provider.api_base_url {
+                let base =
+                    api::check_base_url(base).map_err(|e| format!("provider [{key}]: {e}"))?;
+                provider.api_base_url = Some(base);
             }
             provider.key = key.clone();
             providers.insert(key, provider);

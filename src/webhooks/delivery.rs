@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use super::target::{internal_literal, is_internal};
 use super::{WebhookService, sign};
 use crate::credentials::ErrorChain;
 use crate::credentials::refresh::policy::{backoff, jitter};
 use crate::db::webhooks::{AttemptResult, MessageRow, Next, WebhookRow};
 use crate::db::{Db, DbError};
 use crate::model::Clock;
+use crate::providers::outbound::{PublicOnly, internal_literal, retry_after};
 
 /// How long a receiver has to answer.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,31 +41,6 @@ pub struct Deliverer {
     retry_base: Duration,
     allow_private: bool,
     clock: Clock,
-}
-
-/// Resolves names for webhook requests, refusing internal addresses (a public name that
-/// resolves to a private address is refused when connecting, not only when registered).
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let name = name.as_str().to_string();
-        Box::pin(async move {
-            let all = super::target::resolve(&name, 0).await;
-            let public: Vec<_> = all
-                .into_iter()
-                .filter(|ip| !is_internal(*ip))
-                .map(|ip| std::net::SocketAddr::new(ip, 0))
-                .collect();
-            if public.is_empty() {
-                let refused: Box<dyn std::error::Error + Send + Sync> =
-                    format!("{name} resolves to no public address").into();
-                return Err(refused);
-            }
-            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
-            Ok(addrs)
-        })
-    }
 }
 
 impl Deliverer {
@@ -237,7 +212,7 @@ impl Deliverer {
         match sent {
             Ok(response) => Answer::Status {
                 code: response.status().as_u16(),
-                retry_after: retry_after(response.headers()),
+                retry_after: retry_after(response.headers(), self.clock.now()),
             },
             // Without the URL: it may carry a token of the receiver's.
             Err(e) => Answer::Failed(ErrorChain(&e.without_url()).to_string()),
@@ -277,12 +252,6 @@ enum Answer {
     },
     /// No HTTP answer (refused, timed out, TLS) or not sent; why.
     Failed(String),
-}
-
-/// A `Retry-After` in seconds (an HTTP date is not honoured: the backoff applies).
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn millis(d: Duration) -> i64 {

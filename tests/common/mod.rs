@@ -7,6 +7,7 @@ pub mod fault_proxy;
 pub mod grant_server;
 pub mod oauth_mock;
 pub mod receiver;
+pub mod upstream;
 
 use std::rc::Rc;
 

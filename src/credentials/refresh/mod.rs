@@ -137,6 +137,27 @@ impl CredentialService {
         }
     }
 
+    /// After the provider's API refused `used`'s token: a renewed credential, through the same
+    /// single flight and lease as any refresh (when another request or instance renewed it
+    /// meanwhile, that result, without calling the provider). Not limited by the
+    /// forced-refresh interval: the caller asks at most once per request. `None` when the
+    /// credential cannot be renewed (an API key, no refresh token, no token endpoint).
+    pub async fn renewed_after_refusal(
+        &self,
+        used: &Credential,
+    ) -> Result<Option<Credential>, Error> {
+        let row = &used.row;
+        if !row.token_type.renewed()
+            || policy::not_refreshable(used, &self.inner.registry).is_some()
+        {
+            return Ok(None);
+        }
+        if row.status == TokenStatus::Invalid {
+            return Err(Error::rejected(None));
+        }
+        self.refresh(used).await.map(Some)
+    }
+
     /// Refreshes once, joining a refresh of the same credential already in flight here.
     pub(super) async fn refresh(&self, credential: &Credential) -> Result<Credential, Error> {
         if let Some(wait) = policy::cooldown_left(credential.row.cooldown_until, self.now_ms()) {
