@@ -18,6 +18,9 @@ Parts, on PostgreSQL (fresh database) and on SQLite:
      the store's answer to the delivery's arrival (p50, p99)
   9. rotate-key (PostgreSQL): 100 000 credentials (the stored ones topped up with legacy
      ciphertexts in bulk) re-encrypted to a new key by `tokenvault rotate-key` (seconds)
+  10. proxy (PostgreSQL): the same small GET direct to a local API (examples/bench-upstream)
+     and through the proxy, 64 connections (added p50/p99, throughput ratio), and peak RSS while
+     200 MB stream through
 Prints a table and writes JSON to bench/results/latest.json (quick.json with --quick).
 `--soak [MINUTES]` runs bench/soak.py instead: two instances, a rotating provider, a database
 outage, RSS over time (bench/results/soak.json).
@@ -167,8 +170,9 @@ def seed(url, key, users, threads=16):
     return time.perf_counter() - started
 
 
-def wrk(script, url, connections, seconds, key, users):
+def wrk(script, url, connections, seconds, key, users, extra_env=None):
     env = dict(os.environ, BENCH_KEY=key, BENCH_USERS=str(users), LUA_PATH=str(ROOT / "bench" / "?.lua") + ";;")
+    env.update(extra_env or {})
     threads = min(2, connections)
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
@@ -188,6 +192,79 @@ def wrk(script, url, connections, seconds, key, users):
         "error_kinds": {k[len("errors_"):]: v for k, v in data.items()
                         if k.startswith("errors_") and v},
     }
+
+
+UPSTREAM = ROOT / "target" / "release" / "examples" / "bench-upstream"
+
+
+def proxy_part(database_url, enc_key, admin_key, seconds):
+    """The same GET direct to a local provider API and through tokenvault's proxy, 64
+    connections each: requests/s, p50, p99, the latency the proxy adds and the throughput
+    ratio; then tokenvault's peak RSS while 200 MB stream through it."""
+    upstream = subprocess.Popen([str(UPSTREAM)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(upstream.stdout.readline().split()[1])
+        providers = Path(tempfile.mkdtemp(prefix="tokenvault-bench-proxy-")) / "providers.toml"
+        providers.write_text(
+            '[benchapi]\ndisplay_name = "Bench API"\ntoken_types = ["api_key"]\n'
+            f'env_var = "BENCH_API_KEY"\napi_base_url = "http://127.0.0.1:{port}"\n')
+        server = Server(database_url, enc_key, admin_key,
+                        {"PROVIDERS_FILE": str(providers),
+                         "TOKENVAULT_OUTBOUND_ALLOW_PRIVATE": "true"})
+        try:
+            body = {"integration_key": "benchapi", "provider": "benchapi", "token_type": "api_key",
+                    "token_data": {"api_key": "bench-upstream-key"}}
+            status, answer = request(server.url, "POST", "/v2/users/proxy-user/tokens", admin_key, body)
+            if status not in (200, 201):
+                raise SystemExit(f"proxy part: store failed: {status} {answer[:200]!r}")
+            through = "/v2/users/proxy-user/proxy/benchapi/item"
+            status, answer = request(server.url, "GET", through, admin_key)
+            if status != 200:
+                raise SystemExit(f"proxy part: a proxied GET failed: {status} {answer[:200]!r}")
+            upstream_url = f"127.0.0.1:{port}"
+            direct = wrk("path.lua", upstream_url, 64, seconds, "", 1, {"BENCH_PATH": "/item"})
+            proxied = wrk("path.lua", server.url, 64, seconds, admin_key, 1, {"BENCH_PATH": through})
+            # The same credential read with a GET: what the proxy adds to tokenvault's own work.
+            get = wrk("path.lua", server.url, 64, seconds, admin_key, 1,
+                      {"BENCH_PATH": "/v2/users/proxy-user/tokens/benchapi"})
+            # Unloaded (one connection): the latency the extra hop adds, without queueing.
+            direct_1 = wrk("path.lua", upstream_url, 1, seconds, "", 1, {"BENCH_PATH": "/item"})
+            proxied_1 = wrk("path.lua", server.url, 1, seconds, admin_key, 1, {"BENCH_PATH": through})
+            rss_before = server.peak_rss_mb()
+            server.reset_peak_rss()
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection(server.url, timeout=60)
+            conn.request("GET", "/v2/users/proxy-user/proxy/benchapi/big?mb=200",
+                         headers={"X-API-Key": admin_key})
+            response = conn.getresponse()
+            streamed = 0
+            while chunk := response.read(256 * 1024):
+                streamed += len(chunk)
+            stream_s = time.perf_counter() - started
+            result = {
+                "direct": direct,
+                "proxied": proxied,
+                "get_same_credential": get,
+                "proxied_to_get": round(proxied["rps"] / get["rps"], 3) if get["rps"] else None,
+                "direct_1conn": direct_1,
+                "proxied_1conn": proxied_1,
+                "added_p50_ms_1conn": round(proxied_1["p50_ms"] - direct_1["p50_ms"], 3),
+                "added_p99_ms_1conn": round(proxied_1["p99_ms"] - direct_1["p99_ms"], 3),
+                "added_p50_ms": round(proxied["p50_ms"] - direct["p50_ms"], 3),
+                "added_p99_ms": round(proxied["p99_ms"] - direct["p99_ms"], 3),
+                "throughput_ratio": round(proxied["rps"] / direct["rps"], 3) if direct["rps"] else None,
+                "stream_mb": round(streamed / 1024 / 1024, 1),
+                "stream_mb_per_s": round(streamed / 1024 / 1024 / stream_s, 1),
+                "stream_status": response.status,
+                "peak_rss_mb_streaming": round(server.peak_rss_mb(), 1),
+                "peak_rss_mb_before_stream": round(rss_before, 1),
+            }
+        finally:
+            server.stop()
+    finally:
+        upstream.terminate()
+        upstream.wait(timeout=10)
+    return result
 
 
 def cache_counts(url):
@@ -464,6 +541,8 @@ def run_backend(name, database_url, args, enc_key, admin_key, pg=None):
         tps = pgbench(pg_base, database, 64, args.seconds)
         result["pgbench_tps"] = tps
         result["get_to_pgbench"] = round(result["get"]["rps"] / tps, 3) if tps else None
+        log(f"{name}: proxy: the same GET direct and through the proxy, 64 connections, {args.seconds}s each")
+        result["proxy"] = proxy_part(database_url, enc_key, admin_key, args.seconds)
         log(f"{name}: refresh storm, {args.storm} GETs over two instances")
         result["storm"] = refresh_storm(database_url, enc_key, admin_key, args.storm)
         log(f"{name}: refresh ahead, {args.ahead} credentials, two instances")
@@ -545,6 +624,16 @@ def table(results):
         ("POST req/s (16 conn)",) + both(lambda r: r["post"]["rps"]),
         ("POST p99 ms",) + both(lambda r: r["post"]["p99_ms"]),
         ("POST errors",) + both(lambda r: r["post"]["errors"]),
+        ("proxy direct / proxied req/s",
+         f'{pg["proxy"]["direct"]["rps"]} / {pg["proxy"]["proxied"]["rps"]}', None),
+        ("proxy added p50 / p99 ms",
+         f'{pg["proxy"]["added_p50_ms"]} / {pg["proxy"]["added_p99_ms"]}', None),
+        ("proxy throughput ratio (to direct / to GET)",
+         f'{pg["proxy"]["throughput_ratio"]} / {pg["proxy"]["proxied_to_get"]}', None),
+        ("proxy added p50 / p99 ms, 1 conn",
+         f'{pg["proxy"]["added_p50_ms_1conn"]} / {pg["proxy"]["added_p99_ms_1conn"]}', None),
+        ("proxy 200 MB stream: peak RSS MB (before)",
+         f'{pg["proxy"]["peak_rss_mb_streaming"]} ({pg["proxy"]["peak_rss_mb_before_stream"]})', None),
         ("storm provider calls", pg["storm"]["provider_calls"], None),
         ("storm errors / p99 ms", f'{pg["storm"]["errors"]} / {pg["storm"]["p99_ms"]}', None),
         ("refreshed ahead per s", pg["ahead"]["per_second"], None),
@@ -606,6 +695,9 @@ def main():
     storm = results["postgres"]["storm"]
     failed = [r[part]["errors"] for r in (results["postgres"], results["sqlite"])
               for part in ("get", "burst")]
+    proxy = results["postgres"]["proxy"]
+    failed += [proxy["direct"]["errors"], proxy["proxied"]["errors"], proxy["proxied_1conn"]["errors"],
+               proxy["stream_status"] != 200 or proxy["stream_mb"] != 200]
     if storm["provider_calls"] != 1 or storm["errors"] or any(failed):
         log("FAILED: the refresh storm must make exactly one provider call, and no request may fail")
         sys.exit(1)

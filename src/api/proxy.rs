@@ -91,7 +91,7 @@ pub async fn forward(
         body: read_body(&state, &req, payload).await?,
     };
     let answer = state.proxy.forward(&key, outgoing).await?;
-    Ok(respond(answer))
+    respond(answer).await
 }
 
 /// Whether `path` is a proxied request's (`/v2/users/{user_id}/proxy/…`).
@@ -253,8 +253,11 @@ fn stream_rest(
     }
 }
 
-/// The API's answer as the caller's response, its body streamed.
-fn respond(answer: Answer) -> HttpResponse {
+/// Answers up to this size are read whole and sent in one write; larger ones stream.
+const SMALL_ANSWER: u64 = 64 * 1024;
+
+/// The API's answer as the caller's response: a small body whole, a large one streamed.
+async fn respond(answer: Answer) -> Result<HttpResponse, ApiError> {
     let status = actix_web::http::StatusCode::from_u16(answer.status.as_u16())
         .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
     let mut response = HttpResponse::build(status);
@@ -265,8 +268,17 @@ fn respond(answer: Answer) -> HttpResponse {
             response.append_header((name, value));
         }
     }
-    if let Some(length) = answer.length {
-        response.no_chunking(length);
+    match answer.length {
+        Some(length) if length <= SMALL_ANSWER => {
+            let body = answer.response.bytes().await.map_err(|_| {
+                ApiError::UpstreamUnavailable("the provider's API broke off its answer".into())
+            })?;
+            Ok(response.body(body))
+        }
+        Some(length) => {
+            response.no_chunking(length);
+            Ok(response.streaming(answer.response.bytes_stream()))
+        }
+        None => Ok(response.streaming(answer.response.bytes_stream())),
     }
-    response.streaming(answer.response.bytes_stream())
 }

@@ -143,7 +143,8 @@ pub struct ProxyService {
 struct Inner {
     credentials: CredentialService,
     registry: Arc<Registry>,
-    http: reqwest::Client,
+    /// Tells this service's clients apart in each thread's `CLIENTS`.
+    id: u64,
     settings: ProxySettings,
     /// When each credential's last `proxied` event was recorded here.
     sampled: Mutex<HashMap<CredentialKey, Instant>>,
@@ -163,24 +164,14 @@ impl ProxyService {
         registry: Arc<Registry>,
         settings: ProxySettings,
     ) -> Result<ProxyService, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("tokenvault/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.timeout)
-            .read_timeout(settings.timeout)
-            .pool_idle_timeout(Duration::from_secs(60));
-        if !settings.allow_private {
-            builder = builder.dns_resolver(PublicOnly);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot build the proxy's HTTP client: {e}"))?;
+        // Checked once here; each worker thread builds its own the same way.
+        http_client(&settings).map_err(|e| format!("cannot build the proxy's HTTP client: {e}"))?;
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(ProxyService {
             inner: Arc::new(Inner {
                 credentials,
                 registry,
-                http,
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 settings,
                 sampled: Mutex::new(HashMap::new()),
             }),
@@ -189,6 +180,27 @@ impl ProxyService {
 
     pub fn settings(&self) -> &ProxySettings {
         &self.inner.settings
+    }
+
+    /// This thread's HTTP client of this service. Each worker keeps its own connection pool, so
+    /// a request and its upstream connection are served by the same thread (no hand-off between
+    /// workers on every request).
+    fn http(&self) -> Result<reqwest::Client, Error> {
+        thread_local! {
+            static CLIENTS: std::cell::RefCell<HashMap<u64, reqwest::Client>> =
+                std::cell::RefCell::new(HashMap::new());
+        }
+        let (id, settings) = (self.inner.id, &self.inner.settings);
+        CLIENTS.with(|clients| {
+            let mut clients = clients.borrow_mut();
+            if let Some(client) = clients.get(&id) {
+                return Ok(client.clone());
+            }
+            let client = http_client(settings)
+                .map_err(|_| Error::Unavailable("cannot build an HTTP client".into()))?;
+            clients.insert(id, client.clone());
+            Ok(client)
+        })
     }
 
     /// Sends `outgoing` to the API of `key`'s provider with the credential, and returns the
@@ -202,7 +214,7 @@ impl ProxyService {
             .await?
             .credential;
         let provider = self.provider_of(&credential)?;
-        let answer = self.exchange(&provider, credential, outgoing).await;
+        let answer = self.exchange(provider, credential, outgoing).await;
         let class = match &answer {
             Ok(answer) => status_class(answer.status.as_u16()),
             Err(_) => "error",
@@ -211,7 +223,7 @@ impl ProxyService {
         answer
     }
 
-    fn provider_of(&self, credential: &Credential) -> Result<Provider, Error> {
+    fn provider_of(&self, credential: &Credential) -> Result<&Provider, Error> {
         let name = &credential.row.provider;
         let provider = self.inner.registry.get(name).ok_or_else(|| {
             Error::Credential(credentials::Error::internal(credentials::Inconsistency(
@@ -223,7 +235,7 @@ impl ProxyService {
                 "The provider {name} has no api_base_url: the proxy cannot reach its API"
             )));
         }
-        Ok(provider.clone())
+        Ok(provider)
     }
 
     /// Sends, renews once after a 401 and retries 429/503 as allowed.
@@ -298,7 +310,7 @@ impl ProxyService {
         let injection = headers::injection(&provider.api_auth, &credential.data)?;
         let (mut url, mut headers) = (url.clone(), forwarded.clone());
         headers::inject(&injection, &mut headers, &mut url);
-        let mut request = self.inner.http.request(method.clone(), url);
+        let mut request = self.http()?.request(method.clone(), url);
         let fault = match body {
             Body::Whole(bytes) if bytes.is_empty() && !method_has_body(method) => None,
             Body::Whole(bytes) => {
@@ -372,6 +384,22 @@ impl ProxyService {
             }
         });
     }
+}
+
+/// The proxy's HTTP client: no redirects followed, bounded connect and read pauses, public
+/// addresses only unless private ones are allowed.
+fn http_client(settings: &ProxySettings) -> Result<reqwest::Client, reqwest::Error> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("tokenvault/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.timeout)
+        .read_timeout(settings.timeout)
+        .pool_idle_timeout(Duration::from_secs(60));
+    if !settings.allow_private {
+        builder = builder.dns_resolver(PublicOnly);
+    }
+    builder.build()
 }
 
 /// Whether an empty body is still sent as one (`Content-Length: 0`).
