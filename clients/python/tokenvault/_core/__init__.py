@@ -1,0 +1,10 @@
+"""A client library for accessing tokenvault"""
+
+from __future__ import annotations
+
+from .client import AuthenticatedClient, Client
+
+__all__ = (
+    "AuthenticatedClient",
+    "Client",
+)

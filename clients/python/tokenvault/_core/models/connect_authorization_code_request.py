@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TYPE_CHECKING, TypeVar, cast
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+from attrs import define as _attrs_define
+
+from ..models.connect_authorization_code_request_flow import (
+    ConnectAuthorizationCodeRequestFlow,
+)
+from ..models.connect_authorization_code_request_provider import (
+    ConnectAuthorizationCodeRequestProvider,
+)
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="ConnectAuthorizationCodeRequest")
+
+
+@_attrs_define
+class ConnectAuthorizationCodeRequest:
+    """A connect through the user's browser (authorization code + PKCE).
+
+    Attributes:
+        provider (ConnectAuthorizationCodeRequestProvider): A provider that supports connect (`supports_connect` in `GET
+            /v2/providers`). Example: google.
+        redirect_uri (str): Flow `authorization_code` (required there): where the user's browser lands afterwards,
+            with `status=connected&integration_key=…` or `status=error&error=…`. Must start with a
+            prefix of `TOKENVAULT_REDIRECT_ALLOWLIST`. Example: https://app.example.com/oauth/done.
+        flow (ConnectAuthorizationCodeRequestFlow | Unset):
+        integration_key (None | str | Unset): Where to store the credential; default: the provider key. Example: google.
+        scopes (list[str] | None | Unset): Scopes to ask for; default: the provider's `default_scopes`.
+    """
+
+    provider: ConnectAuthorizationCodeRequestProvider
+    redirect_uri: str
+    flow: ConnectAuthorizationCodeRequestFlow | Unset = UNSET
+    integration_key: None | str | Unset = UNSET
+    scopes: list[str] | None | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        provider = self.provider.value
+
+        redirect_uri = self.redirect_uri
+
+        flow: str | Unset = UNSET
+        if not isinstance(self.flow, Unset):
+            flow = self.flow.value
+
+        integration_key: None | str | Unset
+        if isinstance(self.integration_key, Unset):
+            integration_key = UNSET
+        else:
+            integration_key = self.integration_key
+
+        scopes: list[str] | None | Unset
+        if isinstance(self.scopes, Unset):
+            scopes = UNSET
+        elif isinstance(self.scopes, list):
+            scopes = self.scopes
+
+        else:
+            scopes = self.scopes
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "provider": provider,
+                "redirect_uri": redirect_uri,
+            }
+        )
+        if flow is not UNSET:
+            field_dict["flow"] = flow
+        if integration_key is not UNSET:
+            field_dict["integration_key"] = integration_key
+        if scopes is not UNSET:
+            field_dict["scopes"] = scopes
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        provider = ConnectAuthorizationCodeRequestProvider(d.pop("provider"))
+
+        redirect_uri = d.pop("redirect_uri")
+
+        _flow = d.pop("flow", UNSET)
+        flow: ConnectAuthorizationCodeRequestFlow | Unset
+        if isinstance(_flow, Unset):
+            flow = UNSET
+        else:
+            flow = ConnectAuthorizationCodeRequestFlow(_flow)
+
+        def _parse_integration_key(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast("None | str | Unset", data)
+
+        integration_key = _parse_integration_key(d.pop("integration_key", UNSET))
+
+        def _parse_scopes(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                scopes_type_0 = cast(list[str], data)
+
+                return scopes_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast("list[str] | None | Unset", data)
+
+        scopes = _parse_scopes(d.pop("scopes", UNSET))
+
+        connect_authorization_code_request = cls(
+            provider=provider,
+            redirect_uri=redirect_uri,
+            flow=flow,
+            integration_key=integration_key,
+            scopes=scopes,
+        )
+
+        return connect_authorization_code_request

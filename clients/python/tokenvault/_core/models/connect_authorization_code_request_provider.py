@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from enum import Enum
+
+
+class StrEnum(str, Enum):
+    """`enum.StrEnum` (3.11) for 3.9: members are strings and print as their value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class ConnectAuthorizationCodeRequestProvider(StrEnum):
+    DROPBOX = "dropbox"
+    GITHUB = "github"
+    GOOGLE = "google"
+    MICROSOFT = "microsoft"
+    NOTION = "notion"
+    SLACK = "slack"
+    ZOOM = "zoom"
+
+    def __str__(self) -> str:
+        return str(self.value)

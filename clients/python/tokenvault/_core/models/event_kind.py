@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from enum import Enum
+
+
+class StrEnum(str, Enum):
+    """`enum.StrEnum` (3.11) for 3.9: members are strings and print as their value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class EventKind(StrEnum):
+    CONNECTED = "connected"
+    DELETED = "deleted"
+    PROXIED = "proxied"
+    REFRESH = "refresh"
+    REVOKE = "revoke"
+    STORED = "stored"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from enum import Enum
+
+
+class StrEnum(str, Enum):
+    """`enum.StrEnum` (3.11) for 3.9: members are strings and print as their value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class TokenType(StrEnum):
+    API_KEY = "api_key"
+    BASIC = "basic"
+    CLIENT_CREDENTIALS = "client_credentials"
+    JWT = "jwt"
+    OAUTH2 = "oauth2"
+    SERVICE_ACCOUNT = "service_account"
+
+    def __str__(self) -> str:
+        return str(self.value)
