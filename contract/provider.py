@@ -1,5 +1,6 @@
 """A local OAuth2 provider for the contract checks: answers refresh grants and revocations the
-way Google does, and checks what it receives (grant type, refresh token, client credentials).
+way Google does, and checks what it receives (grant type, refresh token, client credentials);
+under /api/ it is every provider's API for the proxy (any method answers 200).
 
 Run: python3 provider.py PORT_FILE — serves on a free loopback port and writes the port to
 PORT_FILE. GET /calls answers what it received, as JSON (no secrets are logged anywhere).
@@ -37,13 +38,32 @@ class Provider(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def api(self):
+        """The providers' API for the proxy: any method under /api/ answers what it got."""
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.answer(200, {"method": self.command, "path": self.path,
+                          "authorized": bool(self.headers.get("Authorization")
+                                             or self.headers.get("x-api-key"))})
+
     def do_GET(self):
+        if self.path.startswith("/api/"):
+            return self.api()
         if self.path == "/calls":
             with LOCK:
                 return self.answer(200, CALLS)
         self.answer(404, {"error": "not_found"})
 
+    do_PUT = do_PATCH = do_DELETE = do_OPTIONS = api
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_POST(self):
+        if self.path.startswith("/api/"):
+            return self.api()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode()
         if self.headers.get("Content-Type", "").startswith("application/json"):

@@ -59,8 +59,15 @@ async fn full_run_logs_no_secret() {
         rotate: true,
         expires_in: Some(3600),
     });
-    let app = spawn_with_providers(mock.providers_toml(), |c| {
+    let upstream = common::upstream::Upstream::start();
+    let providers = mock.providers_toml().replacen(
+        "[google]\n",
+        &format!("[google]\napi_base_url = \"{}\"\n", upstream.url),
+        1,
+    );
+    let app = spawn_with_providers(providers, |c| {
         c.refresh_cooldown = std::time::Duration::ZERO;
+        c.proxy.allow_private = true;
     })
     .await;
     let user_key = app.create_key("default", "tokens:read", Some("user-42"));
@@ -88,6 +95,12 @@ async fn full_run_logs_no_secret() {
         assert_eq!(app.get(path, &app.admin_key).await.status, 200);
         assert_eq!(app.get(path, &user_key).await.status, 200);
     }
+    // The proxy: the API refuses the token, the credential is renewed, the request sent again.
+    upstream.accept("Bearer ya29.NEW-1");
+    let proxied = app
+        .get("/v2/users/user-42/proxy/google/guarded?q=1", &user_key)
+        .await;
+    assert_eq!(proxied.status, 200, "{}", proxied.body);
     // Refresh: success with rotation, then each failure class.
     let refresh = "/v2/users/user-42/tokens/google/refresh";
     assert_eq!(

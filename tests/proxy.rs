@@ -556,6 +556,25 @@ async fn bodies_over_the_limit_are_413_and_large_ones_stream_through() {
         .unwrap();
     assert_eq!(response.status(), 413);
 
+    // An answer streams: its first chunk arrives while the API still holds back the rest.
+    let response = client
+        .get(format!("{base}{PROXY}/acme/gated"))
+        .header("X-API-Key", &app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = response.bytes_stream();
+    use futures_util::StreamExt;
+    let first = stream.next().await.unwrap().unwrap();
+    assert!(!first.is_empty() && first.len() <= 64 * 1024);
+    upstream.open_gate();
+    let mut total = first.len();
+    while let Some(chunk) = stream.next().await {
+        total += chunk.unwrap().len();
+    }
+    assert_eq!(total, 1024 * 1024);
+
     // A large answer streams back whole.
     let response = client
         .get(format!("{base}{PROXY}/acme/big?mb=20"))
@@ -567,7 +586,6 @@ async fn bodies_over_the_limit_are_413_and_large_ones_stream_through() {
     assert_eq!(response.content_length(), Some(20 * 1024 * 1024));
     let mut total = 0usize;
     let mut stream = response.bytes_stream();
-    use futures_util::StreamExt;
     while let Some(chunk) = stream.next().await {
         total += chunk.unwrap().len();
     }

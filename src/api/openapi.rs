@@ -142,7 +142,7 @@ pub fn refine(derived: &utoipa::openapi::OpenApi, registry: &Registry) -> String
 
 /// The proxy route is one handler for every method: each operation gets its own id
 /// (`proxyGet`, `proxyPost`, …), a body only where the method carries one, and that body is
-/// any bytes.
+/// any bytes (documented as `application/octet-stream`; any content type is passed on).
 fn proxy_operations(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
@@ -176,7 +176,9 @@ fn proxy_operations(doc: &mut Value) {
                     json!({
                         "description": "Passed to the provider's API as it is",
                         "required": false,
-                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+                        "content": {
+                            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                        }
                     }),
                 );
             }

@@ -45,6 +45,8 @@ struct State {
     accepted: Mutex<Vec<String>>,
     /// The next answers of `/busy` (status, `Retry-After`); 200 after them.
     busy: Mutex<VecDeque<(u16, Option<String>)>>,
+    /// `/gated` sends its first chunk, then waits for this before the rest.
+    gate: tokio::sync::Notify,
 }
 
 pub struct Upstream {
@@ -65,6 +67,7 @@ impl Upstream {
                 .route("/api/redirect", web::to(redirect))
                 .route("/api/hang", web::to(hang))
                 .route("/api/big", web::get().to(big))
+                .route("/api/gated", web::get().to(gated))
                 .route("/api/{tail:.*}", web::to(echo));
         });
         Upstream {
@@ -94,6 +97,11 @@ impl Upstream {
     /// `/guarded` accepts nothing again.
     pub fn state_reset_accepted(&self) {
         self.state.accepted.lock().unwrap().clear();
+    }
+
+    /// Lets `/gated` send the rest of its body.
+    pub fn open_gate(&self) {
+        self.state.gate.notify_one();
     }
 
     /// `/busy` answers these first (status, `Retry-After`), then 200.
@@ -195,6 +203,26 @@ async fn hang(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
     record(&state, &req, &[]);
     tokio::time::sleep(Duration::from_secs(30)).await;
     HttpResponse::Ok().finish()
+}
+
+/// 1 MiB: the first 64 KiB at once, the rest only after `open_gate` — whoever reads the first
+/// chunk before opening the gate proves the answer streams rather than being buffered whole.
+async fn gated(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    record(&state, &req, &[]);
+    let chunk = web::Bytes::from(vec![b'g'; 64 * 1024]);
+    let stream = futures_util::stream::iter(0..16).then(move |i| {
+        let (chunk, state) = (chunk.clone(), state.clone());
+        async move {
+            if i == 1 {
+                state.gate.notified().await;
+            }
+            Ok::<_, std::io::Error>(chunk)
+        }
+    });
+    HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .no_chunking(1024 * 1024)
+        .streaming(stream)
 }
 
 /// `?mb=N` megabytes (default 1), in 64 KiB chunks, with `?pause_ms=` between chunks.

@@ -2129,7 +2129,7 @@ export interface operations {
         /** @description Passed to the provider's API as it is */
         requestBody?: {
             content: {
-                "*/*": string;
+                "application/octet-stream": string;
             };
         };
         responses: {
@@ -2256,7 +2256,7 @@ export interface operations {
         /** @description Passed to the provider's API as it is */
         requestBody?: {
             content: {
-                "*/*": string;
+                "application/octet-stream": string;
             };
         };
         responses: {
@@ -2383,7 +2383,7 @@ export interface operations {
         /** @description Passed to the provider's API as it is */
         requestBody?: {
             content: {
-                "*/*": string;
+                "application/octet-stream": string;
             };
         };
         responses: {
@@ -2754,7 +2754,7 @@ export interface operations {
         /** @description Passed to the provider's API as it is */
         requestBody?: {
             content: {
-                "*/*": string;
+                "application/octet-stream": string;
             };
         };
         responses: {
