@@ -10,6 +10,7 @@ import base64
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -92,6 +93,13 @@ class Provider(BaseHTTPRequestHandler):
                 "expires_in": 900,
                 "interval": 5,
             })
+        # Minting kinds: a GitHub App installation token, client credentials, a JWT-bearer grant.
+        if call["path"].endswith("/access_tokens"):
+            expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+            return self.answer(201, {"token": f"ghs_contract-{number}", "expires_at": expires})
+        if call["grant_type"] in ("client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"):
+            return self.answer(200, {"access_token": f"ya29.minted-{number}", "expires_in": 3600,
+                                     "token_type": "Bearer"})
         if call["grant_type"] != "refresh_token" or not call["refresh_token"]:
             return self.answer(400, {"error": "unsupported_grant_type"})
         if not client_id or not client_secret:
