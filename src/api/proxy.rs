@@ -13,7 +13,9 @@ use crate::api::AuthErrors;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::model::{CredentialKey, Scope};
-use crate::proxy::{Answer, Body, BodyFault, MAX_RETRIES, Outgoing, REPLAYABLE};
+use crate::proxy::{
+    Answer, Body, BodyFault, Error as ProxyError, MAX_RETRIES, Outgoing, REPLAYABLE,
+};
 use crate::state::AppState;
 
 /// The header asking tokenvault to retry 429 and 503 answers.
@@ -155,8 +157,8 @@ async fn read_body(
     mut payload: web::Payload,
 ) -> Result<Body, ApiError> {
     let settings = *state.proxy.settings();
-    let too_large = || ApiError::PayloadTooLarge {
-        limit: usize::try_from(settings.max_body).unwrap_or(usize::MAX),
+    let too_large = || ProxyError::TooLarge {
+        limit: settings.max_body,
     };
     let length = req
         .headers()
@@ -164,28 +166,25 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if length.is_some_and(|n| n > settings.max_body) {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     let idle = settings.client_idle;
     let mut first = web::BytesMut::new();
     loop {
         let chunk = match tokio::time::timeout(idle, payload.next()).await {
             Err(_) => {
-                return Err(ApiError::RequestTimeout {
-                    secs: idle.as_secs(),
-                });
+                let secs = idle.as_secs();
+                return Err(ProxyError::ClientTimeout { secs }.into());
             }
             Ok(None) => return Ok(Body::Whole(first.freeze())),
             Ok(Some(Err(_))) => {
-                return Err(ApiError::InvalidRequest(
-                    "Could not read the request body".into(),
-                ));
+                return Err(ProxyError::ClientBody.into());
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
         first.extend_from_slice(&chunk);
         if first.len() as u64 > settings.max_body {
-            return Err(too_large());
+            return Err(too_large().into());
         }
         if first.len() > REPLAYABLE {
             break;

@@ -194,35 +194,18 @@ impl Client {
 
     /// One call: the server's JSON, or the failure.
     async fn send(&self, call: Call<'_>) -> Result<Value, Failure> {
-        let url = format!("{}{}", self.base, call.path);
-        let started = Instant::now();
-        if self.verbose {
-            eprintln!("> {} {url}", call.method);
-        }
-        let mut request = self.http.request(call.method, &url);
-        if let Some((header, value)) = call.credential {
-            request = request.header(header, value);
-        }
-        if let Some(body) = &call.body {
-            request = request.json(body);
-        }
-        let sent = request.send().await;
-        let reply = match sent {
-            Ok(reply) => reply,
-            Err(e) => {
-                let why = if e.is_timeout() {
-                    "timed out".to_string()
-                } else {
-                    root_cause(&e)
-                };
-                return Err(Failure::Unreachable(why));
-            }
-        };
-        let status = reply.status().as_u16();
-        if self.verbose {
-            eprintln!("< {status} ({} ms)", started.elapsed().as_millis());
-        }
-        if !(200..300).contains(&status) {
+        let body = call.body;
+        let reply = self
+            .exchange(
+                (call.method, call.path),
+                call.credential,
+                |request| match &body {
+                    Some(body) => request.json(body),
+                    None => request,
+                },
+            )
+            .await?;
+        if !reply.status().is_success() {
             return Err(failure_of(reply).await);
         }
         let body = reply
@@ -240,32 +223,47 @@ impl Client {
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
     ) -> Result<reqwest::Response, CliError> {
+        let credential = self.credential()?;
+        let fill = |mut request: reqwest::RequestBuilder| {
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            match body {
+                Some(body) => request.body(body),
+                None => request,
+            }
+        };
+        self.exchange((method, path), Some(credential), fill)
+            .await
+            .map_err(|failure| failure.into_cli(&self.base))
+    }
+
+    /// Sends one request (`fill` adds its body and headers) with the credential when given,
+    /// and the `--verbose` lines: the answer, whatever its status, or why there was none.
+    async fn exchange(
+        &self,
+        (method, path): (reqwest::Method, &str),
+        credential: Option<(&'static str, String)>,
+        fill: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Failure> {
         let url = format!("{}{}", self.base, path);
+        let started = Instant::now();
         if self.verbose {
             eprintln!("> {method} {url}");
         }
-        let (name, value) = self.credential()?;
-        let mut request = self.http.request(method, &url).header(name, value);
-        for (name, value) in headers {
-            request = request.header(name.as_str(), value.as_str());
+        let mut request = self.http.request(method, &url);
+        if let Some((header, value)) = credential {
+            request = request.header(header, value);
         }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        let started = Instant::now();
-        let reply = request.send().await.map_err(|e| {
-            let why = match e.is_timeout() {
+        let reply = fill(request).send().await.map_err(|e| {
+            Failure::Unreachable(match e.is_timeout() {
                 true => "timed out".to_string(),
                 false => root_cause(&e),
-            };
-            Failure::Unreachable(why).into_cli(&self.base)
+            })
         })?;
         if self.verbose {
-            eprintln!(
-                "< {} ({} ms)",
-                reply.status(),
-                started.elapsed().as_millis()
-            );
+            let status = reply.status().as_u16();
+            eprintln!("< {status} ({} ms)", started.elapsed().as_millis());
         }
         Ok(reply)
     }

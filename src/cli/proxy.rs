@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::client::{Client, failure_of, segment};
 use super::{CliError, Connection, exit};
+use crate::providers::api::is_token;
 
 #[derive(clap::Args, Clone)]
 #[command(
@@ -106,11 +107,7 @@ pub async fn proxy(args: ProxyArgs) -> Result<(), CliError> {
 fn header(text: &str) -> Option<(String, String)> {
     let (name, value) = text.split_once(':')?;
     let name = name.trim();
-    let token = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    token.then(|| (name.to_string(), value.trim().to_string()))
+    is_token(name).then(|| (name.to_string(), value.trim().to_string()))
 }
 
 /// `-d`: text, `@FILE` or `@-`.

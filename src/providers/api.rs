@@ -56,7 +56,7 @@ impl ApiAuth {
 }
 
 /// An HTTP token (RFC 9110 §5.6.2): what a header name or a plain query name may be.
-fn is_token(text: &str) -> bool {
+pub fn is_token(text: &str) -> bool {
     !text.is_empty()
         && text
             .bytes()

@@ -231,12 +231,8 @@ pub struct ProviderClient {
 
 impl ProviderClient {
     pub fn new() -> Result<ProviderClient, String> {
-        // reqwest is built without a bundled crypto provider; ring is ours. Installing twice
-        // (several apps in one process) is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("tokenvault/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
+        // Provider endpoints are the operator's configuration: any address.
+        let http = super::outbound::client_builder(false)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(ProviderClient { http })

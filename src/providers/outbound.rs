@@ -21,6 +21,22 @@ pub fn internal_literal(url: &reqwest::Url) -> Option<String> {
     is_internal(ip).then(|| format!("the internal address {ip}"))
 }
 
+/// The base of every HTTP client tokenvault calls out with (providers, webhook receivers, the
+/// proxy's upstreams): ring as the TLS crypto provider, tokenvault's `User-Agent`, redirects
+/// never followed, and — with `public_only` — names resolved to public addresses only.
+pub fn client_builder(public_only: bool) -> reqwest::ClientBuilder {
+    // reqwest is built without a bundled crypto provider; ring is ours. Installing twice
+    // (several apps in one process) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let builder = reqwest::Client::builder()
+        .user_agent(concat!("tokenvault/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none());
+    match public_only {
+        true => builder.dns_resolver(PublicOnly),
+        false => builder,
+    }
+}
+
 /// Resolves names for outbound requests, refusing internal addresses: a name that resolves to
 /// no public address fails to connect.
 pub struct PublicOnly;

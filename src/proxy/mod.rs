@@ -18,7 +18,7 @@ use reqwest::header::HeaderMap;
 
 use crate::credentials::{self, Credential, CredentialService, Want};
 use crate::model::{CredentialKey, EventKind, Outcome};
-use crate::providers::outbound::{PublicOnly, internal_literal, retry_after};
+use crate::providers::outbound::{client_builder, internal_literal, retry_after};
 use crate::providers::{Provider, Registry};
 
 /// Request bodies up to this size are buffered, so a 401 or a 429 can be answered by sending
@@ -389,17 +389,11 @@ impl ProxyService {
 /// The proxy's HTTP client: no redirects followed, bounded connect and read pauses, public
 /// addresses only unless private ones are allowed.
 fn http_client(settings: &ProxySettings) -> Result<reqwest::Client, reqwest::Error> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::Client::builder()
-        .user_agent(concat!("tokenvault/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
+    client_builder(!settings.allow_private)
         .connect_timeout(settings.timeout)
         .read_timeout(settings.timeout)
-        .pool_idle_timeout(Duration::from_secs(60));
-    if !settings.allow_private {
-        builder = builder.dns_resolver(PublicOnly);
-    }
-    builder.build()
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
 }
 
 /// Whether an empty body is still sent as one (`Content-Length: 0`).

@@ -14,7 +14,7 @@ use crate::credentials::refresh::policy::{backoff, jitter};
 use crate::db::webhooks::{AttemptResult, MessageRow, Next, WebhookRow};
 use crate::db::{Db, DbError};
 use crate::model::Clock;
-use crate::providers::outbound::{PublicOnly, internal_literal, retry_after};
+use crate::providers::outbound::{client_builder, internal_literal, retry_after};
 
 /// How long a receiver has to answer.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,15 +51,8 @@ impl Deliverer {
         owner: String,
         clock: Clock,
     ) -> Result<Deliverer, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("tokenvault/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(DELIVERY_TIMEOUT);
-        if !allow_private {
-            builder = builder.dns_resolver(PublicOnly);
-        }
-        let http = builder
+        let http = client_builder(!allow_private)
+            .timeout(DELIVERY_TIMEOUT)
             .build()
             .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
         Ok(Deliverer {
