@@ -206,7 +206,7 @@ def proxy_part(database_url, enc_key, admin_key, seconds):
         port = int(upstream.stdout.readline().split()[1])
         providers = Path(tempfile.mkdtemp(prefix="tokenvault-bench-proxy-")) / "providers.toml"
         providers.write_text(
-            '[benchapi]\ndisplay_name = "Bench API"\ntoken_types = ["api_key"]\n'
+            '[benchapi]\ndocs_url = "https://example.com/docs"\ndisplay_name = "Bench API"\ntoken_types = ["api_key"]\n'
             f'env_var = "BENCH_API_KEY"\napi_base_url = "http://127.0.0.1:{port}"\n')
         server = Server(database_url, enc_key, admin_key,
                         {"PROVIDERS_FILE": str(providers),

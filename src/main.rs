@@ -78,8 +78,9 @@ enum Command {
     Run(cli::commands::RunArgs),
     /// List a user's credentials (metadata, never secrets).
     Ls(cli::commands::UserArgs),
-    /// List the providers the server knows, with their env_var.
-    Providers(cli::commands::ListArgs),
+    /// List the providers the server knows (key, kinds, env_var, name, docs), or check a
+    /// providers file offline (`providers check FILE`).
+    Providers(cli::commands::ProvidersArgs),
     /// Refresh a user's OAuth2 credential at its provider now.
     Refresh(cli::commands::RefreshArgs),
     /// Print a credential's audit events, newest first, one line each.
@@ -118,7 +119,11 @@ fn main() -> ExitCode {
         Command::Get(args) => return client(cli::commands::get(args)),
         Command::Export(args) => return client(cli::commands::export(args)),
         Command::Ls(args) => return client(cli::commands::ls(args)),
-        Command::Providers(args) => return client(cli::commands::providers(args)),
+        Command::Providers(cli::commands::ProvidersArgs {
+            command: Some(cli::commands::ProvidersCommand::Check { file }),
+            ..
+        }) => return client(async move { cli::catalogue::check(&file) }),
+        Command::Providers(args) => return client(cli::commands::providers(args.list)),
         Command::Refresh(args) => return client(cli::commands::refresh(args)),
         Command::Log(args) => return client(cli::commands::log(args)),
         Command::Connect(args) => return client(cli::commands::connect(args)),

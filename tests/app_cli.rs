@@ -102,7 +102,7 @@ async fn get_prints_the_usable_secret_alone_or_the_field_asked_for() {
 }
 
 /// A value no naive quoting survives.
-const HOSTILE: &str = "it's $HOME `id` \"q\" \\n\nsecond line; rm -rf /tmp/x";
+const HOSTILE: &str = "sk-it's $HOME `id` \"q\" \\n\nsecond line; rm -rf /tmp/x";
 
 #[actix_web::test]
 async fn export_names_variables_by_provider_and_quotes_hostile_values() {

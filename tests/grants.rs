@@ -23,6 +23,7 @@ fn providers(server: &GrantServer) -> String {
     format!(
         r#"
 [acme]
+docs_url = "https://acme.example/docs"
 display_name = "Acme API"
 token_types = ["client_credentials", "basic"]
 env_var = "ACME_TOKEN"
@@ -30,6 +31,7 @@ token_url = "{url}/token"
 client_auth = "basic"
 
 [acmebody]
+docs_url = "https://acme.example/docs"
 display_name = "Acme, client in the body"
 token_types = ["client_credentials", "service_account"]
 env_var = "ACME_TOKEN"

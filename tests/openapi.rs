@@ -127,8 +127,8 @@ fn token_data_is_typed_per_token_type_in_requests_and_responses() {
     let schemas = &spec["components"]["schemas"];
     let store = &schemas["StoreTokenRequest"];
     assert_eq!(store["discriminator"]["propertyName"], "token_type");
-    // basic is accepted by no built-in provider, so it has no store shape here.
-    assert_eq!(store["oneOf"].as_array().unwrap().len(), 5);
+    // One shape per kind some built-in provider accepts (basic: Twilio).
+    assert_eq!(store["oneOf"].as_array().unwrap().len(), 6);
     let oauth2 = &schemas["StoreOAuth2TokenRequest"];
     assert_eq!(
         oauth2["properties"]["token_type"]["enum"],
@@ -164,7 +164,7 @@ fn token_data_is_typed_per_token_type_in_requests_and_responses() {
     assert_eq!(service["required"], serde_json::json!(["private_key"]));
     assert!(service["properties"]["minted"].is_null());
     let client = &schemas["StoreClientCredentialsTokenRequest"]["properties"]["provider"]["enum"];
-    assert_eq!(client, &serde_json::json!(["microsoft"]));
+    assert_eq!(client, &serde_json::json!(["microsoft", "paypal"]));
     let minted = &schemas["MintedSecret"]["properties"];
     assert!(minted["access_token"].is_object() && minted["client_secret"].is_null());
 }

@@ -28,12 +28,12 @@ fn providers(mock: &MockProvider, upstream: &Upstream) -> String {
         ("acmebearer", "bearer"),
     ] {
         toml.push_str(&format!(
-            "[{key}]\ndisplay_name = \"Acme\"\ntoken_types = [\"api_key\", \"basic\", \"jwt\"]\n\
+            "[{key}]\ndocs_url = \"https://acme.example/docs\"\ndisplay_name = \"Acme\"\ntoken_types = [\"api_key\", \"basic\", \"jwt\"]\n\
              env_var = \"ACME_KEY\"\napi_base_url = \"{api}\"\napi_auth = \"{auth}\"\n"
         ));
     }
     toml.push_str(
-        "[nobase]\ndisplay_name = \"No API\"\ntoken_types = [\"api_key\"]\nenv_var = \"NO_KEY\"\n",
+        "[nobase]\ndocs_url = \"https://acme.example/docs\"\ndisplay_name = \"No API\"\ntoken_types = [\"api_key\"]\nenv_var = \"NO_KEY\"\n",
     );
     toml
 }
@@ -397,7 +397,7 @@ async fn a_hanging_api_is_a_504_and_a_closed_one_a_502() {
     };
     let mut toml = providers(&mock, &upstream);
     toml.push_str(&format!(
-        "[closed]\ndisplay_name = \"Closed\"\ntoken_types = [\"api_key\"]\nenv_var = \"C\"\n\
+        "[closed]\ndocs_url = \"https://acme.example/docs\"\ndisplay_name = \"Closed\"\ntoken_types = [\"api_key\"]\nenv_var = \"C\"\n\
          api_base_url = \"http://{closed}\"\n"
     ));
     let app = TestApp::new()

@@ -48,6 +48,7 @@ async fn get_returns_the_usable_credential_without_client_credentials() {
         json!({
             "integration_key": "google",
             "provider": "google",
+            "connection_config": {},
             "token_type": "oauth2",
             "token_data": {
                 "access_token": "ya29.ACCESS-SECRET-1",
@@ -114,6 +115,7 @@ async fn list_returns_metadata_only_sorted_by_integration_key() {
         keys,
         [
             "account",
+            "connection_config",
             "created_at",
             "expires_at",
             "integration_key",
@@ -231,21 +233,38 @@ async fn providers_lists_the_whitelist_with_cache_header_and_no_urls() {
         .iter()
         .map(|p| p["provider"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "anthropic",
-            "dropbox",
-            "github",
-            "google",
-            "microsoft",
-            "notion",
-            "openai",
-            "slack",
-            "zoom"
-        ]
-    );
-    let google = &listed.body.as_array().unwrap()[3];
+    for key in [
+        "anthropic",
+        "dropbox",
+        "github",
+        "google",
+        "microsoft",
+        "notion",
+        "openai",
+        "slack",
+        "zoom",
+        "spotify",
+    ] {
+        assert!(names.contains(&key), "{key} is not listed");
+    }
+    assert!(names.len() >= 60, "{} providers", names.len());
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+    let all = listed.body.as_array().unwrap();
+    for entry in all {
+        let docs = entry["docs_url"].as_str().unwrap_or_default();
+        assert!(docs.starts_with("https://"), "{entry}");
+    }
+    let google = all.iter().find(|p| p["provider"] == "google").unwrap();
+    assert_eq!(google["account_env_var"], "GOG_ACCOUNT");
+    assert_eq!(google["scopes_strict"], true);
+    assert_eq!(google["tool"]["name"], "gog");
+    let openai = all.iter().find(|p| p["provider"] == "openai").unwrap();
+    assert_eq!(openai["key_pattern"], "^sk-");
+    let zendesk = all.iter().find(|p| p["provider"] == "zendesk").unwrap();
+    assert_eq!(zendesk["connection_config"][0]["name"], "subdomain");
+    assert_eq!(zendesk["connection_config"][0]["required"], true);
     assert_eq!(google["env_var"], "GOG_ACCESS_TOKEN");
     assert_eq!(
         google["scope_labels"]["https://www.googleapis.com/auth/calendar"],

@@ -2,7 +2,9 @@
 //! `GET /v2/oauth/callback` (no API key: the state is the credential) finishes it.
 
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
-use actix_web::{HttpResponse, get, post, web};
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +14,7 @@ use crate::auth::Caller;
 use crate::connect::{CallbackParams, StartRequest};
 use crate::error::{ApiError, ErrorBody};
 use crate::model::{ConnectFlow, ConnectStatus, Scope};
+use crate::providers::config::ConnectionConfig;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -37,6 +40,12 @@ pub struct ConnectRequest {
     /// prefix of `TOKENVAULT_REDIRECT_ALLOWLIST`.
     #[schema(example = "https://app.example.com/oauth/done")]
     pub redirect_uri: Option<String>,
+    /// Per-account values the provider's URLs need (`connection_config` in
+    /// `GET /v2/providers`), e.g. `{"subdomain": "acme"}` for Zendesk; a value that does not
+    /// match its pattern is a 422.
+    #[serde(default)]
+    #[schema(example = json!({"subdomain": "acme"}))]
+    pub connection_config: Option<ConnectionConfig>,
 }
 
 /// A started connect: send the user's browser to `authorization_url`.
@@ -168,6 +177,7 @@ pub async fn start(
         integration_key: request.integration_key,
         scopes: request.scopes,
         redirect_uri: request.redirect_uri,
+        connection_config: request.connection_config.unwrap_or_default(),
     };
     let connect = &state.connect;
     let started = match flow {
@@ -262,6 +272,7 @@ pub async fn status(
 pub async fn callback(
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let params = CallbackParams {
@@ -269,6 +280,7 @@ pub async fn callback(
         state: query.state.map(Secret::new),
         error: query.error,
         iss: query.iss,
+        query: callback_extras(request.query_string()),
     };
     let location = state.connect.callback(params).await?;
     Ok(HttpResponse::Found()
@@ -276,4 +288,17 @@ pub async fn callback(
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .finish())
+}
+
+/// The callback's other query parameters (a provider's `realmId`), bounded; the code and state
+/// are left out so they are never kept beside the extras.
+fn callback_extras(query: &str) -> BTreeMap<String, String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    pairs
+        .into_iter()
+        .filter(|(name, value)| {
+            !matches!(name.as_str(), "code" | "state") && name.len() <= 64 && value.len() <= 512
+        })
+        .take(32)
+        .collect()
 }

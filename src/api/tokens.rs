@@ -18,6 +18,7 @@ use crate::model::Scope;
 use crate::model::{
     Account, CredentialKey, EventKind, Outcome, Revocation, TokenStatus, TokenType, check_user_id,
 };
+use crate::providers::config::{self, ConnectionConfig};
 use crate::state::AppState;
 
 /// Body of `POST /v2/users/{user_id}/tokens`.
@@ -45,6 +46,12 @@ pub struct StoreTokenRequest {
     /// Expiration time, RFC 3339 (a time without offset is taken as UTC).
     #[schema(format = DateTime, example = "2025-01-16T10:00:00Z")]
     pub expires_at: Option<String>,
+    /// Per-account values the provider's URLs need (`GET /v2/providers` lists each provider's
+    /// fields and patterns), e.g. `{"subdomain": "acme"}` for Zendesk. A value that does not
+    /// match its pattern is a 422.
+    #[serde(default)]
+    #[schema(example = json!({"subdomain": "acme"}))]
+    pub connection_config: Option<ConnectionConfig>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,6 +90,9 @@ pub struct TokenMetadata {
     /// (the provider rejected the refresh token: re-authorize).
     #[schema(value_type = TokenStatus, example = "active")]
     pub status: &'static str,
+    /// Per-account values: given at store or connect, or learned from the provider's reply
+    /// (Salesforce's `instance_url`); `{}` when none.
+    pub connection_config: ConnectionConfig,
 }
 
 /// A usable credential.
@@ -106,6 +116,8 @@ pub struct GetTokenResponse {
     pub account: Option<Account>,
     #[schema(value_type = TokenStatus, example = "active")]
     pub status: &'static str,
+    /// Per-account values (see `TokenMetadata`).
+    pub connection_config: ConnectionConfig,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -247,6 +259,7 @@ fn metadata(row: &TokenRow, now: NaiveDateTime) -> Result<TokenMetadata, ApiErro
         is_expired: is_expired(row.expires_at, now),
         account: Account::from_column(row.account.as_deref()),
         status: row.status.as_str(),
+        connection_config: config::from_column(row.connection_config.as_deref()),
     })
 }
 
@@ -288,6 +301,7 @@ pub async fn store(
         expires_at: request.expires_at,
         account: None,
         arrived: EventKind::Stored,
+        connection_config: request.connection_config.unwrap_or_default(),
     };
     let (stored, saved) = state.credentials.store(key, new).await?;
     let body = StoreTokenResponse {
@@ -376,6 +390,7 @@ pub async fn get(
             is_expired: is_expired(row.expires_at, state.clock.now_naive()),
             refreshed: usable.refreshed,
             account: Account::from_column(row.account.as_deref()),
+            connection_config: config::from_column(row.connection_config.as_deref()),
             integration_key: row.integration_key,
             provider: row.provider,
             token_type: row.token_type.as_str(),

@@ -72,6 +72,27 @@ pub struct UserArgs {
     pub connection: Connection,
 }
 
+/// `providers`: list them (the server's), or check a providers file offline.
+#[derive(clap::Args, Clone)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ProvidersArgs {
+    #[command(subcommand)]
+    pub command: Option<ProvidersCommand>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(clap::Subcommand, Clone)]
+pub enum ProvidersCommand {
+    /// Check a PROVIDERS_FILE offline, merged over the embedded catalogue as `serve` would:
+    /// unknown fields, bad URLs, templates naming undeclared connection_config fields, bad
+    /// patterns, missing docs_url. One line per problem; exit 2 when there is any.
+    Check {
+        /// The providers file (TOML, the format of the embedded providers.toml).
+        file: std::path::PathBuf,
+    },
+}
+
 #[derive(clap::Args, Clone)]
 pub struct ListArgs {
     /// Print JSON.
@@ -268,14 +289,14 @@ async fn variables(
         .iter()
         .filter(|item| selection.only.is_empty() || selection.only.contains(&key_of(item)))
         .collect();
-    let env_var_of = |provider: &str| {
+    let entry_of = |provider: &str| {
         providers
             .as_array()
             .into_iter()
             .flatten()
             .find(|p| p["provider"] == provider)
-            .and_then(|p| p["env_var"].as_str())
     };
+    let env_var_of = |provider: &str| entry_of(provider).and_then(|p| p["env_var"].as_str());
     let named: Vec<Named<'_>> = chosen
         .iter()
         .map(|item| {
@@ -299,7 +320,29 @@ async fn variables(
         })?;
         out.push((name, secret.to_string()));
     }
+    let accounts = chosen.iter().zip(&named).filter_map(|(item, named)| {
+        let var = entry_of(named.provider)?["account_env_var"].as_str()?;
+        // Only beside the provider's own variable (one credential of that provider).
+        let own = out
+            .iter()
+            .any(|(name, _)| Some(name.as_str()) == named.env_var);
+        Some((var.to_string(), account_text(&item["account"])?)).filter(|_| own)
+    });
+    let accounts: Vec<(String, String)> = accounts.collect();
+    for (var, account) in accounts {
+        if !out.iter().any(|(name, _)| *name == var) {
+            out.push((var, account));
+        }
+    }
     Ok(out)
+}
+
+/// How an account is named for its `account_env_var`: the email, else the name, else the id.
+fn account_text(account: &Value) -> Option<String> {
+    ["email", "name", "id"]
+        .iter()
+        .find_map(|field| account[*field].as_str().filter(|s| !s.is_empty()))
+        .map(str::to_string)
 }
 
 pub async fn export(args: ExportArgs) -> Result<(), CliError> {
@@ -372,11 +415,12 @@ pub async fn providers(args: ListArgs) -> Result<(), CliError> {
     for item in listed.as_array().into_iter().flatten() {
         let text = |name: &str| printable(&item[name]);
         println!(
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}",
             text("provider"),
             text("token_types"),
             text("env_var"),
-            text("display_name")
+            text("display_name"),
+            text("docs_url")
         );
     }
     Ok(())

@@ -7,6 +7,7 @@
 //! `run` exist to hand over.
 
 pub mod admin;
+pub mod catalogue;
 pub mod client;
 pub mod commands;
 pub mod proxy;

@@ -258,6 +258,7 @@ impl ConnectService {
                 data.clone(),
                 scopes.clone(),
                 account.clone(),
+                Default::default(),
             );
             let (id, now) = (row.connect_id.clone(), clock.now_naive());
             let finish: AlsoInTransaction = Box::new(move |conn| {

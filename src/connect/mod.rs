@@ -28,6 +28,7 @@ use crate::db::oauth_states::{Consumed, StateRow};
 use crate::model::{Account, ConnectFlow, ConnectStatus, CredentialKey, EventKind, Outcome};
 use crate::providers::OAuthClient;
 use crate::providers::client::{Exchanged, Grant, ProviderClient, account_of, oauth_error_code};
+use crate::providers::config::{self, ConnectionConfig};
 use crate::providers::{Provider, Registry};
 use crate::secret::{Secret, hash_secret, random_base62};
 
@@ -60,6 +61,8 @@ pub struct StartRequest {
     pub scopes: Option<Vec<String>>,
     /// Where the browser lands afterwards (the authorization-code flow only).
     pub redirect_uri: Option<String>,
+    /// Per-account values the provider's URLs need (a Zendesk subdomain).
+    pub connection_config: ConnectionConfig,
 }
 
 /// A started connect: send the user's browser to `authorization_url`.
@@ -80,6 +83,9 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// The issuer the authorization response names (RFC 9207), when the provider sends one.
     pub iss: Option<String>,
+    /// Every query parameter, for `token_reply_metadata` read from the callback (QuickBooks'
+    /// `realmId`).
+    pub query: BTreeMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -257,9 +263,15 @@ impl ConnectService {
         let scopes = request
             .scopes
             .unwrap_or_else(|| provider.default_scopes.clone());
+        check_scopes(&provider, &scopes)?;
+        let config = &request.connection_config;
+        provider
+            .check_config(config)
+            .map_err(|e| Error::Unprocessable(e.to_string()))?;
         let state = random_base62(43).map_err(Error::internal)?;
         let verifier = random_base62(64).map_err(Error::internal)?;
-        let url = self.authorization_url(&provider, &client, &scopes, &state, &verifier)?;
+        let resolved = provider.resolved(config);
+        let url = self.authorization_url(&resolved, &client, &scopes, &state, &verifier)?;
         let now = self.inner.credentials.clock().now_naive();
         let expires_at = now + chrono::Duration::from_std(STATE_TTL).unwrap_or_default();
         let flow = ConnectFlow::AuthorizationCode;
@@ -284,6 +296,7 @@ impl ConnectService {
             created_at: now,
             expires_at,
             used_at: None,
+            connection_config: config::to_column(config),
         };
         self.inner
             .db
@@ -392,7 +405,7 @@ impl ConnectService {
                 .failed(&key, &row, Outcome::Failed, reason, "missing_code")
                 .await;
         };
-        match self.complete(&key, &row, &code).await {
+        match self.complete(&key, &row, &code, &params.query).await {
             Ok(location) => Ok(location),
             Err(Completion::Exchange(reason)) => {
                 self.failed(&key, &row, Outcome::Failed, &reason, "exchange_failed")
@@ -445,10 +458,13 @@ impl ConnectService {
         key: &CredentialKey,
         row: &StateRow,
         code: &Secret<String>,
+        query: &BTreeMap<String, String>,
     ) -> Result<String, Completion> {
-        let (provider, client) = self
+        let (entry, client) = self
             .connectable(&row.provider, ConnectFlow::AuthorizationCode)
             .map_err(Completion::Other)?;
+        let mut config = config::from_column(row.connection_config.as_deref());
+        let provider = entry.resolved(&config).into_owned();
         let opened = self
             .inner
             .vault
@@ -472,13 +488,17 @@ impl ConnectService {
         let exchanged = client_call
             .await
             .map_err(|failure| Completion::Exchange(failure.reason().to_string()))?;
-        let account = self.account(&provider, &exchanged).await;
+        let learned = entry
+            .reply_metadata(&exchanged.reply, query)
+            .map_err(|e| Completion::Exchange(e.to_string()))?;
+        config.extend(learned);
+        let account = self.account(&entry.resolved(&config), &exchanged).await;
         let scopes: Option<Vec<String>> = row
             .scopes
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok());
         let data = OAuth2TokenData::from_reply(&exchanged.tokens);
-        let new = NewCredential::connected(&provider.key, data, scopes, account);
+        let new = NewCredential::connected(&provider.key, data, scopes, account, config);
         let (connect_id, now) = (
             row.connect_id.clone(),
             self.inner.credentials.clock().now_naive(),
@@ -526,6 +546,19 @@ impl ConnectService {
         let account = account_of(&reply, &provider.account);
         account.to_column().map(|_| account)
     }
+}
+
+/// Scopes a strict catalogue entry does not offer (Google's broad Drive scopes) are refused.
+fn check_scopes(provider: &Provider, scopes: &[String]) -> Result<(), Error> {
+    let outside = provider.scopes_outside(scopes);
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Unprocessable(format!(
+        "{} does not offer the scope(s) {}: only the scopes GET /v2/providers lists for it",
+        provider.key,
+        outside.join(", ")
+    )))
 }
 
 /// Why completing a connect failed: the provider's exchange (the app hears `exchange_failed`),

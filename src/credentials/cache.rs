@@ -389,6 +389,7 @@ fn row_bytes(row: &TokenRow) -> usize {
         row.refresh_lease_owner.as_ref().map_or(0, String::len),
         row.account.as_ref().map_or(0, String::len),
         row.replaced_status.as_ref().map_or(0, String::len),
+        row.connection_config.as_ref().map_or(0, String::len),
     ];
     strings
         .iter()
@@ -423,6 +424,7 @@ mod tests {
             refresh_failures: 0,
             background_at: None,
             replaced_status: None,
+            connection_config: None,
         }
     }
 

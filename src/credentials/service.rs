@@ -25,6 +25,7 @@ use crate::model::{
     WebhookEvent,
 };
 use crate::providers::client::ProviderClient;
+use crate::providers::config::{self, ConnectionConfig};
 use crate::providers::{OAuthClient, Provider, Registry};
 use crate::secret::random_base62;
 
@@ -69,6 +70,8 @@ pub struct NewCredential {
     pub account: Option<Account>,
     /// How it arrived: `Stored` (POST) or `Connected` (the connect flow); its audit event.
     pub arrived: EventKind,
+    /// Per-account values, checked against the provider's `connection_config` patterns.
+    pub connection_config: ConnectionConfig,
 }
 
 impl NewCredential {
@@ -78,6 +81,7 @@ impl NewCredential {
         data: OAuth2TokenData,
         scopes: Option<Vec<String>>,
         account: Option<Account>,
+        connection_config: ConnectionConfig,
     ) -> NewCredential {
         NewCredential {
             provider: provider.to_string(),
@@ -87,6 +91,7 @@ impl NewCredential {
             expires_at: None,
             account,
             arrived: EventKind::Connected,
+            connection_config,
         }
     }
 }
@@ -345,6 +350,8 @@ impl CredentialService {
         }
         let data = TokenData::validate(token_type, &new.token_data).map_err(Error::Invalid)?;
         data.check_for(provider).map_err(Error::Invalid)?;
+        check_fit(provider, token_type, &data, &new.connection_config)?;
+        let connection_config = config::to_column(&new.connection_config);
         let now = self.now();
         let expires_at = stored_expiry(&new, &data, provider, now)?;
         let scopes = new.scopes.map(|s| Scopes::new(s).to_column());
@@ -377,6 +384,7 @@ impl CredentialService {
                     updated_at: now,
                     account: account.as_deref(),
                     background_at,
+                    connection_config: connection_config.as_deref(),
                 };
                 let written = write_arrival(conn, &subscriptions, (&key, &new), arrived)?;
                 if let Some(also) = also {
@@ -436,8 +444,10 @@ impl CredentialService {
 
     /// Revokes a credential at its provider if possible: the outcome, and why it failed.
     async fn revoke(&self, credential: &Credential) -> (Revocation, Option<String>) {
+        let config = config::from_column(credential.row.connection_config.as_deref());
         let provider = self.inner.registry.get(&credential.row.provider);
-        let (provider, data) = match (provider, credential.data.oauth2()) {
+        let provider = provider.map(|p| p.resolved(&config));
+        let (provider, data) = match (provider.as_deref(), credential.data.oauth2()) {
             (Some(p), Some(data)) if p.revoke.is_some() => (p, data),
             _ => return (Revocation::NotSupported, None),
         };
@@ -492,6 +502,33 @@ impl CredentialService {
             .read(move |conn| Ok(EventRow::list(conn, &key, limit)?))
             .await?)
     }
+}
+
+/// What the registry says about a credential beyond its kind: an API key with the provider's
+/// documented prefix (the key is never echoed), connection-config values that match their
+/// patterns, and the fields a renewed kind's endpoints need.
+fn check_fit(
+    provider: &Provider,
+    token_type: TokenType,
+    data: &TokenData,
+    connection_config: &ConnectionConfig,
+) -> Result<(), Error> {
+    if let TokenData::ApiKey(key) = data
+        && !provider.key_fits(key.api_key.expose())
+    {
+        let hint = provider.key_hint.as_deref().unwrap_or_default();
+        return Err(Error::Unprocessable(format!(
+            "token_data.api_key does not look like a {} key: {hint}",
+            provider.display_name
+        )));
+    }
+    let checked = match token_type.renewed() {
+        true => provider.check_config(connection_config),
+        false => connection_config
+            .iter()
+            .try_for_each(|(field, value)| provider.check_config_value(field, value)),
+    };
+    checked.map_err(|e| Error::Unprocessable(e.to_string()))
 }
 
 /// Inserts or replaces a stored credential with its audit event and webhook notice

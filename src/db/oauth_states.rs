@@ -25,6 +25,8 @@ pub struct StateRow {
     pub used_at: Option<NaiveDateTime>,
     /// The connect this state belongs to (null for states written before connects existed).
     pub connect_id: Option<String>,
+    /// The caller's connection config (JSON), for the exchange's URLs.
+    pub connection_config: Option<String>,
 }
 
 /// What consuming a state found.

@@ -38,6 +38,7 @@ diesel::table! {
         refresh_failures -> Integer,
         background_at -> Nullable<BigInt>,
         replaced_status -> Nullable<Text>,
+        connection_config -> Nullable<Text>,
     }
 }
 
@@ -91,6 +92,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         connect_id -> Nullable<Text>,
+        connection_config -> Nullable<Text>,
     }
 }
 

@@ -46,6 +46,8 @@ pub struct TokenRow {
     pub background_at: Option<i64>,
     /// The status the credential had before the last store replaced it (see `replaced`).
     pub replaced_status: Option<String>,
+    /// Per-account values (`{"subdomain": "acme"}`), JSON; `None` when there are none.
+    pub connection_config: Option<String>,
 }
 
 impl TokenRow {
@@ -88,6 +90,7 @@ pub struct NewToken<'a> {
     pub account: Option<&'a str>,
     /// When the background refresher first looks at it (unix milliseconds).
     pub background_at: Option<i64>,
+    pub connection_config: Option<&'a str>,
 }
 
 /// What a successful refresh changes.
@@ -217,6 +220,7 @@ impl TokenRow {
                 tokens::expires_at.eq(new.expires_at),
                 tokens::status.eq(new.status.as_str()),
                 tokens::account.eq(new.account),
+                tokens::connection_config.eq(new.connection_config),
                 tokens::version.eq(tokens::version + 1),
                 tokens::updated_at.eq(new.updated_at),
                 // A new credential ends any refresh of the old one: its result must not land.

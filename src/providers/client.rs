@@ -201,10 +201,13 @@ impl std::fmt::Debug for Exchanged {
     }
 }
 
-/// The value at a dotted `path` of `value` (`owner.user.id`).
+/// The value at a dotted `path` of `value` (`owner.user.id`); a number indexes an array
+/// (`data.0.id`).
 pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.')
-        .try_fold(value, |value, part| value.get(part))
+    path.split('.').try_fold(value, |value, part| match value {
+        Value::Array(items) => items.get(part.parse::<usize>().ok()?),
+        _ => value.get(part),
+    })
 }
 
 /// The account a reply describes, by the provider's paths; numbers (GitHub's id) become text.

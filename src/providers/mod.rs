@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod assertion;
+mod check;
 pub mod client;
+pub mod config;
 pub mod device;
 pub mod outbound;
 
@@ -132,6 +134,50 @@ pub struct Provider {
     /// Where the proxy puts the credential on an API request.
     #[serde(default)]
     pub api_auth: ApiAuth,
+    /// The provider's own page this entry's settings come from (every entry has one).
+    #[serde(default)]
+    pub docs_url: Option<String>,
+    /// Connect refuses scopes outside `scopes` (Google's broad Drive scopes are left out).
+    #[serde(default)]
+    pub scopes_strict: bool,
+    /// API keys: a regex of the documented prefix only (`^sk-`); keys are otherwise opaque.
+    #[serde(default)]
+    pub key_pattern: Option<String>,
+    /// What a person is told a key looks like.
+    #[serde(default)]
+    pub key_hint: Option<String>,
+    /// Per-account fields: name → anchored pattern; used as `{name}` in any URL.
+    #[serde(default)]
+    pub connection_config: BTreeMap<String, String>,
+    /// Connection-config fields the provider fills: name → dotted path in the code-exchange
+    /// reply, or `callback.PARAM` (a query parameter of the OAuth callback).
+    #[serde(default)]
+    pub token_reply_metadata: BTreeMap<String, String>,
+    /// The environment variable naming the account (`GOG_ACCOUNT`), for `export`.
+    #[serde(default)]
+    pub account_env_var: Option<String>,
+    /// The provider's own command-line tool.
+    #[serde(default)]
+    pub tool: Option<Tool>,
+    /// A one-line command that uses `env_var`.
+    #[serde(default)]
+    pub example_command: Option<String>,
+    #[serde(skip)]
+    config_patterns: BTreeMap<String, config::FieldPattern>,
+    #[serde(skip)]
+    key_regex: Option<regex::Regex>,
+}
+
+/// A provider's command-line tool (as CrabGlamp's registry lists it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    #[schema(example = "gh")]
+    pub name: String,
+    #[schema(example = "brew install gh")]
+    pub install_cmd: String,
+    #[schema(example = "gh auth status")]
+    pub check_cmd: String,
 }
 
 /// Where a JWT-bearer grant puts the scopes.
@@ -324,6 +370,41 @@ pub struct ProviderInfo {
     pub default_scopes: Vec<String>,
     /// Scope → label.
     pub scope_labels: BTreeMap<String, String>,
+    /// Connect refuses scopes outside `scope_labels`.
+    pub scopes_strict: bool,
+    /// The provider's documentation this entry follows.
+    #[schema(example = "https://developers.google.com/identity/protocols/oauth2/web-server")]
+    pub docs_url: Option<String>,
+    /// Per-account fields a credential carries in `connection_config`.
+    pub connection_config: Vec<ConfigFieldInfo>,
+    /// API keys: the documented prefix a key must have (a regex).
+    #[schema(example = "^sk-")]
+    pub key_pattern: Option<String>,
+    /// API keys: what a key looks like, for people.
+    pub key_hint: Option<String>,
+    /// The environment variable naming the account, as `export` writes it.
+    #[schema(example = "GOG_ACCOUNT")]
+    pub account_env_var: Option<String>,
+    /// The provider's own command-line tool.
+    pub tool: Option<Tool>,
+    /// A command that uses `env_var`.
+    pub example_command: Option<String>,
+    /// Whether the proxy can reach this provider's API.
+    pub supports_proxy: bool,
+}
+
+/// One per-account field of a provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfigFieldInfo {
+    #[schema(example = "subdomain")]
+    pub name: String,
+    /// An anchored regex the value must match.
+    #[schema(example = "^[a-z0-9][a-z0-9-]{0,62}$")]
+    pub pattern: String,
+    /// Whether store and connect need it from the caller.
+    pub required: bool,
+    /// Whether the provider's reply (or callback) fills it at connect.
+    pub from_provider: bool,
 }
 
 impl ProviderInfo {
@@ -341,8 +422,30 @@ impl ProviderInfo {
             supports_connect: p.supports_connect() && client_configured,
             default_scopes: p.default_scopes.clone(),
             scope_labels: p.scopes.clone(),
+            scopes_strict: p.scopes_strict,
+            docs_url: p.docs_url.clone(),
+            connection_config: config_fields(p),
+            key_pattern: p.key_pattern.clone(),
+            key_hint: p.key_hint.clone(),
+            account_env_var: p.account_env_var.clone(),
+            tool: p.tool.clone(),
+            example_command: p.example_command.clone(),
+            supports_proxy: p.api_base_url.is_some(),
         }
     }
+}
+
+fn config_fields(p: &Provider) -> Vec<ConfigFieldInfo> {
+    let required = p.required_config();
+    p.connection_config
+        .iter()
+        .map(|(name, pattern)| ConfigFieldInfo {
+            name: name.clone(),
+            pattern: pattern.clone(),
+            required: required.contains(name),
+            from_provider: p.token_reply_metadata.contains_key(name),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -379,26 +482,53 @@ impl Registry {
     }
 
     fn from_tables(tables: BTreeMap<String, toml::Table>) -> Result<Registry, String> {
+        Registry::checked(tables).map_err(|problems| problems.join("\n"))
+    }
+
+    /// The registry, or every problem of every entry (one line each, `provider [key]: …`).
+    fn checked(tables: BTreeMap<String, toml::Table>) -> Result<Registry, Vec<String>> {
         let mut providers = BTreeMap::new();
+        let mut problems = Vec::new();
         for (key, table) in tables {
-            let mut provider: Provider = toml::Value::Table(table)
-                .try_into()
-                .map_err(|e| format!("provider [{key}]: {e}"))?;
-            if provider.token_types.is_empty() {
-                return Err(format!("provider [{key}]: token_types must not be empty"));
-            }
-            if let Some(missing) = provider.missing_for_kinds() {
-                return Err(format!("provider [{key}]: {missing}"));
-            }
-            if let Some(base) = &provider.api_base_url {
-                let base =
-                    api::check_base_url(base).map_err(|e| format!("provider [{key}]: {e}"))?;
-                provider.api_base_url = Some(base);
-            }
+            let mut provider: Provider = match toml::Value::Table(table).try_into() {
+                Ok(provider) => provider,
+                Err(e) => {
+                    let e = e.to_string();
+                    problems.push(format!("provider [{key}]: {}", e.trim()));
+                    continue;
+                }
+            };
             provider.key = key.clone();
+            problems.extend(
+                provider
+                    .prepare()
+                    .into_iter()
+                    .map(|p| format!("provider [{key}]: {p}")),
+            );
             providers.insert(key, provider);
         }
-        Ok(Registry { providers })
+        match problems.is_empty() {
+            true => Ok(Registry { providers }),
+            false => Err(problems),
+        }
+    }
+
+    /// What is wrong with a `PROVIDERS_FILE` (merged over the embedded catalogue), one problem
+    /// per line; empty when a server would run with it.
+    pub fn problems_of(overrides: &str, origin: &str) -> Vec<String> {
+        let mut tables = match parse_tables(EMBEDDED, "embedded providers.toml") {
+            Ok(tables) => tables,
+            Err(e) => return vec![e],
+        };
+        match parse_tables(overrides, origin) {
+            Ok(extra) => {
+                for (key, fields) in extra {
+                    merge_table(tables.entry(key.to_ascii_lowercase()).or_default(), fields);
+                }
+            }
+            Err(e) => return vec![e],
+        }
+        Registry::checked(tables).err().unwrap_or_default()
     }
 
     /// Looks a provider up by key, case-insensitively.
@@ -442,23 +572,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_registry_has_the_nine_whitelisted_providers() {
+    fn embedded_registry_has_the_nine_whitelisted_providers_and_fifty_more() {
         let registry = Registry::embedded().unwrap();
         let keys: Vec<_> = registry.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "anthropic",
-                "dropbox",
-                "github",
-                "google",
-                "microsoft",
-                "notion",
-                "openai",
-                "slack",
-                "zoom"
-            ]
-        );
+        for key in [
+            "anthropic",
+            "dropbox",
+            "github",
+            "google",
+            "microsoft",
+            "notion",
+            "openai",
+            "slack",
+            "zoom",
+            "spotify",
+        ] {
+            assert!(keys.contains(&key), "{key} missing");
+        }
+        assert!(keys.len() >= 60, "{} entries", keys.len());
+        assert!(registry.iter().all(|p| p.docs_url.is_some()));
         assert!(registry.get("GOOGLE").is_some());
     }
 
@@ -467,7 +599,7 @@ mod tests {
         let registry = Registry::with_overrides(
             "[google]\ntoken_url = \"http://127.0.0.1:9000/token\"\n\
              [google.revoke]\nurl = \"http://127.0.0.1:9000/revoke\"\n\
-             [acme]\ndisplay_name = \"Acme\"\ntoken_types = [\"api_key\"]\nenv_var = \"ACME_KEY\"\n",
+             [acme]\ndocs_url = \"https://acme.example/docs\"\ndisplay_name = \"Acme\"\ntoken_types = [\"api_key\"]\nenv_var = \"ACME_KEY\"\n",
             "test",
         )
         .unwrap();
@@ -491,18 +623,18 @@ mod tests {
             .filter(|p| p.supports_connect())
             .map(|p| p.key.as_str())
             .collect();
-        assert_eq!(
-            connectable,
-            [
-                "dropbox",
-                "github",
-                "google",
-                "microsoft",
-                "notion",
-                "slack",
-                "zoom"
-            ]
-        );
+        for key in [
+            "dropbox",
+            "github",
+            "google",
+            "microsoft",
+            "notion",
+            "slack",
+            "zoom",
+            "spotify",
+        ] {
+            assert!(connectable.contains(&key), "{key} cannot be connected");
+        }
         let get = |key: &str| registry.get(key).unwrap();
         let google = get("google");
         assert_eq!(google.authorize_params["access_type"], "offline");

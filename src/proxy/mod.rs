@@ -7,6 +7,7 @@
 pub mod headers;
 pub mod target;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use reqwest::header::HeaderMap;
 
 use crate::credentials::{self, Credential, CredentialService, Want};
 use crate::model::{CredentialKey, EventKind, Outcome};
+use crate::providers::config;
 use crate::providers::outbound::{client_builder, internal_literal, retry_after};
 use crate::providers::{Provider, Registry};
 
@@ -214,7 +216,7 @@ impl ProxyService {
             .await?
             .credential;
         let provider = self.provider_of(&credential)?;
-        let answer = self.exchange(provider, credential, outgoing).await;
+        let answer = self.exchange(&provider, credential, outgoing).await;
         let class = match &answer {
             Ok(answer) => status_class(answer.status.as_u16()),
             Err(_) => "error",
@@ -223,7 +225,9 @@ impl ProxyService {
         answer
     }
 
-    fn provider_of(&self, credential: &Credential) -> Result<&Provider, Error> {
+    /// The credential's provider, its connection config filled into the API's base URL
+    /// (Salesforce's `{instance_url}`).
+    fn provider_of(&self, credential: &Credential) -> Result<Cow<'_, Provider>, Error> {
         let name = &credential.row.provider;
         let provider = self.inner.registry.get(name).ok_or_else(|| {
             Error::Credential(credentials::Error::internal(credentials::Inconsistency(
@@ -235,7 +239,21 @@ impl ProxyService {
                 "The provider {name} has no api_base_url: the proxy cannot reach its API"
             )));
         }
-        Ok(provider)
+        let config = config::from_column(credential.row.connection_config.as_deref());
+        let resolved = provider.resolved(&config);
+        if resolved.api_base_url.is_none() {
+            let fields: Vec<&str> = provider
+                .connection_config
+                .keys()
+                .map(String::as_str)
+                .collect();
+            return Err(Error::NotProxied(format!(
+                "The credential's connection_config lacks what {name}'s API URL needs ({}): store \
+                 it again with connection_config",
+                fields.join(", ")
+            )));
+        }
+        Ok(resolved)
     }
 
     /// Sends, renews once after a 401 and retries 429/503 as allowed.

@@ -552,6 +552,7 @@ pub fn seed_credentials(db: &tokenvault::db::Db, vault: &tokenvault::crypto::Vau
                 updated_at: now,
                 account: None,
                 background_at: None,
+                connection_config: None,
             })
             .collect();
         db.run_blocking(|conn| {

@@ -525,6 +525,9 @@ export interface components {
             organization_id?: string | null;
             project_id?: string | null;
         };
+        BTreeMap: {
+            [key: string]: string;
+        };
         /** @description The usable part of a `basic` credential. */
         BasicSecret: {
             /**
@@ -560,8 +563,23 @@ export interface components {
              */
             tenant?: string | number | null;
         };
+        /** @description One per-account field of a provider. */
+        ConfigFieldInfo: {
+            /** @description Whether the provider's reply (or callback) fills it at connect. */
+            from_provider: boolean;
+            /** @example subdomain */
+            name: string;
+            /**
+             * @description An anchored regex the value must match.
+             * @example ^[a-z0-9][a-z0-9-]{0,62}$
+             */
+            pattern: string;
+            /** @description Whether store and connect need it from the caller. */
+            required: boolean;
+        };
         /** @description A connect through the user's browser (authorization code + PKCE). */
         ConnectAuthorizationCodeRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
             /** @enum {string} */
             flow?: "authorization_code";
             /**
@@ -574,7 +592,7 @@ export interface components {
              * @example google
              * @enum {string}
              */
-            provider: "dropbox" | "github" | "google" | "microsoft" | "notion" | "slack" | "zoom";
+            provider: "airtable" | "asana" | "atlassian" | "auth0" | "bitbucket" | "box" | "calendly" | "clickup" | "digitalocean" | "discord" | "dropbox" | "figma" | "github" | "gitlab" | "google" | "heroku" | "hubspot" | "intercom" | "linear" | "linkedin" | "mailchimp" | "microsoft" | "miro" | "monday" | "notion" | "okta" | "pipedrive" | "quickbooks" | "reddit" | "salesforce" | "sentry" | "shopify" | "slack" | "spotify" | "strava" | "todoist" | "twitch" | "webex" | "x" | "xero" | "zendesk" | "zoho" | "zoom";
             /**
              * Format: uri
              * @description Flow `authorization_code` (required there): where the user's browser lands afterwards,
@@ -588,6 +606,7 @@ export interface components {
         };
         /** @description A device connect (RFC 8628): the user enters a code. */
         ConnectDeviceRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
             /** @enum {string} */
             flow: "device";
             /**
@@ -805,6 +824,8 @@ export interface components {
         /** @description A usable credential. */
         GetTokenResponse: {
             account?: components["schemas"]["Account"] | null;
+            /** @description Per-account values (see `TokenMetadata`). */
+            connection_config: components["schemas"]["BTreeMap"];
             /** Format: date-time */
             expires_at?: string | null;
             integration_key: string;
@@ -877,27 +898,52 @@ export interface components {
         Outcome: "created" | "replaced" | "success" | "invalid" | "transient" | "revoked" | "failed" | "skipped" | "not_supported" | "denied";
         /** @description What `GET /v2/providers` shows of a provider: no URLs, no client ids, no secrets. */
         ProviderInfo: {
+            /**
+             * @description The environment variable naming the account, as `export` writes it.
+             * @example GOG_ACCOUNT
+             */
+            account_env_var?: string | null;
+            /** @description Per-account fields a credential carries in `connection_config`. */
+            connection_config: components["schemas"]["ConfigFieldInfo"][];
             /** @description The scopes connect asks for when the app names none. */
             default_scopes: string[];
             description: string;
             /** @example Google Workspace */
             display_name: string;
             /**
+             * @description The provider's documentation this entry follows.
+             * @example https://developers.google.com/identity/protocols/oauth2/web-server
+             */
+            docs_url?: string | null;
+            /**
              * @description The environment variable a client would export the access token as.
              * @example GOG_ACCESS_TOKEN
              */
             env_var: string;
+            /** @description A command that uses `env_var`. */
+            example_command?: string | null;
+            /** @description API keys: what a key looks like, for people. */
+            key_hint?: string | null;
+            /**
+             * @description API keys: the documented prefix a key must have (a regex).
+             * @example ^sk-
+             */
+            key_pattern?: string | null;
             /** @example google */
             provider: string;
             /** @description Scope → label. */
             scope_labels: {
                 [key: string]: string;
             };
+            /** @description Connect refuses scopes outside `scope_labels`. */
+            scopes_strict: boolean;
             /**
              * @description Whether `POST /v2/users/{user_id}/connect` can start for it: the provider has an
              *     authorization endpoint and this server has its platform OAuth client.
              */
             supports_connect: boolean;
+            /** @description Whether the proxy can reach this provider's API. */
+            supports_proxy: boolean;
             /**
              * @description Whether tokenvault can refresh this provider's OAuth2 tokens (or mint its
              *     `client_credentials` / `service_account` tokens).
@@ -908,6 +954,7 @@ export interface components {
             /** @example ~1 hour */
             token_lifetime: string;
             token_types: components["schemas"]["TokenType"][];
+            tool?: components["schemas"]["Tool"] | null;
         };
         RefreshTokenResponse: {
             integration_key: string;
@@ -957,6 +1004,7 @@ export interface components {
         StartedConnect: components["schemas"]["ConnectResponse"] | components["schemas"]["DeviceConnectResponse"];
         /** @description Body of a `api_key` credential. */
         StoreApiKeyTokenRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
             /**
              * Format: date-time
              * @description Expiration time, RFC 3339 (a time without offset is taken as UTC).
@@ -972,7 +1020,7 @@ export interface components {
              * @description A provider that accepts this token type (see `GET /v2/providers`).
              * @enum {string}
              */
-            provider: "anthropic" | "github" | "notion" | "openai";
+            provider: "airtable" | "anthropic" | "asana" | "calendly" | "circleci" | "clickup" | "cloudflare" | "cohere" | "deepseek" | "digitalocean" | "elevenlabs" | "fireworks" | "gemini" | "github" | "gitlab" | "groq" | "heroku" | "hubspot" | "huggingface" | "intercom" | "mistral" | "monday" | "netlify" | "notion" | "openai" | "openrouter" | "perplexity" | "pinecone" | "replicate" | "sendgrid" | "sentry" | "stripe" | "todoist" | "together" | "trello" | "vercel";
             /**
              * @description Permission scopes.
              * @example [
@@ -988,8 +1036,9 @@ export interface components {
              */
             token_type: "api_key";
         };
-        /** @description Body of a `client_credentials` credential. */
-        StoreClientCredentialsTokenRequest: {
+        /** @description Body of a `basic` credential. */
+        StoreBasicTokenRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
             /**
              * Format: date-time
              * @description Expiration time, RFC 3339 (a time without offset is taken as UTC).
@@ -1005,7 +1054,41 @@ export interface components {
              * @description A provider that accepts this token type (see `GET /v2/providers`).
              * @enum {string}
              */
-            provider: "microsoft";
+            provider: "twilio";
+            /**
+             * @description Permission scopes.
+             * @example [
+             *       "calendar",
+             *       "email"
+             *     ]
+             */
+            scopes?: string[] | null;
+            token_data: components["schemas"]["BasicTokenData"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            token_type: "basic";
+        };
+        /** @description Body of a `client_credentials` credential. */
+        StoreClientCredentialsTokenRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
+            /**
+             * Format: date-time
+             * @description Expiration time, RFC 3339 (a time without offset is taken as UTC).
+             * @example 2025-01-16T10:00:00Z
+             */
+            expires_at?: string | null;
+            /**
+             * @description Integration identifier, e.g. "google", "slack", "openai".
+             * @example google
+             */
+            integration_key: string;
+            /**
+             * @description A provider that accepts this token type (see `GET /v2/providers`).
+             * @enum {string}
+             */
+            provider: "microsoft" | "paypal";
             /**
              * @description Permission scopes.
              * @example [
@@ -1023,6 +1106,7 @@ export interface components {
         };
         /** @description Body of a `jwt` credential. */
         StoreJwtTokenRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
             /**
              * Format: date-time
              * @description Expiration time, RFC 3339 (a time without offset is taken as UTC).
@@ -1056,6 +1140,7 @@ export interface components {
         };
         /** @description Body of a `oauth2` credential. */
         StoreOAuth2TokenRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
             /**
              * Format: date-time
              * @description Expiration time, RFC 3339 (a time without offset is taken as UTC).
@@ -1071,7 +1156,7 @@ export interface components {
              * @description A provider that accepts this token type (see `GET /v2/providers`).
              * @enum {string}
              */
-            provider: "dropbox" | "github" | "google" | "microsoft" | "notion" | "slack" | "zoom";
+            provider: "airtable" | "asana" | "atlassian" | "auth0" | "bitbucket" | "box" | "calendly" | "clickup" | "digitalocean" | "discord" | "dropbox" | "figma" | "github" | "gitlab" | "google" | "heroku" | "hubspot" | "intercom" | "linear" | "linkedin" | "mailchimp" | "microsoft" | "miro" | "monday" | "notion" | "okta" | "pipedrive" | "quickbooks" | "reddit" | "salesforce" | "sentry" | "shopify" | "slack" | "spotify" | "strava" | "todoist" | "twitch" | "webex" | "x" | "xero" | "zendesk" | "zoho" | "zoom";
             /**
              * @description Permission scopes.
              * @example [
@@ -1089,6 +1174,7 @@ export interface components {
         };
         /** @description Body of a `service_account` credential. */
         StoreServiceAccountTokenRequest: {
+            connection_config?: components["schemas"]["BTreeMap"] | null;
             /**
              * Format: date-time
              * @description Expiration time, RFC 3339 (a time without offset is taken as UTC).
@@ -1121,7 +1207,7 @@ export interface components {
             token_type: "service_account";
         };
         /** @description Body of `POST /v2/users/{user_id}/tokens`: one shape per `token_type`. */
-        StoreTokenRequest: components["schemas"]["StoreOAuth2TokenRequest"] | components["schemas"]["StoreApiKeyTokenRequest"] | components["schemas"]["StoreJwtTokenRequest"] | components["schemas"]["StoreClientCredentialsTokenRequest"] | components["schemas"]["StoreServiceAccountTokenRequest"];
+        StoreTokenRequest: components["schemas"]["StoreOAuth2TokenRequest"] | components["schemas"]["StoreApiKeyTokenRequest"] | components["schemas"]["StoreJwtTokenRequest"] | components["schemas"]["StoreBasicTokenRequest"] | components["schemas"]["StoreClientCredentialsTokenRequest"] | components["schemas"]["StoreServiceAccountTokenRequest"];
         StoreTokenResponse: {
             /**
              * Format: date-time
@@ -1150,6 +1236,11 @@ export interface components {
         /** @description Metadata of a stored credential; never its secret. */
         TokenMetadata: {
             account?: components["schemas"]["Account"] | null;
+            /**
+             * @description Per-account values: given at store or connect, or learned from the provider's reply
+             *     (Salesforce's `instance_url`); `{}` when none.
+             */
+            connection_config: components["schemas"]["BTreeMap"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1171,6 +1262,15 @@ export interface components {
         TokenStatus: "active" | "expired" | "invalid";
         /** @enum {string} */
         TokenType: "oauth2" | "api_key" | "jwt" | "basic" | "client_credentials" | "service_account";
+        /** @description A provider's command-line tool (as CrabGlamp's registry lists it). */
+        Tool: {
+            /** @example gh auth status */
+            check_cmd: string;
+            /** @example brew install gh */
+            install_cmd: string;
+            /** @example gh */
+            name: string;
+        };
         /** @description What a GET returns of a credential: the usable secret, never client credentials. */
         UsableSecret: components["schemas"]["OAuth2Secret"] | components["schemas"]["ApiKeyTokenData"] | components["schemas"]["JwtTokenData"] | components["schemas"]["BasicSecret"] | components["schemas"]["MintedSecret"];
         /** @description A webhook endpoint (never its secret). */

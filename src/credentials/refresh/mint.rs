@@ -70,10 +70,8 @@ impl CredentialService {
             return self.token_grant(provider, grant, Some(&client)).await;
         };
         let tenant = data.tenant.as_deref().unwrap_or_default();
-        let at_tenant = Provider {
-            token_url: Some(url.replace("{tenant}", &url_segment(tenant))),
-            ..provider.clone()
-        };
+        let mut at_tenant = provider.clone();
+        at_tenant.token_url = Some(url.replace("{tenant}", &url_segment(tenant)));
         self.token_grant(&at_tenant, grant, Some(&client)).await
     }
 

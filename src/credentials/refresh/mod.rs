@@ -17,6 +17,7 @@ use crate::db::tokens::{FailedFields, TokenRow};
 use crate::model::{CredentialKey, Outcome, Scopes, TokenStatus, WebhookEvent};
 use crate::providers::Provider;
 use crate::providers::client::{Failure, TokenReply};
+use crate::providers::config;
 use flight::Tail;
 use lease::Acquired;
 
@@ -211,7 +212,8 @@ impl CredentialService {
             .inner
             .registry
             .get(&row.provider)
-            .cloned()
+            .map(|p| p.resolved(&config::from_column(row.connection_config.as_deref())))
+            .map(std::borrow::Cow::into_owned)
             .ok_or_else(|| {
                 Error::internal(Inconsistency(format!("unknown provider {}", row.provider)))
             })?;

@@ -6,9 +6,11 @@ from .access_token import AccessToken
 from .account import Account
 from .api_key_info import ApiKeyInfo
 from .api_key_token_data import ApiKeyTokenData
+from .b_tree_map import BTreeMap
 from .basic_secret import BasicSecret
 from .basic_token_data import BasicTokenData
 from .client_credentials_token_data import ClientCredentialsTokenData
+from .config_field_info import ConfigFieldInfo
 from .connect_authorization_code_request import ConnectAuthorizationCodeRequest
 from .connect_authorization_code_request_flow import ConnectAuthorizationCodeRequestFlow
 from .connect_authorization_code_request_provider import (
@@ -48,6 +50,9 @@ from .service_account_token_data import ServiceAccountTokenData
 from .store_api_key_token_request import StoreApiKeyTokenRequest
 from .store_api_key_token_request_provider import StoreApiKeyTokenRequestProvider
 from .store_api_key_token_request_token_type import StoreApiKeyTokenRequestTokenType
+from .store_basic_token_request import StoreBasicTokenRequest
+from .store_basic_token_request_provider import StoreBasicTokenRequestProvider
+from .store_basic_token_request_token_type import StoreBasicTokenRequestTokenType
 from .store_client_credentials_token_request import StoreClientCredentialsTokenRequest
 from .store_client_credentials_token_request_provider import (
     StoreClientCredentialsTokenRequestProvider,
@@ -73,6 +78,7 @@ from .token_event import TokenEvent
 from .token_metadata import TokenMetadata
 from .token_status import TokenStatus
 from .token_type import TokenType
+from .tool import Tool
 from .webhook import Webhook
 from .webhook_delivery import WebhookDelivery
 from .webhook_event import WebhookEvent
@@ -82,9 +88,11 @@ __all__ = (
     "Account",
     "ApiKeyInfo",
     "ApiKeyTokenData",
+    "BTreeMap",
     "BasicSecret",
     "BasicTokenData",
     "ClientCredentialsTokenData",
+    "ConfigFieldInfo",
     "ConnectAuthorizationCodeRequest",
     "ConnectAuthorizationCodeRequestFlow",
     "ConnectAuthorizationCodeRequestProvider",
@@ -122,6 +130,9 @@ __all__ = (
     "StoreApiKeyTokenRequest",
     "StoreApiKeyTokenRequestProvider",
     "StoreApiKeyTokenRequestTokenType",
+    "StoreBasicTokenRequest",
+    "StoreBasicTokenRequestProvider",
+    "StoreBasicTokenRequestTokenType",
     "StoreClientCredentialsTokenRequest",
     "StoreClientCredentialsTokenRequestProvider",
     "StoreClientCredentialsTokenRequestTokenType",
@@ -139,6 +150,7 @@ __all__ = (
     "TokenMetadata",
     "TokenStatus",
     "TokenType",
+    "Tool",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",

@@ -16,6 +16,10 @@ from ..models.connect_authorization_code_request_provider import (
 )
 from ..types import UNSET, Unset
 
+if TYPE_CHECKING:
+    from ..models.b_tree_map import BTreeMap
+
+
 T = TypeVar("T", bound="ConnectAuthorizationCodeRequest")
 
 
@@ -29,6 +33,7 @@ class ConnectAuthorizationCodeRequest:
         redirect_uri (str): Flow `authorization_code` (required there): where the user's browser lands afterwards,
             with `status=connected&integration_key=…` or `status=error&error=…`. Must start with a
             prefix of `TOKENVAULT_REDIRECT_ALLOWLIST`. Example: https://app.example.com/oauth/done.
+        connection_config (BTreeMap | None | Unset):
         flow (ConnectAuthorizationCodeRequestFlow | Unset):
         integration_key (None | str | Unset): Where to store the credential; default: the provider key. Example: google.
         scopes (list[str] | None | Unset): Scopes to ask for; default: the provider's `default_scopes`.
@@ -36,14 +41,25 @@ class ConnectAuthorizationCodeRequest:
 
     provider: ConnectAuthorizationCodeRequestProvider
     redirect_uri: str
+    connection_config: BTreeMap | None | Unset = UNSET
     flow: ConnectAuthorizationCodeRequestFlow | Unset = UNSET
     integration_key: None | str | Unset = UNSET
     scopes: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.b_tree_map import BTreeMap
+
         provider = self.provider.value
 
         redirect_uri = self.redirect_uri
+
+        connection_config: dict[str, Any] | None | Unset
+        if isinstance(self.connection_config, Unset):
+            connection_config = UNSET
+        elif isinstance(self.connection_config, BTreeMap):
+            connection_config = self.connection_config.to_dict()
+        else:
+            connection_config = self.connection_config
 
         flow: str | Unset = UNSET
         if not isinstance(self.flow, Unset):
@@ -72,6 +88,8 @@ class ConnectAuthorizationCodeRequest:
                 "redirect_uri": redirect_uri,
             }
         )
+        if connection_config is not UNSET:
+            field_dict["connection_config"] = connection_config
         if flow is not UNSET:
             field_dict["flow"] = flow
         if integration_key is not UNSET:
@@ -83,10 +101,29 @@ class ConnectAuthorizationCodeRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.b_tree_map import BTreeMap
+
         d = dict(src_dict)
         provider = ConnectAuthorizationCodeRequestProvider(d.pop("provider"))
 
         redirect_uri = d.pop("redirect_uri")
+
+        def _parse_connection_config(data: object) -> BTreeMap | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                connection_config_type_0 = BTreeMap.from_dict(data)
+
+                return connection_config_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast("BTreeMap | None | Unset", data)
+
+        connection_config = _parse_connection_config(d.pop("connection_config", UNSET))
 
         _flow = d.pop("flow", UNSET)
         flow: ConnectAuthorizationCodeRequestFlow | Unset
@@ -124,6 +161,7 @@ class ConnectAuthorizationCodeRequest:
         connect_authorization_code_request = cls(
             provider=provider,
             redirect_uri=redirect_uri,
+            connection_config=connection_config,
             flow=flow,
             integration_key=integration_key,
             scopes=scopes,

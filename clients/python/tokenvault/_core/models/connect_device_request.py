@@ -12,6 +12,10 @@ from ..models.connect_device_request_flow import ConnectDeviceRequestFlow
 from ..models.connect_device_request_provider import ConnectDeviceRequestProvider
 from ..types import UNSET, Unset
 
+if TYPE_CHECKING:
+    from ..models.b_tree_map import BTreeMap
+
+
 T = TypeVar("T", bound="ConnectDeviceRequest")
 
 
@@ -23,19 +27,31 @@ class ConnectDeviceRequest:
         flow (ConnectDeviceRequestFlow):
         provider (ConnectDeviceRequestProvider): A provider that supports connect (`supports_connect` in `GET
             /v2/providers`). Example: google.
+        connection_config (BTreeMap | None | Unset):
         integration_key (None | str | Unset): Where to store the credential; default: the provider key. Example: google.
         scopes (list[str] | None | Unset): Scopes to ask for; default: the provider's `default_scopes`.
     """
 
     flow: ConnectDeviceRequestFlow
     provider: ConnectDeviceRequestProvider
+    connection_config: BTreeMap | None | Unset = UNSET
     integration_key: None | str | Unset = UNSET
     scopes: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.b_tree_map import BTreeMap
+
         flow = self.flow.value
 
         provider = self.provider.value
+
+        connection_config: dict[str, Any] | None | Unset
+        if isinstance(self.connection_config, Unset):
+            connection_config = UNSET
+        elif isinstance(self.connection_config, BTreeMap):
+            connection_config = self.connection_config.to_dict()
+        else:
+            connection_config = self.connection_config
 
         integration_key: None | str | Unset
         if isinstance(self.integration_key, Unset):
@@ -60,6 +76,8 @@ class ConnectDeviceRequest:
                 "provider": provider,
             }
         )
+        if connection_config is not UNSET:
+            field_dict["connection_config"] = connection_config
         if integration_key is not UNSET:
             field_dict["integration_key"] = integration_key
         if scopes is not UNSET:
@@ -69,10 +87,29 @@ class ConnectDeviceRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.b_tree_map import BTreeMap
+
         d = dict(src_dict)
         flow = ConnectDeviceRequestFlow(d.pop("flow"))
 
         provider = ConnectDeviceRequestProvider(d.pop("provider"))
+
+        def _parse_connection_config(data: object) -> BTreeMap | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                connection_config_type_0 = BTreeMap.from_dict(data)
+
+                return connection_config_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast("BTreeMap | None | Unset", data)
+
+        connection_config = _parse_connection_config(d.pop("connection_config", UNSET))
 
         def _parse_integration_key(data: object) -> None | str | Unset:
             if data is None:
@@ -103,6 +140,7 @@ class ConnectDeviceRequest:
         connect_device_request = cls(
             flow=flow,
             provider=provider,
+            connection_config=connection_config,
             integration_key=integration_key,
             scopes=scopes,
         )

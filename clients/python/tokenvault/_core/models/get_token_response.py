@@ -19,6 +19,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.account import Account
     from ..models.api_key_token_data import ApiKeyTokenData
+    from ..models.b_tree_map import BTreeMap
     from ..models.basic_secret import BasicSecret
     from ..models.jwt_token_data import JwtTokenData
     from ..models.minted_secret import MintedSecret
@@ -33,6 +34,7 @@ class GetTokenResponse:
     """A usable credential.
 
     Attributes:
+        connection_config (BTreeMap):
         integration_key (str):
         is_expired (bool):
         provider (str):
@@ -46,6 +48,7 @@ class GetTokenResponse:
         scopes (list[str] | None | Unset):
     """
 
+    connection_config: BTreeMap
     integration_key: str
     is_expired: bool
     provider: str
@@ -66,6 +69,8 @@ class GetTokenResponse:
         from ..models.basic_secret import BasicSecret
         from ..models.jwt_token_data import JwtTokenData
         from ..models.o_auth_2_secret import OAuth2Secret
+
+        connection_config = self.connection_config.to_dict()
 
         integration_key = self.integration_key
 
@@ -119,6 +124,7 @@ class GetTokenResponse:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "connection_config": connection_config,
                 "integration_key": integration_key,
                 "is_expired": is_expired,
                 "provider": provider,
@@ -141,12 +147,15 @@ class GetTokenResponse:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.account import Account
         from ..models.api_key_token_data import ApiKeyTokenData
+        from ..models.b_tree_map import BTreeMap
         from ..models.basic_secret import BasicSecret
         from ..models.jwt_token_data import JwtTokenData
         from ..models.minted_secret import MintedSecret
         from ..models.o_auth_2_secret import OAuth2Secret
 
         d = dict(src_dict)
+        connection_config = BTreeMap.from_dict(d.pop("connection_config"))
+
         integration_key = d.pop("integration_key")
 
         is_expired = d.pop("is_expired")
@@ -254,6 +263,7 @@ class GetTokenResponse:
         scopes = _parse_scopes(d.pop("scopes", UNSET))
 
         get_token_response = cls(
+            connection_config=connection_config,
             integration_key=integration_key,
             is_expired=is_expired,
             provider=provider,

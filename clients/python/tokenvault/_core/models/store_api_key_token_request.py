@@ -21,6 +21,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.api_key_token_data import ApiKeyTokenData
+    from ..models.b_tree_map import BTreeMap
 
 
 T = TypeVar("T", bound="StoreApiKeyTokenRequest")
@@ -35,6 +36,7 @@ class StoreApiKeyTokenRequest:
         provider (StoreApiKeyTokenRequestProvider): A provider that accepts this token type (see `GET /v2/providers`).
         token_data (ApiKeyTokenData): `token_data` of an `api_key` credential.
         token_type (StoreApiKeyTokenRequestTokenType):
+        connection_config (BTreeMap | None | Unset):
         expires_at (datetime.datetime | None | Unset): Expiration time, RFC 3339 (a time without offset is taken as
             UTC). Example: 2025-01-16T10:00:00Z.
         scopes (list[str] | None | Unset): Permission scopes. Example: ['calendar', 'email'].
@@ -44,10 +46,13 @@ class StoreApiKeyTokenRequest:
     provider: StoreApiKeyTokenRequestProvider
     token_data: ApiKeyTokenData
     token_type: StoreApiKeyTokenRequestTokenType
+    connection_config: BTreeMap | None | Unset = UNSET
     expires_at: datetime.datetime | None | Unset = UNSET
     scopes: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.b_tree_map import BTreeMap
+
         integration_key = self.integration_key
 
         provider = self.provider.value
@@ -55,6 +60,14 @@ class StoreApiKeyTokenRequest:
         token_data = self.token_data.to_dict()
 
         token_type = self.token_type.value
+
+        connection_config: dict[str, Any] | None | Unset
+        if isinstance(self.connection_config, Unset):
+            connection_config = UNSET
+        elif isinstance(self.connection_config, BTreeMap):
+            connection_config = self.connection_config.to_dict()
+        else:
+            connection_config = self.connection_config
 
         expires_at: None | str | Unset
         if isinstance(self.expires_at, Unset):
@@ -83,6 +96,8 @@ class StoreApiKeyTokenRequest:
                 "token_type": token_type,
             }
         )
+        if connection_config is not UNSET:
+            field_dict["connection_config"] = connection_config
         if expires_at is not UNSET:
             field_dict["expires_at"] = expires_at
         if scopes is not UNSET:
@@ -93,6 +108,7 @@ class StoreApiKeyTokenRequest:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.api_key_token_data import ApiKeyTokenData
+        from ..models.b_tree_map import BTreeMap
 
         d = dict(src_dict)
         integration_key = d.pop("integration_key")
@@ -102,6 +118,23 @@ class StoreApiKeyTokenRequest:
         token_data = ApiKeyTokenData.from_dict(d.pop("token_data"))
 
         token_type = StoreApiKeyTokenRequestTokenType(d.pop("token_type"))
+
+        def _parse_connection_config(data: object) -> BTreeMap | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                connection_config_type_0 = BTreeMap.from_dict(data)
+
+                return connection_config_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast("BTreeMap | None | Unset", data)
+
+        connection_config = _parse_connection_config(d.pop("connection_config", UNSET))
 
         def _parse_expires_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -142,6 +175,7 @@ class StoreApiKeyTokenRequest:
             provider=provider,
             token_data=token_data,
             token_type=token_type,
+            connection_config=connection_config,
             expires_at=expires_at,
             scopes=scopes,
         )

@@ -12,6 +12,7 @@ class StrEnum(str, Enum):
 
 class StoreClientCredentialsTokenRequestProvider(StrEnum):
     MICROSOFT = "microsoft"
+    PAYPAL = "paypal"
 
     def __str__(self) -> str:
         return str(self.value)

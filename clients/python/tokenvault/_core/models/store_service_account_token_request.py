@@ -20,6 +20,7 @@ from ..models.store_service_account_token_request_token_type import (
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.b_tree_map import BTreeMap
     from ..models.service_account_token_data import ServiceAccountTokenData
 
 
@@ -39,6 +40,7 @@ class StoreServiceAccountTokenRequest:
             Either an RFC 7523 JWT-bearer assertion signer (`issuer`, e.g. a Google `client_email`) or a
             GitHub App installation (`app_id` and `installation_id`). The key is never returned.
         token_type (StoreServiceAccountTokenRequestTokenType):
+        connection_config (BTreeMap | None | Unset):
         expires_at (datetime.datetime | None | Unset): Expiration time, RFC 3339 (a time without offset is taken as
             UTC). Example: 2025-01-16T10:00:00Z.
         scopes (list[str] | None | Unset): Permission scopes. Example: ['calendar', 'email'].
@@ -48,10 +50,13 @@ class StoreServiceAccountTokenRequest:
     provider: StoreServiceAccountTokenRequestProvider
     token_data: ServiceAccountTokenData
     token_type: StoreServiceAccountTokenRequestTokenType
+    connection_config: BTreeMap | None | Unset = UNSET
     expires_at: datetime.datetime | None | Unset = UNSET
     scopes: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.b_tree_map import BTreeMap
+
         integration_key = self.integration_key
 
         provider = self.provider.value
@@ -59,6 +64,14 @@ class StoreServiceAccountTokenRequest:
         token_data = self.token_data.to_dict()
 
         token_type = self.token_type.value
+
+        connection_config: dict[str, Any] | None | Unset
+        if isinstance(self.connection_config, Unset):
+            connection_config = UNSET
+        elif isinstance(self.connection_config, BTreeMap):
+            connection_config = self.connection_config.to_dict()
+        else:
+            connection_config = self.connection_config
 
         expires_at: None | str | Unset
         if isinstance(self.expires_at, Unset):
@@ -87,6 +100,8 @@ class StoreServiceAccountTokenRequest:
                 "token_type": token_type,
             }
         )
+        if connection_config is not UNSET:
+            field_dict["connection_config"] = connection_config
         if expires_at is not UNSET:
             field_dict["expires_at"] = expires_at
         if scopes is not UNSET:
@@ -96,6 +111,7 @@ class StoreServiceAccountTokenRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.b_tree_map import BTreeMap
         from ..models.service_account_token_data import ServiceAccountTokenData
 
         d = dict(src_dict)
@@ -106,6 +122,23 @@ class StoreServiceAccountTokenRequest:
         token_data = ServiceAccountTokenData.from_dict(d.pop("token_data"))
 
         token_type = StoreServiceAccountTokenRequestTokenType(d.pop("token_type"))
+
+        def _parse_connection_config(data: object) -> BTreeMap | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                connection_config_type_0 = BTreeMap.from_dict(data)
+
+                return connection_config_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast("BTreeMap | None | Unset", data)
+
+        connection_config = _parse_connection_config(d.pop("connection_config", UNSET))
 
         def _parse_expires_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -146,6 +179,7 @@ class StoreServiceAccountTokenRequest:
             provider=provider,
             token_data=token_data,
             token_type=token_type,
+            connection_config=connection_config,
             expires_at=expires_at,
             scopes=scopes,
         )

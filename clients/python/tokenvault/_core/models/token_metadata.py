@@ -18,6 +18,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.account import Account
+    from ..models.b_tree_map import BTreeMap
 
 
 T = TypeVar("T", bound="TokenMetadata")
@@ -28,6 +29,7 @@ class TokenMetadata:
     """Metadata of a stored credential; never its secret.
 
     Attributes:
+        connection_config (BTreeMap):
         created_at (datetime.datetime):
         integration_key (str):
         is_expired (bool):
@@ -40,6 +42,7 @@ class TokenMetadata:
         scopes (list[str] | None | Unset):
     """
 
+    connection_config: BTreeMap
     created_at: datetime.datetime
     integration_key: str
     is_expired: bool
@@ -54,6 +57,8 @@ class TokenMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.account import Account
+
+        connection_config = self.connection_config.to_dict()
 
         created_at = self.created_at.isoformat()
 
@@ -98,6 +103,7 @@ class TokenMetadata:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "connection_config": connection_config,
                 "created_at": created_at,
                 "integration_key": integration_key,
                 "is_expired": is_expired,
@@ -119,8 +125,11 @@ class TokenMetadata:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.account import Account
+        from ..models.b_tree_map import BTreeMap
 
         d = dict(src_dict)
+        connection_config = BTreeMap.from_dict(d.pop("connection_config"))
+
         created_at = isoparse(d.pop("created_at"))
 
         integration_key = d.pop("integration_key")
@@ -187,6 +196,7 @@ class TokenMetadata:
         scopes = _parse_scopes(d.pop("scopes", UNSET))
 
         token_metadata = cls(
+            connection_config=connection_config,
             created_at=created_at,
             integration_key=integration_key,
             is_expired=is_expired,

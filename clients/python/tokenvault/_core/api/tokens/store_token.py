@@ -10,6 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.store_api_key_token_request import StoreApiKeyTokenRequest
+from ...models.store_basic_token_request import StoreBasicTokenRequest
 from ...models.store_client_credentials_token_request import (
     StoreClientCredentialsTokenRequest,
 )
@@ -26,6 +27,7 @@ def _get_kwargs(
     user_id: str,
     *,
     body: StoreApiKeyTokenRequest
+    | StoreBasicTokenRequest
     | StoreClientCredentialsTokenRequest
     | StoreJwtTokenRequest
     | StoreOAuth2TokenRequest
@@ -44,6 +46,7 @@ def _get_kwargs(
         isinstance(body, StoreOAuth2TokenRequest)
         or isinstance(body, StoreApiKeyTokenRequest)
         or isinstance(body, StoreJwtTokenRequest)
+        or isinstance(body, StoreBasicTokenRequest)
         or isinstance(body, StoreClientCredentialsTokenRequest)
     ):
         _kwargs["json"] = body.to_dict()
@@ -126,6 +129,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: StoreApiKeyTokenRequest
+    | StoreBasicTokenRequest
     | StoreClientCredentialsTokenRequest
     | StoreJwtTokenRequest
     | StoreOAuth2TokenRequest
@@ -135,9 +139,10 @@ def sync_detailed(
 
     Args:
         user_id (str):
-        body (StoreApiKeyTokenRequest | StoreClientCredentialsTokenRequest | StoreJwtTokenRequest
-            | StoreOAuth2TokenRequest | StoreServiceAccountTokenRequest): Body of `POST
-            /v2/users/{user_id}/tokens`: one shape per `token_type`.
+        body (StoreApiKeyTokenRequest | StoreBasicTokenRequest |
+            StoreClientCredentialsTokenRequest | StoreJwtTokenRequest | StoreOAuth2TokenRequest |
+            StoreServiceAccountTokenRequest): Body of `POST /v2/users/{user_id}/tokens`: one shape per
+            `token_type`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -164,6 +169,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: StoreApiKeyTokenRequest
+    | StoreBasicTokenRequest
     | StoreClientCredentialsTokenRequest
     | StoreJwtTokenRequest
     | StoreOAuth2TokenRequest
@@ -173,9 +179,10 @@ def sync(
 
     Args:
         user_id (str):
-        body (StoreApiKeyTokenRequest | StoreClientCredentialsTokenRequest | StoreJwtTokenRequest
-            | StoreOAuth2TokenRequest | StoreServiceAccountTokenRequest): Body of `POST
-            /v2/users/{user_id}/tokens`: one shape per `token_type`.
+        body (StoreApiKeyTokenRequest | StoreBasicTokenRequest |
+            StoreClientCredentialsTokenRequest | StoreJwtTokenRequest | StoreOAuth2TokenRequest |
+            StoreServiceAccountTokenRequest): Body of `POST /v2/users/{user_id}/tokens`: one shape per
+            `token_type`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,6 +204,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: StoreApiKeyTokenRequest
+    | StoreBasicTokenRequest
     | StoreClientCredentialsTokenRequest
     | StoreJwtTokenRequest
     | StoreOAuth2TokenRequest
@@ -206,9 +214,10 @@ async def asyncio_detailed(
 
     Args:
         user_id (str):
-        body (StoreApiKeyTokenRequest | StoreClientCredentialsTokenRequest | StoreJwtTokenRequest
-            | StoreOAuth2TokenRequest | StoreServiceAccountTokenRequest): Body of `POST
-            /v2/users/{user_id}/tokens`: one shape per `token_type`.
+        body (StoreApiKeyTokenRequest | StoreBasicTokenRequest |
+            StoreClientCredentialsTokenRequest | StoreJwtTokenRequest | StoreOAuth2TokenRequest |
+            StoreServiceAccountTokenRequest): Body of `POST /v2/users/{user_id}/tokens`: one shape per
+            `token_type`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -233,6 +242,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: StoreApiKeyTokenRequest
+    | StoreBasicTokenRequest
     | StoreClientCredentialsTokenRequest
     | StoreJwtTokenRequest
     | StoreOAuth2TokenRequest
@@ -242,9 +252,10 @@ async def asyncio(
 
     Args:
         user_id (str):
-        body (StoreApiKeyTokenRequest | StoreClientCredentialsTokenRequest | StoreJwtTokenRequest
-            | StoreOAuth2TokenRequest | StoreServiceAccountTokenRequest): Body of `POST
-            /v2/users/{user_id}/tokens`: one shape per `token_type`.
+        body (StoreApiKeyTokenRequest | StoreBasicTokenRequest |
+            StoreClientCredentialsTokenRequest | StoreJwtTokenRequest | StoreOAuth2TokenRequest |
+            StoreServiceAccountTokenRequest): Body of `POST /v2/users/{user_id}/tokens`: one shape per
+            `token_type`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

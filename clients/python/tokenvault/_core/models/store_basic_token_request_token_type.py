@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from enum import Enum
+
+
+class StrEnum(str, Enum):
+    """`enum.StrEnum` (3.11) for 3.9: members are strings and print as their value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class StoreBasicTokenRequestTokenType(StrEnum):
+    BASIC = "basic"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,287 @@
+//! Per-account values of a credential (`connection_config`): a Zendesk subdomain, a Shopify
+//! shop, a Salesforce instance URL. The registry declares each field with a pattern; a value
+//! that fails it never reaches a URL, so nothing a caller or a provider supplies can steer a
+//! request to another host. Values are interpolated as `{name}` into the entry's URLs.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::Provider;
+
+/// Placeholders the registry fills itself, never from a connection config.
+pub const RESERVED: &[&str] = &["client_id", "tenant", "installation_id"];
+
+/// Connection-config values by field name, as stored with a credential (a JSON object).
+pub type ConnectionConfig = BTreeMap<String, String>;
+
+/// Why a connection config cannot be used with a provider (a 422 for the caller).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("connection_config has no field {field:?} for provider {provider} (it has: {known})")]
+    Unknown {
+        provider: String,
+        field: String,
+        known: String,
+    },
+    #[error(
+        "connection_config.{field} does not match the pattern {pattern} of provider {provider}"
+    )]
+    Pattern {
+        provider: String,
+        field: String,
+        pattern: String,
+    },
+    #[error("provider {provider} needs connection_config.{field}")]
+    Missing { provider: String, field: String },
+}
+
+/// A declared field's compiled pattern.
+#[derive(Debug, Clone)]
+pub struct FieldPattern {
+    pub source: String,
+    pub regex: Regex,
+}
+
+/// Compiles `connection_config` patterns; each must be anchored (`^…$`).
+pub fn compile(
+    fields: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, FieldPattern>, String> {
+    fields
+        .iter()
+        .map(|(name, source)| {
+            if RESERVED.contains(&name.as_str()) {
+                return Err(format!(
+                    "connection_config field {name:?} is a reserved placeholder"
+                ));
+            }
+            if !source.starts_with('^') || !source.ends_with('$') {
+                return Err(format!(
+                    "connection_config.{name}: pattern {source:?} must be anchored (^…$)"
+                ));
+            }
+            let regex = Regex::new(source)
+                .map_err(|e| format!("connection_config.{name}: bad pattern: {e}"))?;
+            Ok((
+                name.clone(),
+                FieldPattern {
+                    source: source.clone(),
+                    regex,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The `{name}` placeholders of a URL template, in order.
+pub fn placeholders(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        names.push(&after[..close]);
+        rest = &after[close + 1..];
+    }
+    names
+}
+
+/// `template` with each declared `{name}` replaced by its value; reserved placeholders stay.
+fn fill(template: &str, config: &ConnectionConfig) -> Result<String, String> {
+    let mut out = template.to_string();
+    for name in placeholders(template) {
+        if RESERVED.contains(&name) {
+            continue;
+        }
+        let value = config.get(name).ok_or_else(|| name.to_string())?;
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    Ok(out)
+}
+
+impl Provider {
+    /// Whether any of this entry's URLs depend on a connection config.
+    pub fn has_connection_config(&self) -> bool {
+        !self.connection_config.is_empty()
+    }
+
+    /// Every URL field of the entry, for checks and interpolation.
+    pub(super) fn urls_mut(&mut self) -> Vec<&mut String> {
+        let mut urls: Vec<&mut String> = [
+            &mut self.token_url,
+            &mut self.authorize_url,
+            &mut self.userinfo_url,
+            &mut self.installation_token_url,
+            &mut self.client_credentials_url,
+            &mut self.device_authorization_url,
+            &mut self.device_token_url,
+            &mut self.api_base_url,
+        ]
+        .into_iter()
+        .filter_map(Option::as_mut)
+        .collect();
+        if let Some(revoke) = &mut self.revoke {
+            urls.push(&mut revoke.url);
+        }
+        urls
+    }
+
+    /// Fields the provider's own endpoints (connect, refresh, revoke) need from the caller:
+    /// used in those URLs and not filled from the provider's reply.
+    pub fn required_config(&self) -> Vec<String> {
+        let mut entry = self.clone();
+        entry.api_base_url = None;
+        let mut needed: Vec<String> = entry
+            .urls_mut()
+            .into_iter()
+            .flat_map(|url| {
+                placeholders(url)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|name| self.connection_config.contains_key(name))
+            .filter(|name| !self.token_reply_metadata.contains_key(name))
+            .collect();
+        needed.sort();
+        needed.dedup();
+        needed
+    }
+
+    /// Checks one value against its declared pattern.
+    pub fn check_config_value(&self, field: &str, value: &str) -> Result<(), ConfigError> {
+        let Some(pattern) = self.config_patterns.get(field) else {
+            let known: Vec<&str> = self.connection_config.keys().map(String::as_str).collect();
+            return Err(ConfigError::Unknown {
+                provider: self.key.clone(),
+                field: field.to_string(),
+                known: if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                },
+            });
+        };
+        if pattern.regex.is_match(value) {
+            Ok(())
+        } else {
+            Err(ConfigError::Pattern {
+                provider: self.key.clone(),
+                field: field.to_string(),
+                pattern: pattern.source.clone(),
+            })
+        }
+    }
+
+    /// Checks a caller's connection config: every field declared and matching its pattern,
+    /// every required one present.
+    pub fn check_config(&self, config: &ConnectionConfig) -> Result<(), ConfigError> {
+        for (field, value) in config {
+            self.check_config_value(field, value)?;
+        }
+        match self
+            .required_config()
+            .into_iter()
+            .find(|f| !config.contains_key(f))
+        {
+            Some(field) => Err(ConfigError::Missing {
+                provider: self.key.clone(),
+                field,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The values `token_reply_metadata` names, read from a code-exchange `reply` and the
+    /// callback's query parameters; each must match its pattern.
+    pub fn reply_metadata(
+        &self,
+        reply: &Value,
+        callback: &BTreeMap<String, String>,
+    ) -> Result<ConnectionConfig, ConfigError> {
+        let mut found = ConnectionConfig::new();
+        for (field, path) in &self.token_reply_metadata {
+            let value = match path.strip_prefix("callback.") {
+                Some(param) => callback.get(param).cloned(),
+                None => super::client::lookup(reply, path).and_then(scalar_text),
+            };
+            let Some(value) = value else { continue };
+            self.check_config_value(field, &value)?;
+            found.insert(field.clone(), value);
+        }
+        Ok(found)
+    }
+
+    /// This entry with `config` interpolated into its URLs; borrowed when it declares no fields.
+    /// A URL naming a field `config` lacks is dropped, so whatever needs it reports "not
+    /// configured" instead of calling a half-filled URL.
+    pub fn resolved(&self, config: &ConnectionConfig) -> Cow<'_, Provider> {
+        if !self.has_connection_config() {
+            return Cow::Borrowed(self);
+        }
+        let mut entry = self.clone();
+        for slot in [
+            &mut entry.token_url,
+            &mut entry.authorize_url,
+            &mut entry.userinfo_url,
+            &mut entry.installation_token_url,
+            &mut entry.client_credentials_url,
+            &mut entry.device_authorization_url,
+            &mut entry.device_token_url,
+            &mut entry.api_base_url,
+        ] {
+            *slot = slot.take().and_then(|url| fill(&url, config).ok());
+        }
+        if let Some(revoke) = entry.revoke.take() {
+            entry.revoke = fill(&revoke.url, config)
+                .ok()
+                .map(|url| super::RevokeSpec { url, ..revoke });
+        }
+        Cow::Owned(entry)
+    }
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses a stored connection config column; an absent or unreadable one is empty.
+pub fn from_column(column: Option<&str>) -> ConnectionConfig {
+    column
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
+}
+
+/// The column text of a connection config; `None` when it is empty.
+pub fn to_column(config: &ConnectionConfig) -> Option<String> {
+    (!config.is_empty()).then(|| serde_json::to_string(config).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_found_in_order() {
+        assert_eq!(
+            placeholders("https://{sub}.zendesk.com/{a}/x/{client_id}"),
+            ["sub", "a", "client_id"]
+        );
+        assert!(placeholders("https://x/{unclosed").is_empty());
+    }
+
+    #[test]
+    fn patterns_must_be_anchored_and_not_reserved() {
+        let fields = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        assert!(compile(&fields("sub", "^[a-z]+$")).is_ok());
+        assert!(compile(&fields("sub", "[a-z]+")).is_err());
+        assert!(compile(&fields("tenant", "^[a-z]+$")).is_err());
+        assert!(compile(&fields("sub", "^[a-z+$")).is_err());
+    }
+}
