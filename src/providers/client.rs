@@ -672,9 +672,22 @@ pub(super) fn parse_token_reply(map: Map<String, Value>) -> Result<TokenReply, F
         access_token: Secret::new(access_token),
         refresh_token: text("refresh_token").map(Secret::new),
         expires_in,
-        scope: text("scope"),
+        // Twitch answers the scopes as a JSON array, Bitbucket names the field `scopes`.
+        scope: text("scope")
+            .or_else(|| listed(map.get("scope")))
+            .or_else(|| text("scopes")),
         token_type: text("token_type"),
     })
+}
+
+/// A JSON array of strings as one space-separated text.
+fn listed(value: Option<&Value>) -> Option<String> {
+    let items: Vec<&str> = value?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    (!items.is_empty()).then(|| items.join(" "))
 }
 
 #[cfg(test)]

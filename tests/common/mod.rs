@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod auth_server;
+pub mod emulator;
 pub mod fault_proxy;
 pub mod grant_server;
 pub mod oauth_mock;
