@@ -12,7 +12,7 @@ mod common;
 
 use actix_web::test::TestRequest;
 use base64::Engine;
-use common::emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Spec};
+use common::emulator::{ApiCall, CLIENT_ID, CLIENT_SECRET, Emulator, Spec};
 use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use tokenvault::providers::OAuthClient;
@@ -39,20 +39,24 @@ async fn app_for(emulator: &Emulator, specs: &[Spec]) -> TestApp {
         .collect();
     TestApp::new()
         .with_providers_toml(toml)
-        .config(move |c| {
-            c.public_url = "https://vault.example.com".into();
-            c.redirect_allowlist = vec![APP.into()];
-            c.proxy.allow_private = true;
-            for key in connectable {
-                let client = OAuthClient {
-                    client_id: Secret::new(CLIENT_ID.into()),
-                    client_secret: Some(Secret::new(CLIENT_SECRET.into())),
-                };
-                c.oauth_clients.insert(key, client);
-            }
-        })
+        .config(move |c| deployed(c, connectable))
         .start()
         .await
+}
+
+/// As a deployment would run it: a public URL, the app's redirect allowed, a platform client
+/// for each of `keys`, and the proxy allowed to reach the emulator on this machine.
+fn deployed(c: &mut tokenvault::config::Config, keys: Vec<String>) {
+    c.public_url = "https://vault.example.com".into();
+    c.redirect_allowlist = vec![APP.into()];
+    c.proxy.allow_private = true;
+    for key in keys {
+        let client = OAuthClient {
+            client_id: Secret::new(CLIENT_ID.into()),
+            client_secret: Some(Secret::new(CLIENT_SECRET.into())),
+        };
+        c.oauth_clients.insert(key, client);
+    }
 }
 
 fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
@@ -99,9 +103,9 @@ fn placed(
     api_auth: &str,
     secret: &str,
     basic: Option<(&str, &str)>,
-    call: &(std::collections::HashMap<String, String>, String),
+    call: &ApiCall,
 ) -> Result<(), String> {
-    let (headers, query) = call;
+    let (headers, query) = (&call.headers, &call.query);
     let got = |name: &str| {
         headers
             .get(&name.to_ascii_lowercase())
@@ -136,7 +140,7 @@ async fn proxied(
     emulator: &Emulator,
     spec: &Spec,
     user: &str,
-) -> Result<(std::collections::HashMap<String, String>, String), String> {
+) -> Result<ApiCall, String> {
     let path = format!("/v2/users/{user}/proxy/{}/ping", spec.key);
     let answer = app.get(&path, &app.admin_key).await;
     expect(&answer, 200, "proxy")?;
@@ -148,9 +152,8 @@ async fn proxied(
         .ok_or_else(|| "proxy: nothing arrived".to_string())
 }
 
-async fn oauth(app: &TestApp, emulator: &Emulator, spec: &Spec) -> Result<(), String> {
-    let user = format!("u-{}", spec.key);
-    let tokens = format!("/v2/users/{user}/tokens/{}", spec.key);
+/// Connects `user`'s account at the emulated provider through the API and the browser dance.
+async fn connect(app: &TestApp, spec: &Spec, user: &str) -> Result<(), String> {
     let body = json!({"provider": spec.key, "redirect_uri": APP,
                       "connection_config": spec.caller_config()});
     let started = app
@@ -167,6 +170,13 @@ async fn oauth(app: &TestApp, emulator: &Emulator, spec: &Spec) -> Result<(), St
     ensure(landing.contains("status=connected"), || {
         format!("landed on {landing}")
     })?;
+    Ok(())
+}
+
+async fn oauth(app: &TestApp, emulator: &Emulator, spec: &Spec) -> Result<(), String> {
+    let user = format!("u-{}", spec.key);
+    let tokens = format!("/v2/users/{user}/tokens/{}", spec.key);
+    connect(app, spec, &user).await?;
     let got = app.get(&tokens, &app.admin_key).await;
     expect(&got, 200, "get")?;
     let access = |got: &TestResponse| got.body["token_data"]["access_token"].clone();
@@ -365,4 +375,351 @@ async fn every_catalogue_entry_plays_its_provider_as_its_fields_say() {
         keys_checked >= 15 && minting_checked >= 2,
         "{keys_checked} keyed, {minting_checked} minting"
     );
+}
+
+/// The embedded catalogue with platform clients for `keys`.
+async fn catalogue_app(keys: &[&str]) -> TestApp {
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    TestApp::new()
+        .config(move |c| deployed(c, keys))
+        .start()
+        .await
+}
+
+#[actix_web::test]
+async fn per_account_hosts_take_only_values_matching_their_pattern() {
+    let app = catalogue_app(&["zendesk", "google"]).await;
+    let connect = |config: Value| json!({"provider": "zendesk", "redirect_uri": APP, "connection_config": config});
+    let started = app
+        .post(
+            "/v2/users/u1/connect",
+            &app.admin_key,
+            &connect(json!({"subdomain": "acme"})),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let url = started.body["authorization_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://acme.zendesk.com/oauth/authorizations/new?"),
+        "{url}"
+    );
+    let store = |config: Value| {
+        json!({"integration_key": "zendesk", "provider": "zendesk", "token_type": "oauth2",
+               "token_data": {"access_token": "at", "refresh_token": "rt"}, "connection_config": config})
+    };
+    for hostile in [
+        "evil.com/",
+        "a.b",
+        "127.0.0.1",
+        "acme%2eevil",
+        "acme.zendesk.com@evil.com",
+        "evil.com#",
+        "",
+        "ACME",
+        "acme:8080",
+    ] {
+        let refused = app
+            .post(
+                "/v2/users/u1/connect",
+                &app.admin_key,
+                &connect(json!({"subdomain": hostile})),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{hostile}: {}", refused.body);
+        assert!(
+            refused.message().contains("connection_config.subdomain"),
+            "{}",
+            refused.body
+        );
+        let refused = app
+            .post(
+                "/v2/users/u1/tokens",
+                &app.admin_key,
+                &store(json!({"subdomain": hostile})),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{hostile}: {}", refused.body);
+    }
+    let missing = app
+        .post("/v2/users/u1/connect", &app.admin_key, &connect(json!({})))
+        .await;
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing
+            .message()
+            .contains("needs connection_config.subdomain"),
+        "{}",
+        missing.body
+    );
+    let unknown = app
+        .post(
+            "/v2/users/u1/connect",
+            &app.admin_key,
+            &connect(json!({"subdomain": "acme", "host": "evil.com"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    let listed = app.get("/v2/users/u1/tokens", &app.admin_key).await;
+    assert_eq!(
+        listed.body,
+        json!([]),
+        "nothing was stored by a refused request"
+    );
+    let stored = app.store("u1", &store(json!({"subdomain": "acme"}))).await;
+    assert_eq!(stored.status, 201, "{}", stored.body);
+    let got = app.get("/v2/users/u1/tokens/zendesk", &app.admin_key).await;
+    assert_eq!(got.body["connection_config"], json!({"subdomain": "acme"}));
+    let listed = app.get("/v2/users/u1/tokens", &app.admin_key).await;
+    assert_eq!(
+        listed.body[0]["connection_config"],
+        json!({"subdomain": "acme"})
+    );
+    let google = json!({"integration_key": "g", "provider": "google", "token_type": "oauth2",
+        "token_data": {"access_token": "at"}, "connection_config": {"subdomain": "acme"}});
+    let refused = app
+        .post("/v2/users/u1/tokens", &app.admin_key, &google)
+        .await;
+    assert_eq!(
+        refused.status, 422,
+        "google has no connection_config: {}",
+        refused.body
+    );
+}
+
+#[actix_web::test]
+async fn strict_scopes_refuse_what_the_catalogue_leaves_out() {
+    let app = catalogue_app(&["google"]).await;
+    let connect =
+        |scopes: Value| json!({"provider": "google", "redirect_uri": APP, "scopes": scopes});
+    for broad in [
+        "https://www.googleapis.com/auth/drive",
+        "https://www.googleapis.com/auth/drive.readonly",
+    ] {
+        let refused = app
+            .post(
+                "/v2/users/u1/connect",
+                &app.admin_key,
+                &connect(json!(["openid", broad])),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.message().contains(broad), "{}", refused.body);
+        assert!(
+            !refused.message().contains("openid,"),
+            "only the refused scope is named"
+        );
+    }
+    let narrow = connect(json!([
+        "openid",
+        "https://www.googleapis.com/auth/drive.file"
+    ]));
+    let started = app
+        .post("/v2/users/u1/connect", &app.admin_key, &narrow)
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+}
+
+/// The Salesforce entry as written (its `{instance_url}` API base and its reply metadata), with
+/// the instance URL's pattern widened to this machine so the reply can name the local API.
+async fn salesforce_with_instance(
+    instance: impl FnOnce(&str) -> String,
+) -> (Emulator, TestApp, Spec) {
+    let mut spec = specs().into_iter().find(|s| s.key == "salesforce").unwrap();
+    let emulator = Emulator::start(vec![spec.clone()]);
+    spec.config
+        .insert("instance_url".into(), instance(&emulator.url));
+    emulator.adjust("salesforce", |s| *s = spec.clone());
+    let rewritten = format!("api_base_url = \"{}/salesforce/api/o\"\n", emulator.url);
+    let toml = spec.overrides(&emulator.url).replace(&rewritten, "")
+        + "[salesforce.connection_config]\ninstance_url = '^http://127\\.0\\.0\\.1:[0-9]+/salesforce/api/inst$'\n";
+    let app = TestApp::new()
+        .with_providers_toml(toml)
+        .config(|c| deployed(c, vec!["salesforce".into()]))
+        .start()
+        .await;
+    (emulator, app, spec)
+}
+
+#[actix_web::test]
+async fn the_instance_url_of_the_reply_is_kept_and_is_the_proxys_base() {
+    let (emulator, app, spec) =
+        salesforce_with_instance(|url| format!("{url}/salesforce/api/inst")).await;
+    oauth(&app, &emulator, &spec).await.unwrap();
+    let call = emulator
+        .played("salesforce")
+        .api_calls
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(call.path, "/salesforce/api/inst/services/data/ping");
+
+    // A reply naming another host is refused: the connect fails, nothing is stored.
+    let (_emulator, app, _) = salesforce_with_instance(|_| "https://evil.example.com".into()).await;
+    let started = app
+        .post(
+            "/v2/users/u1/connect",
+            &app.admin_key,
+            &json!({"provider": "salesforce", "redirect_uri": APP}),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let landing = browse(&app, started.body["authorization_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        landing.contains("status=error&error=exchange_failed"),
+        "{landing}"
+    );
+    let listed = app.get("/v2/users/u1/tokens", &app.admin_key).await;
+    assert_eq!(listed.body, json!([]));
+    let events = app
+        .get("/v2/users/u1/tokens/salesforce/events", &app.admin_key)
+        .await;
+    assert!(
+        events.body.to_string().contains("instance_url"),
+        "{}",
+        events.body
+    );
+}
+
+#[actix_web::test]
+async fn export_names_the_account_in_the_providers_account_env_var() {
+    let spec = specs().into_iter().find(|s| s.key == "google").unwrap();
+    let emulator = Emulator::start(vec![spec.clone()]);
+    let app = app_for(&emulator, std::slice::from_ref(&spec)).await;
+    connect(&app, &spec, "u1").await.unwrap();
+    let url = app.listen().await;
+    let exported = common::tv(&url, &app.admin_key, &["export", "--user", "u1"]).await;
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let access = emulator.played("google").access;
+    assert!(
+        exported
+            .stdout
+            .contains(&format!("GOG_ACCESS_TOKEN='{access}'")),
+        "{}",
+        exported.stdout
+    );
+    assert!(
+        exported
+            .stdout
+            .contains("GOG_ACCOUNT='user@google.example'"),
+        "{}",
+        exported.stdout
+    );
+    let listed = common::tv(&url, &app.admin_key, &["providers"]).await;
+    assert!(
+        listed.stdout.lines().any(|l| l.starts_with("spotify\t")
+            && l.ends_with(
+                "\thttps://developer.spotify.com/documentation/web-api/tutorials/code-pkce-flow"
+            )),
+        "{}",
+        listed.stdout
+    );
+}
+
+fn run_binary(args: &[&str], env: &[(&str, &str)]) -> common::CliRun {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tokenvault"));
+    cmd.args(args)
+        .env_remove("PROVIDERS_FILE")
+        .current_dir(std::env::temp_dir());
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let out = cmd.output().unwrap();
+    common::CliRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const BROKEN: &str = r#"
+[acme]
+display_name = "Acme"
+token_types = ["oauth2"]
+env_var = "ACME_TOKEN"
+token_url = "https://{region}.acme.example/token"
+authorize_url = "not a url"
+colour = "blue"
+
+[shop]
+docs_url = "https://shop.example/docs"
+display_name = "Shop"
+token_types = ["oauth2"]
+env_var = "SHOP_TOKEN"
+token_url = "https://{shop}.shop.example/token"
+[shop.connection_config]
+shop = "[a-z]+"
+
+[google]
+token_url = "ftp://oauth2.googleapis.com/token"
+"#;
+
+#[actix_web::test]
+async fn providers_check_names_every_problem_and_serve_refuses_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, BROKEN).unwrap();
+    let path = broken.to_str().unwrap();
+    let checked = run_binary(&["providers", "check", path], &[]);
+    assert_eq!(checked.code, 2, "{}{}", checked.stdout, checked.stderr);
+    for problem in [
+        "provider [acme]: unknown field `colour`",
+        "provider [shop]: connection_config.shop: pattern \"[a-z]+\" must be anchored",
+        "provider [google]: token_url \"ftp://oauth2.googleapis.com/token\" is not an absolute http(s) URL",
+    ] {
+        assert!(
+            checked.stdout.contains(problem),
+            "{problem}:\n{}",
+            checked.stdout
+        );
+    }
+    assert!(
+        checked.stdout.lines().all(|l| l.starts_with(path)),
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        checked.stderr.contains("serve would refuse it"),
+        "{}",
+        checked.stderr
+    );
+
+    // Without the unknown field, the rest of acme's problems show.
+    std::fs::write(&broken, BROKEN.replace("colour = \"blue\"\n", "")).unwrap();
+    let checked = run_binary(&["providers", "check", path], &[]);
+    assert_eq!(checked.code, 2);
+    for problem in [
+        "provider [acme]: docs_url is missing",
+        "provider [acme]: token_url uses {region}, which connection_config does not declare",
+        "provider [acme]: authorize_url \"not a url\" is not an absolute http(s) URL",
+    ] {
+        assert!(
+            checked.stdout.contains(problem),
+            "{problem}:\n{}",
+            checked.stdout
+        );
+    }
+
+    let db = common::TestDb::new();
+    let key = tokenvault::crypto::generate_key();
+    let served = common::tokenvault_command(&db, &key)
+        .arg("serve")
+        .env("PROVIDERS_FILE", path)
+        .env("TOKENVAULT_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!served.status.success());
+    let stderr = String::from_utf8_lossy(&served.stderr);
+    assert!(
+        stderr.contains("docs_url is missing") && stderr.contains("must be anchored"),
+        "{stderr}"
+    );
+
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[acme]\ndocs_url = \"https://acme.example/docs\"\ndisplay_name = \"Acme\"\n\
+        token_types = [\"api_key\"]\nenv_var = \"ACME_KEY\"\nkey_pattern = \"^acme_\"\nkey_hint = \"Keys start with acme_\"\n").unwrap();
+    let checked = run_binary(&["providers", "check", good.to_str().unwrap()], &[]);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert!(checked.stdout.contains("ok ("), "{}", checked.stdout);
 }

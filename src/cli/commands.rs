@@ -320,21 +320,34 @@ async fn variables(
         })?;
         out.push((name, secret.to_string()));
     }
-    let accounts = chosen.iter().zip(&named).filter_map(|(item, named)| {
-        let var = entry_of(named.provider)?["account_env_var"].as_str()?;
-        // Only beside the provider's own variable (one credential of that provider).
+    let account_vars: Vec<Option<&str>> = named
+        .iter()
+        .map(|n| entry_of(n.provider).and_then(|p| p["account_env_var"].as_str()))
+        .collect();
+    add_accounts(&mut out, &chosen, &named, &account_vars);
+    Ok(out)
+}
+
+/// Adds each provider's `account_env_var` (`GOG_ACCOUNT`) where the account is known, only
+/// beside the provider's own variable (one credential of that provider) and never over a name
+/// already taken.
+fn add_accounts(
+    out: &mut Vec<(String, String)>,
+    chosen: &[&Value],
+    named: &[Named<'_>],
+    account_vars: &[Option<&str>],
+) {
+    for ((item, named), var) in chosen.iter().zip(named).zip(account_vars) {
+        let (Some(var), Some(account)) = (var, account_text(&item["account"])) else {
+            continue;
+        };
         let own = out
             .iter()
             .any(|(name, _)| Some(name.as_str()) == named.env_var);
-        Some((var.to_string(), account_text(&item["account"])?)).filter(|_| own)
-    });
-    let accounts: Vec<(String, String)> = accounts.collect();
-    for (var, account) in accounts {
-        if !out.iter().any(|(name, _)| *name == var) {
-            out.push((var, account));
+        if own && !out.iter().any(|(name, _)| name == var) {
+            out.push((var.to_string(), account));
         }
     }
-    Ok(out)
 }
 
 /// How an account is named for its `account_env_var`: the email, else the name, else the id.

@@ -247,6 +247,14 @@ impl Spec {
     }
 }
 
+/// A request the proxy made to a provider's API.
+#[derive(Debug, Clone)]
+pub struct ApiCall {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub query: String,
+}
+
 /// The emulator's record of one provider.
 #[derive(Default, Debug, Clone)]
 pub struct Played {
@@ -256,13 +264,13 @@ pub struct Played {
     challenge: Option<String>,
     redirect_uri: String,
     pub revoked: Vec<String>,
-    pub api_calls: Vec<(HashMap<String, String>, String)>,
+    pub api_calls: Vec<ApiCall>,
     pub token_calls: u32,
 }
 
 #[derive(Default)]
 struct State {
-    specs: BTreeMap<String, Spec>,
+    specs: Mutex<BTreeMap<String, Spec>>,
     played: Mutex<BTreeMap<String, Played>>,
     refused: Mutex<Vec<String>>,
 }
@@ -345,7 +353,7 @@ fn header(request: &HttpRequest, name: &str) -> String {
 impl Emulator {
     pub fn start(specs: Vec<Spec>) -> Emulator {
         let state = Arc::new(State {
-            specs: specs.into_iter().map(|s| (s.key.clone(), s)).collect(),
+            specs: Mutex::new(specs.into_iter().map(|s| (s.key.clone(), s)).collect()),
             ..State::default()
         });
         let shared = web::Data::from(Arc::clone(&state));
@@ -357,6 +365,13 @@ impl Emulator {
             url: format!("http://{addr}"),
             state,
             _server: server,
+        }
+    }
+
+    /// Changes a spec after start (a test that needs the emulator's own URL in a reply).
+    pub fn adjust(&self, key: &str, change: impl FnOnce(&mut Spec)) {
+        if let Some(spec) = self.state.specs.lock().unwrap().get_mut(key) {
+            change(spec);
         }
     }
 
@@ -383,9 +398,10 @@ async fn handle(request: HttpRequest, body: web::Bytes, state: web::Data<State>)
         parts.next().unwrap_or_default(),
         parts.next().unwrap_or_default(),
     );
-    let Some(spec) = state.specs.get(key) else {
+    let Some(spec) = state.specs.lock().unwrap().get(key).cloned() else {
         return HttpResponse::NotFound().finish();
     };
+    let spec = &spec;
     let refuse = |why: String| {
         state
             .refused
@@ -419,9 +435,11 @@ async fn handle(request: HttpRequest, body: web::Bytes, state: web::Data<State>)
                     )
                 })
                 .collect();
-            played
-                .api_calls
-                .push((headers, request.query_string().to_string()));
+            played.api_calls.push(ApiCall {
+                path: path.clone(),
+                headers,
+                query: request.query_string().to_string(),
+            });
             Ok(HttpResponse::Ok().json(json!({"ok": true})))
         }
         other => Err(format!("no such role {other}")),
