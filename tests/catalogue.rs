@@ -128,6 +128,13 @@ fn placed(
                 serde_urlencoded::from_str(query).unwrap_or_default();
             pairs.contains(&(param.to_string(), secret.to_string()))
         }
+        ["query", param, secret_param] => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query).unwrap_or_default();
+            let second = basic.map(|(_, s)| s).unwrap_or_default();
+            pairs.contains(&(param.to_string(), secret.to_string()))
+                && pairs.contains(&(secret_param.to_string(), second.to_string()))
+        }
         _ => false,
     };
     ensure(ok, || {

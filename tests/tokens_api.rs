@@ -259,7 +259,8 @@ async fn providers_lists_the_whitelist_with_cache_header_and_no_urls() {
     let google = all.iter().find(|p| p["provider"] == "google").unwrap();
     assert_eq!(google["account_env_var"], "GOG_ACCOUNT");
     assert_eq!(google["scopes_strict"], true);
-    assert_eq!(google["tool"]["name"], "gog");
+    let github = all.iter().find(|p| p["provider"] == "github").unwrap();
+    assert_eq!(github["tool"]["name"], "gh");
     let openai = all.iter().find(|p| p["provider"] == "openai").unwrap();
     assert_eq!(openai["key_pattern"], "^sk-");
     let zendesk = all.iter().find(|p| p["provider"] == "zendesk").unwrap();

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 /// Where a credential goes on an API request: `bearer` | `header:NAME[:PREFIX]` |
-/// `query:PARAM` | `basic`.
+/// `query:PARAM[:SECRET_PARAM]` | `basic`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ApiAuth {
     /// `Authorization: Bearer <token>`.
@@ -15,8 +15,12 @@ pub enum ApiAuth {
         name: String,
         prefix: Option<String>,
     },
-    /// `?PARAM=<token>` added to the query string.
-    Query { param: String },
+    /// `?PARAM=<token>` added to the query string; with `secret_param`, an API key's
+    /// `api_secret` goes beside it (Trello's `?key=…&token=…`).
+    Query {
+        param: String,
+        secret_param: Option<String>,
+    },
     /// HTTP Basic: a `basic` credential's username and password; a key as the username with
     /// its `api_secret` (or nothing) as the password (Stripe, Twilio).
     Basic,
@@ -26,7 +30,9 @@ impl ApiAuth {
     /// Parses the registry's text form.
     pub fn parse(text: &str) -> Result<ApiAuth, String> {
         let bad = || {
-            format!("api_auth {text:?} must be bearer, basic, header:NAME[:PREFIX] or query:PARAM")
+            format!(
+                "api_auth {text:?} must be bearer, basic, header:NAME[:PREFIX] or query:PARAM[:SECRET_PARAM]"
+            )
         };
         let mut parts = text.splitn(3, ':');
         let kind = parts.next().unwrap_or_default();
@@ -47,9 +53,17 @@ impl ApiAuth {
                     })
                     .transpose()?,
             }),
-            ("query", Some(param), None) if is_token(param) => Ok(ApiAuth::Query {
-                param: param.to_string(),
-            }),
+            ("query", Some(param), secret) if is_token(param) => {
+                let secret_param = match secret {
+                    Some(s) if is_token(s) && s != param => Some(s.to_string()),
+                    Some(_) => return Err(bad()),
+                    None => None,
+                };
+                Ok(ApiAuth::Query {
+                    param: param.to_string(),
+                    secret_param,
+                })
+            }
             _ => Err(bad()),
         }
     }
@@ -117,7 +131,15 @@ mod tests {
         assert_eq!(
             ApiAuth::parse("query:key"),
             Ok(ApiAuth::Query {
-                param: "key".into()
+                param: "key".into(),
+                secret_param: None
+            })
+        );
+        assert_eq!(
+            ApiAuth::parse("query:key:token"),
+            Ok(ApiAuth::Query {
+                param: "key".into(),
+                secret_param: Some("token".into())
             })
         );
         for bad in [
@@ -127,6 +149,8 @@ mod tests {
             "header:a b",
             "query:",
             "query:a=b",
+            "query:key:key",
+            "query:key:",
             "cookie:x",
         ] {
             assert!(ApiAuth::parse(bad).is_err(), "{bad}");

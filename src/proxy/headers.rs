@@ -110,10 +110,10 @@ fn presented(data: &TokenData) -> Option<Presented<'_>> {
     })
 }
 
-/// Where the credential goes on one request: a header, or a query parameter.
+/// Where the credential goes on one request: a header, or query parameters.
 pub enum Injection {
     Header(HeaderName, Secret<HeaderValue>),
-    Query(String, Secret<String>),
+    Query(Vec<(String, Secret<String>)>),
 }
 
 /// Puts `data` where `auth` says. A `basic` credential always travels as HTTP Basic.
@@ -144,10 +144,22 @@ pub fn injection(auth: &ApiAuth, data: &TokenData) -> Result<Injection, Error> {
             };
             header(name, value)
         }
-        (ApiAuth::Query { param }, Presented::Token(token, _)) => Ok(Injection::Query(
-            param.clone(),
-            Secret::new(token.to_string()),
-        )),
+        (
+            ApiAuth::Query {
+                param,
+                secret_param,
+            },
+            Presented::Token(token, secret),
+        ) => {
+            let mut pairs = vec![(param.clone(), Secret::new(token.to_string()))];
+            if let Some(name) = secret_param {
+                let secret = secret.ok_or_else(|| {
+                    not_injectable("this provider's API needs the key's api_secret as well")
+                })?;
+                pairs.push((name.clone(), Secret::new(secret.to_string())));
+            }
+            Ok(Injection::Query(pairs))
+        }
     }
 }
 
@@ -163,10 +175,11 @@ pub fn inject(injection: &Injection, headers: &mut HeaderMap, url: &mut url::Url
         Injection::Header(name, value) => {
             headers.insert(name.clone(), value.expose().clone());
         }
-        Injection::Query(param, value) => {
+        Injection::Query(injected) => {
+            let ours = |name: &str| injected.iter().any(|(param, _)| param == name);
             let kept: Vec<(String, String)> = url
                 .query_pairs()
-                .filter(|(name, _)| name != param.as_str())
+                .filter(|(name, _)| !ours(name))
                 .map(|(n, v)| (n.into_owned(), v.into_owned()))
                 .collect();
             let mut pairs = url.query_pairs_mut();
@@ -174,7 +187,9 @@ pub fn inject(injection: &Injection, headers: &mut HeaderMap, url: &mut url::Url
             for (name, value) in &kept {
                 pairs.append_pair(name, value);
             }
-            pairs.append_pair(param, value.as_str());
+            for (param, value) in injected {
+                pairs.append_pair(param, value.as_str());
+            }
         }
     }
 }
@@ -230,9 +245,12 @@ mod tests {
 
     #[test]
     fn query_injection_replaces_the_callers_parameter() {
-        let mut url = url::Url::parse("https://x.test/a?key=mine&q=1").unwrap();
-        let injection = Injection::Query("key".into(), Secret::new("theirs".into()));
+        let mut url = url::Url::parse("https://x.test/a?key=mine&q=1&token=t").unwrap();
+        let injection = Injection::Query(vec![
+            ("key".into(), Secret::new("theirs".into())),
+            ("token".into(), Secret::new("their-token".into())),
+        ]);
         inject(&injection, &mut HeaderMap::new(), &mut url);
-        assert_eq!(url.query(), Some("q=1&key=theirs"));
+        assert_eq!(url.query(), Some("q=1&key=theirs&token=their-token"));
     }
 }
