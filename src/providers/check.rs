@@ -20,12 +20,16 @@ fn sample(template: &str) -> String {
     out
 }
 
-fn check_url(field: &str, template: &str, declared: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let mut problems: Vec<String> = config::placeholders(template)
+fn undeclared(field: &str, template: &str, declared: &dyn Fn(&str) -> bool) -> Vec<String> {
+    config::placeholders(template)
         .into_iter()
         .filter(|name| !RESERVED.contains(name) && !declared(name))
         .map(|name| format!("{field} uses {{{name}}}, which connection_config does not declare"))
-        .collect();
+        .collect()
+}
+
+fn check_url(field: &str, template: &str, declared: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let mut problems = undeclared(field, template, declared);
     match url::Url::parse(&sample(template)) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
         _ => problems.push(format!(
@@ -78,7 +82,7 @@ impl Provider {
         problems
     }
 
-    fn check_urls(&mut self) -> Vec<String> {
+    fn check_urls(&self) -> Vec<String> {
         let mut problems = match self.docs_url.as_deref() {
             None => vec!["docs_url is missing (where the entry's settings come from)".to_string()],
             Some(url) if url.contains('{') || !url.starts_with("https://") => {
@@ -86,25 +90,15 @@ impl Provider {
             }
             Some(url) => check_url("docs_url", url, &|_| false),
         };
-        let declared: Vec<String> = self.connection_config.keys().cloned().collect();
-        let declared = |name: &str| declared.iter().any(|d| d == name);
-        let named = [
-            ("token_url", &self.token_url),
-            ("authorize_url", &self.authorize_url),
-            ("userinfo_url", &self.userinfo_url),
-            ("installation_token_url", &self.installation_token_url),
-            ("client_credentials_url", &self.client_credentials_url),
-            ("device_authorization_url", &self.device_authorization_url),
-            ("device_token_url", &self.device_token_url),
-            ("issuer", &self.issuer),
-        ];
-        for (field, url) in named {
-            if let Some(url) = url {
-                problems.extend(check_url(field, url, &declared));
-            }
-        }
-        if let Some(revoke) = &self.revoke {
-            problems.extend(check_url("revoke.url", &revoke.url, &declared));
+        let declared = |name: &str| self.connection_config.contains_key(name);
+        let mut urls = self.url_fields();
+        urls.extend(self.issuer.as_deref().map(|issuer| ("issuer", issuer)));
+        for (field, url) in urls {
+            // The API base's shape has a check of its own (`api::check_base_url`, in `prepare`).
+            problems.extend(match field {
+                "api_base_url" => undeclared(field, url, &declared),
+                _ => check_url(field, url, &declared),
+            });
         }
         problems
     }

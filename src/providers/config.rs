@@ -107,23 +107,23 @@ impl Provider {
         !self.connection_config.is_empty()
     }
 
-    /// Every URL field of the entry, for checks and interpolation.
-    pub(super) fn urls_mut(&mut self) -> Vec<&mut String> {
-        let mut urls: Vec<&mut String> = [
-            &mut self.token_url,
-            &mut self.authorize_url,
-            &mut self.userinfo_url,
-            &mut self.installation_token_url,
-            &mut self.client_credentials_url,
-            &mut self.device_authorization_url,
-            &mut self.device_token_url,
-            &mut self.api_base_url,
+    /// The URL fields a request goes to, by name (the revocation URL as `revoke.url`).
+    pub fn url_fields(&self) -> Vec<(&'static str, &str)> {
+        let mut urls: Vec<(&'static str, &str)> = [
+            ("token_url", &self.token_url),
+            ("authorize_url", &self.authorize_url),
+            ("userinfo_url", &self.userinfo_url),
+            ("installation_token_url", &self.installation_token_url),
+            ("client_credentials_url", &self.client_credentials_url),
+            ("device_authorization_url", &self.device_authorization_url),
+            ("device_token_url", &self.device_token_url),
+            ("api_base_url", &self.api_base_url),
         ]
         .into_iter()
-        .filter_map(Option::as_mut)
+        .filter_map(|(name, url)| Some((name, url.as_deref()?)))
         .collect();
-        if let Some(revoke) = &mut self.revoke {
-            urls.push(&mut revoke.url);
+        if let Some(revoke) = &self.revoke {
+            urls.push(("revoke.url", &revoke.url));
         }
         urls
     }
@@ -131,19 +131,14 @@ impl Provider {
     /// Fields the provider's own endpoints (connect, refresh, revoke) need from the caller:
     /// used in those URLs and not filled from the provider's reply.
     pub fn required_config(&self) -> Vec<String> {
-        let mut entry = self.clone();
-        entry.api_base_url = None;
-        let mut needed: Vec<String> = entry
-            .urls_mut()
+        let mut needed: Vec<String> = self
+            .url_fields()
             .into_iter()
-            .flat_map(|url| {
-                placeholders(url)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .filter(|name| self.connection_config.contains_key(name))
-            .filter(|name| !self.token_reply_metadata.contains_key(name))
+            .filter(|(name, _)| *name != "api_base_url")
+            .flat_map(|(_, url)| placeholders(url))
+            .filter(|name| self.connection_config.contains_key(*name))
+            .filter(|name| !self.token_reply_metadata.contains_key(*name))
+            .map(str::to_string)
             .collect();
         needed.sort();
         needed.dedup();
