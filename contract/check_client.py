@@ -47,10 +47,8 @@ from tokenvault_client.models import (
     RefreshTokenResponse,
     Revocation,
     StoreApiKeyTokenRequest,
-    StoreApiKeyTokenRequestProvider,
     StoreApiKeyTokenRequestTokenType,
     StoreOAuth2TokenRequest,
-    StoreOAuth2TokenRequestProvider,
     StoreOAuth2TokenRequestTokenType,
     StoreTokenResponse,
     TokenStatus,
@@ -77,7 +75,7 @@ def provider_calls(provider_url):
 def store_credentials(client):
     google = StoreOAuth2TokenRequest(
         integration_key="google",
-        provider=StoreOAuth2TokenRequestProvider.GOOGLE,
+        provider="google",
         token_type=StoreOAuth2TokenRequestTokenType.OAUTH2,
         token_data=OAuth2TokenData(
             access_token=ACCESS,
@@ -97,7 +95,7 @@ def store_credentials(client):
     expect(isinstance(stored.created_at, datetime.datetime), "created_at parses as a datetime")
     openai = StoreApiKeyTokenRequest(
         integration_key="openai",
-        provider=StoreApiKeyTokenRequestProvider.OPENAI,
+        provider="openai",
         token_type=StoreApiKeyTokenRequestTokenType.API_KEY,
         token_data=StoredApiKey(api_key="sk-contract", organization_id="org-1"),
     )

@@ -36,6 +36,8 @@ pub enum SealedTo<'a> {
     },
     /// The key check value (`credentials::key_check`).
     KeyCheck,
+    /// A tenant provider's OAuth client secret.
+    ProviderClient { tenant: &'a str, provider: &'a str },
 }
 
 impl<'a> From<&'a CredentialKey> for SealedTo<'a> {
@@ -57,6 +59,7 @@ impl SealedTo<'_> {
             ),
             SealedTo::WebhookSecret { tenant, webhook_id } => (tenant, "\u{0}webhook", webhook_id),
             SealedTo::KeyCheck => ("tokenvault", "key-check", "key-check"),
+            SealedTo::ProviderClient { tenant, provider } => (tenant, "\u{0}provider", provider),
         };
         WireBinding {
             tenant: Cow::Borrowed(tenant),
@@ -74,6 +77,9 @@ impl std::fmt::Display for SealedTo<'_> {
                 write!(f, "tenant={tenant} webhook={webhook_id}")
             }
             SealedTo::KeyCheck => f.write_str("the key check value"),
+            SealedTo::ProviderClient { tenant, provider } => {
+                write!(f, "tenant={tenant} provider={provider}")
+            }
         }
     }
 }

@@ -46,6 +46,9 @@ pub enum ApiError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request conflicts with what exists (a provider key taken, or still in use).
+    #[error("{0}")]
+    Conflict(String),
     /// 405.
     #[error("Method not allowed on this path")]
     MethodNotAllowed,
@@ -95,6 +98,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::ConnectionError(_) => "connection_error",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -126,6 +130,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::ConnectionError(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -249,6 +254,20 @@ impl From<crate::proxy::Error> for ApiError {
             ProxyError::Timeout { .. } => ApiError::UpstreamTimeout(error.to_string()),
             ProxyError::Unavailable(message) => ApiError::UpstreamUnavailable(message),
             ProxyError::Credential(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::providers::tenant_store::Error> for ApiError {
+    fn from(error: crate::providers::tenant_store::Error) -> Self {
+        use crate::providers::tenant_store::Error as TenantError;
+        match error {
+            TenantError::Invalid(_) => ApiError::Unprocessable(error.to_string()),
+            TenantError::Exists(_) | TenantError::InUse { .. } => {
+                ApiError::Conflict(error.to_string())
+            }
+            TenantError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            TenantError::Database(db) => db.into(),
         }
     }
 }

@@ -49,6 +49,8 @@ use crate::db::subscriptions::Subscriptions;
 use crate::model::Clock;
 use crate::providers::Registry;
 use crate::providers::client::ProviderClient;
+use crate::providers::discovery::Discovery;
+use crate::providers::tenant_store::TenantProviders;
 use crate::secret::Secret;
 
 pub use crate::state::AppState;
@@ -91,7 +93,8 @@ pub fn prepare(config: Config) -> Result<(AppState, Startup), String> {
 
 /// `prepare` with a given clock (tests move it forward).
 pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Startup), String> {
-    let registry = Arc::new(Registry::load(config.providers_file.as_deref())?);
+    let registry = Registry::load(config.providers_file.as_deref())?;
+    let registry = Arc::new(registry.with_platform_clients(config.oauth_clients.clone()));
     let (db, migrations) = open_database(&config, pool_size(&config.database))?;
     let liveness = Liveness::new();
     let db = cache_subscriptions(db, &config, &liveness);
@@ -104,6 +107,7 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
     metrics::declare_providers(registry.iter().map(|p| p.key.as_str()));
     let read_cache = read_cache(&config, &clock, &liveness)?;
     let webhook_vault = Arc::clone(&vault);
+    let tenant_providers = tenant_providers(&config, &db, &vault, &registry)?;
     let credentials = CredentialService::new(
         db.clone(),
         Arc::clone(&vault),
@@ -121,7 +125,6 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
         ConnectSettings {
             public_url: config.public_url.clone(),
             redirect_allowlist: config.redirect_allowlist.clone(),
-            oauth_clients: config.oauth_clients.clone(),
             timeout: config.refresh_timeout,
         },
     )?;
@@ -129,6 +132,7 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
     listen(
         &config,
         (&auth, read_cache.as_ref(), db.subscriptions()),
+        &tenant_providers,
         liveness,
     );
     let webhooks = webhooks::WebhookService::new(
@@ -149,6 +153,7 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
         config,
         db,
         registry,
+        tenant_providers,
     };
     Ok((
         state,
@@ -158,6 +163,24 @@ pub fn prepare_with_clock(config: Config, clock: Clock) -> Result<(AppState, Sta
             key_file,
         },
     ))
+}
+
+/// The tenants' own providers, loaded into the registry.
+fn tenant_providers(
+    config: &Config,
+    db: &Db,
+    vault: &Arc<crate::crypto::Vault>,
+    registry: &Arc<Registry>,
+) -> Result<Arc<TenantProviders>, String> {
+    let providers = TenantProviders::new(
+        (db.clone(), Arc::clone(vault), Arc::clone(registry)),
+        Discovery::new(config.proxy.allow_private, config.refresh_timeout)?,
+        connect::callback_url(&config.public_url),
+    );
+    providers
+        .reload_all()
+        .map_err(|e| format!("cannot load the tenant providers: {e}"))?;
+    Ok(Arc::new(providers))
 }
 
 /// The proxy to provider APIs, from the configuration.
@@ -181,7 +204,6 @@ fn refresh_settings(config: &Config) -> RefreshSettings {
         window: config.refresh_window,
         timeout: config.refresh_timeout,
         cooldown: config.refresh_cooldown,
-        oauth_clients: config.oauth_clients.clone(),
         persist: config.refresh_persist,
         force_min: config.force_refresh_min,
         accept_legacy: config.accept_legacy_ciphertext,
@@ -197,12 +219,17 @@ fn listen(
         Option<&Arc<ReadCache>>,
         &Arc<Subscriptions>,
     ),
+    tenant_providers: &Arc<TenantProviders>,
     liveness: Arc<Liveness>,
 ) {
     let auth: Arc<dyn Subscriber> = auth.clone();
     let subscriptions: Arc<dyn Subscriber> = subscriptions.clone();
-    let mut subscribers: Vec<Weak<dyn Subscriber>> =
-        vec![Arc::downgrade(&auth), Arc::downgrade(&subscriptions)];
+    let providers: Arc<dyn Subscriber> = tenant_providers.clone();
+    let mut subscribers: Vec<Weak<dyn Subscriber>> = vec![
+        Arc::downgrade(&auth),
+        Arc::downgrade(&subscriptions),
+        Arc::downgrade(&providers),
+    ];
     if let Some(cache) = read_cache {
         let cache: Arc<dyn Subscriber> = cache.clone();
         subscribers.push(Arc::downgrade(&cache));

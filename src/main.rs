@@ -120,9 +120,9 @@ fn main() -> ExitCode {
         Command::Export(args) => return client(cli::commands::export(args)),
         Command::Ls(args) => return client(cli::commands::ls(args)),
         Command::Providers(cli::commands::ProvidersArgs {
-            command: Some(cli::commands::ProvidersCommand::Check { file }),
+            command: Some(command),
             ..
-        }) => return client(async move { cli::catalogue::check(&file) }),
+        }) => return client(cli::catalogue::run(command)),
         Command::Providers(args) => return client(cli::commands::providers(args.list)),
         Command::Refresh(args) => return client(cli::commands::refresh(args)),
         Command::Log(args) => return client(cli::commands::log(args)),

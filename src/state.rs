@@ -12,6 +12,7 @@ use crate::credentials::CredentialService;
 use crate::db::Db;
 use crate::model::Clock;
 use crate::providers::Registry;
+use crate::providers::tenant_store::TenantProviders;
 use crate::proxy::ProxyService;
 use crate::webhooks::WebhookService;
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub registry: Arc<Registry>,
+    /// The tenants' own providers (held here: the change listener holds it weakly).
+    pub tenant_providers: Arc<TenantProviders>,
     pub auth: Arc<AuthCache>,
     pub keys: KeyService,
     pub throttle: Throttle,

@@ -235,11 +235,11 @@ fn store_request_per_token_type(doc: &mut Value, registry: &Registry) {
         shape["description"] = json!(format!("Body of a `{token_type}` credential."));
         let properties = &mut shape["properties"];
         properties["token_type"] = json!({"type": "string", "enum": [token_type.as_str()]});
-        properties["provider"] = json!({
-            "type": "string",
-            "enum": providers,
-            "description": "A provider that accepts this token type (see `GET /v2/providers`).",
-        });
+        properties["provider"] = provider_schema(
+            &providers,
+            "A provider that accepts this token type: one of the catalogue's (`examples`), or \
+             one the tenant added (`GET /v2/providers` lists both).",
+        );
         properties["token_data"] = json!({
             "$ref": format!("#/components/schemas/{}", token_data_schema_name(token_type)),
         });
@@ -259,6 +259,18 @@ fn store_request_per_token_type(doc: &mut Value, registry: &Registry) {
     }
 }
 
+/// A provider name: not a closed set (a tenant adds its own at run time), so the catalogue's
+/// names are examples, not an enum.
+fn provider_schema<S: serde::Serialize>(catalogue: &[S], description: &str) -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "examples": catalogue,
+        "description": description,
+    })
+}
+
 /// The connect request is one shape per flow: the authorization-code one needs `redirect_uri`
 /// and names providers with an authorization endpoint, the device one names providers with a
 /// device endpoint. A GET's `token_data` shapes overlap (an `oauth2` access token alone looks
@@ -274,7 +286,12 @@ fn connect_providers(doc: &mut Value, registry: &Registry) {
     };
     let common = schemas["ConnectRequest"].clone();
     let mut code = common.clone();
-    code["properties"]["provider"]["enum"] = json!(keys(|p| p.supports_connect()));
+    let connectable = keys(|p| p.supports_connect());
+    code["properties"]["provider"] = provider_schema(
+        &connectable,
+        "A provider with an authorization endpoint and an OAuth client: one of the catalogue's \
+         (`examples`), or one the tenant added (`supports_connect` in `GET /v2/providers`).",
+    );
     code["properties"]["redirect_uri"]["format"] = json!("uri");
     code["properties"]["redirect_uri"]["type"] = json!("string");
     code["properties"]["flow"] = json!({"type": "string", "enum": ["authorization_code"]});
@@ -282,7 +299,11 @@ fn connect_providers(doc: &mut Value, registry: &Registry) {
     code["description"] =
         json!("A connect through the user's browser (authorization code + PKCE).");
     let mut device = common;
-    device["properties"]["provider"]["enum"] = json!(keys(|p| p.supports_device()));
+    device["properties"]["provider"] = provider_schema(
+        &keys(|p| p.supports_device()),
+        "A provider with a device authorization endpoint: one of the catalogue's (`examples`), \
+         or one the tenant added.",
+    );
     device["properties"]["flow"] = json!({"type": "string", "enum": ["device"]});
     if let Some(properties) = device["properties"].as_object_mut() {
         properties.remove("redirect_uri");

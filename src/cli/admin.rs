@@ -227,6 +227,21 @@ fn reseal_webhook_secrets(db: &Db, vault: &crate::crypto::Vault) -> Result<(), S
     Ok(())
 }
 
+/// `rotate-key`'s third part: the client secrets of tenant providers.
+fn reseal_provider_secrets(db: &Db, vault: &crate::crypto::Vault) -> Result<(), String> {
+    let (resealed, unreadable) = crate::providers::tenant_store::reseal_secrets(db, vault)
+        .map_err(|e| format!("rotation stopped at the tenant providers' client secrets: {e}"))?;
+    eprintln!("rotate-key: {resealed} tenant provider client secret(s) re-encrypted");
+    if !unreadable.is_empty() {
+        eprintln!(
+            "rotate-key: no configured key opens the client secret of tenant provider(s) {}; \
+             set the client again with PATCH /v2/providers/KEY",
+            unreadable.join(", ")
+        );
+    }
+    Ok(())
+}
+
 pub fn check_key() -> Result<(), String> {
     let config = load_config()?;
     let (db, _) = crate::open_database(&config, 1)?;
@@ -285,6 +300,7 @@ pub fn rotate_key(batch_size: i64, limit: Option<u64>) -> Result<(), String> {
     })
     .map_err(|e| format!("rotation stopped: {e}"))?;
     reseal_webhook_secrets(&db, &vault)?;
+    reseal_provider_secrets(&db, &vault)?;
     bar.finish_and_clear();
     println!(
         "rotate-key: {} of {} rows visited: {} re-encrypted, {} already current, {} failed{}",

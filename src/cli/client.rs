@@ -172,8 +172,18 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<Result<Value, Failure>, CliError> {
+        self.call_json(reqwest::Method::POST, path, body).await
+    }
+
+    /// A request by `method` with an optional JSON body.
+    pub async fn call_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Result<Value, Failure>, CliError> {
         let call = Call {
-            method: reqwest::Method::POST,
+            method,
             path,
             credential: Some(self.credential()?),
             body,

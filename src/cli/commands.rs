@@ -91,6 +91,36 @@ pub enum ProvidersCommand {
         /// The providers file (TOML, the format of the embedded providers.toml).
         file: std::path::PathBuf,
     },
+    /// Add a provider for this API key's tenant (admin key), or the tenant's own OAuth app for
+    /// a catalogue provider. The entry's fields come from --file (JSON, or TOML in the
+    /// catalogue's format); the client secret only from TOKENVAULT_PROVIDER_CLIENT_SECRET.
+    Add(ProviderAddArgs),
+    /// Delete one of this tenant's providers (admin key); --force even while credentials use it.
+    Rm {
+        /// The provider key.
+        key: String,
+        /// Delete it although credentials use it (they can no longer be refreshed).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ProviderAddArgs {
+    /// The provider key (lowercase letters, digits, '-', '_').
+    pub key: String,
+    /// The entry's fields: a JSON object, or a TOML file (a [KEY] table or bare fields); `-`
+    /// reads JSON from stdin. Without it, only --client-id (a catalogue provider's own app).
+    #[arg(long)]
+    pub file: Option<std::path::PathBuf>,
+    /// The tenant's own OAuth client id; its secret is read from
+    /// TOKENVAULT_PROVIDER_CLIENT_SECRET (never an argument: it would show in `ps`).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 #[derive(clap::Args, Clone)]

@@ -68,12 +68,21 @@ impl ConnectService {
         user_id: &str,
         request: StartRequest,
     ) -> Result<DeviceStarted, Error> {
-        let (provider, client) = self.connectable(&request.provider, ConnectFlow::Device)?;
+        let (provider, client) =
+            self.connectable(tenant, &request.provider, ConnectFlow::Device)?;
         let integration_key = request.integration_key.as_deref().unwrap_or(&provider.key);
         let key = CredentialKey::parse(tenant, user_id, integration_key).map_err(Error::Invalid)?;
         let scopes = request
             .scopes
             .unwrap_or_else(|| provider.default_scopes.clone());
+        super::check_scopes(&provider, &scopes)?;
+        if provider.has_connection_config() || !request.connection_config.is_empty() {
+            return Err(Error::Unprocessable(format!(
+                "{} has per-account values (connection_config): connect it with flow \
+                 authorization_code",
+                provider.key
+            )));
+        }
         let timeout = self.inner.settings.timeout;
         let call = self
             .inner
@@ -162,7 +171,7 @@ impl ConnectService {
         let key = CredentialKey::stored(&row.tenant, &row.user_id, &row.integration_key);
         let clock = self.inner.credentials.clock();
         let (now, now_ms) = (clock.now_naive(), clock.now_millis());
-        let step = match self.connectable(&row.provider, ConnectFlow::Device) {
+        let step = match self.connectable(&row.tenant, &row.provider, ConnectFlow::Device) {
             _ if row.expires_at <= now => Step::Finish(
                 ConnectStatus::Expired,
                 "expired_token".into(),

@@ -45,8 +45,6 @@ pub struct ConnectSettings {
     pub public_url: String,
     /// Prefixes an app's `redirect_uri` must start with.
     pub redirect_allowlist: Vec<String>,
-    /// The platform's OAuth client per provider.
-    pub oauth_clients: BTreeMap<String, OAuthClient>,
     /// Hard timeout of each provider call (exchange, userinfo).
     pub timeout: Duration,
 }
@@ -172,14 +170,15 @@ impl ConnectService {
 
     /// The callback URL providers send browsers to.
     pub fn callback_url(&self) -> String {
-        format!("{}{CALLBACK_PATH}", self.inner.settings.public_url)
+        callback_url(&self.inner.settings.public_url)
     }
 
     /// Why an authorization response naming `iss` cannot come from `provider` (RFC 9207: a
     /// mix-up, the browser brought back from another authorization server), if it cannot.
-    fn mix_up(&self, provider: &str, iss: Option<&str>) -> Option<String> {
+    fn mix_up(&self, tenant: &str, provider: &str, iss: Option<&str>) -> Option<String> {
         let iss = iss?;
-        let expected = self.inner.registry.get(provider)?.issuer.as_deref()?;
+        let entry = self.inner.registry.lookup(tenant, provider)?;
+        let expected = entry.issuer.as_deref()?;
         (iss != expected).then(|| {
             format!("the authorization response names another issuer than {provider}'s (mix-up)")
         })
@@ -189,13 +188,13 @@ impl ConnectService {
     /// cannot.
     fn connectable(
         &self,
+        tenant: &str,
         provider: &str,
         flow: ConnectFlow,
     ) -> Result<(Provider, OAuthClient), Error> {
-        let provider = self
-            .inner
-            .registry
-            .get(provider.trim())
+        let registry = &self.inner.registry;
+        let provider = registry
+            .lookup(tenant, provider.trim())
             .ok_or_else(|| Error::Unprocessable("Invalid provider".into()))?;
         let missing = match flow {
             ConnectFlow::AuthorizationCode if !provider.supports_connect() => {
@@ -212,20 +211,15 @@ impl ConnectService {
                 provider.key
             )));
         }
-        let client = self
-            .inner
-            .settings
-            .oauth_clients
-            .get(&provider.key)
-            .ok_or_else(|| {
-                let upper = provider.key.to_ascii_uppercase();
-                Error::Unprocessable(format!(
-                    "No platform OAuth client for {}: set TOKENVAULT_{upper}_CLIENT_ID and \
-                 TOKENVAULT_{upper}_CLIENT_SECRET",
-                    provider.key
-                ))
-            })?;
-        Ok((provider.clone(), client.clone()))
+        let client = registry.client(tenant, &provider.key).ok_or_else(|| {
+            let upper = provider.key.to_ascii_uppercase();
+            Error::Unprocessable(format!(
+                "No OAuth client for {}: set TOKENVAULT_{upper}_CLIENT_ID and \
+                 TOKENVAULT_{upper}_CLIENT_SECRET, or add the tenant's own app",
+                provider.key
+            ))
+        })?;
+        Ok((Provider::clone(&provider), client))
     }
 
     fn check_redirect(&self, redirect_uri: &str) -> Result<String, Error> {
@@ -253,7 +247,7 @@ impl ConnectService {
         request: StartRequest,
     ) -> Result<Started, Error> {
         let (provider, client) =
-            self.connectable(&request.provider, ConnectFlow::AuthorizationCode)?;
+            self.connectable(tenant, &request.provider, ConnectFlow::AuthorizationCode)?;
         let redirect_uri = request.redirect_uri.as_deref().ok_or_else(|| {
             Error::Invalid("redirect_uri is required for flow authorization_code".into())
         })?;
@@ -349,6 +343,9 @@ impl ConnectService {
             for (name, value) in &provider.authorize_params {
                 query.append_pair(name, value);
             }
+            if let Some(resource) = &provider.resource {
+                query.append_pair("resource", resource);
+            }
         }
         Ok(url.into())
     }
@@ -385,7 +382,7 @@ impl ConnectService {
             }
         };
         let key = CredentialKey::stored(&row.tenant, &row.user_id, &row.integration_key);
-        if let Some(reason) = self.mix_up(&row.provider, params.iss.as_deref()) {
+        if let Some(reason) = self.mix_up(&row.tenant, &row.provider, params.iss.as_deref()) {
             return self
                 .failed(&key, &row, Outcome::Failed, &reason, "issuer_mismatch")
                 .await;
@@ -461,7 +458,7 @@ impl ConnectService {
         query: &BTreeMap<String, String>,
     ) -> Result<String, Completion> {
         let (entry, client) = self
-            .connectable(&row.provider, ConnectFlow::AuthorizationCode)
+            .connectable(&row.tenant, &row.provider, ConnectFlow::AuthorizationCode)
             .map_err(Completion::Other)?;
         let mut config = config::from_column(row.connection_config.as_deref());
         let provider = entry.resolved(&config).into_owned();
@@ -546,6 +543,11 @@ impl ConnectService {
         let account = account_of(&reply, &provider.account);
         account.to_column().map(|_| account)
     }
+}
+
+/// Where browsers come back from providers, under `public_url`.
+pub fn callback_url(public_url: &str) -> String {
+    format!("{public_url}{CALLBACK_PATH}")
 }
 
 /// Scopes a strict catalogue entry does not offer (Google's broad Drive scopes) are refused.

@@ -1,7 +1,6 @@
 //! The credential service: store, load, use (refreshing first when due), refresh, delete, and
 //! the audit log. Handlers call one of these; background work can call them too.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ use crate::model::{
 };
 use crate::providers::client::ProviderClient;
 use crate::providers::config::{self, ConnectionConfig};
-use crate::providers::{OAuthClient, Provider, Registry};
+use crate::providers::{Provider, Registry};
 use crate::secret::random_base62;
 
 /// A credential as stored, and its decrypted data.
@@ -113,8 +112,6 @@ pub struct RefreshSettings {
     pub timeout: Duration,
     /// After a transient failure, no attempt for this long (or the provider's `Retry-After`).
     pub cooldown: Duration,
-    /// The platform's OAuth client per provider.
-    pub oauth_clients: BTreeMap<String, OAuthClient>,
     /// How long a provider's answer is retried into a failing database.
     pub persist: Duration,
     /// At most one forced refresh per credential in this interval.
@@ -335,11 +332,12 @@ impl CredentialService {
         new: NewCredential,
         also: Option<AlsoInTransaction>,
     ) -> Result<(Stored, TokenRow), Error> {
-        let provider = self
+        let entry = self
             .inner
             .registry
-            .get(new.provider.trim())
+            .lookup(key.tenant.as_str(), new.provider.trim())
             .ok_or_else(|| Error::Unprocessable("Invalid provider".into()))?;
+        let provider = entry.as_ref();
         let token_type = TokenType::parse_request(&new.token_type)
             .ok_or_else(|| Error::Unprocessable("Invalid token type".into()))?;
         if !provider.supports(token_type) {
@@ -444,14 +442,22 @@ impl CredentialService {
 
     /// Revokes a credential at its provider if possible: the outcome, and why it failed.
     async fn revoke(&self, credential: &Credential) -> (Revocation, Option<String>) {
-        let config = config::from_column(credential.row.connection_config.as_deref());
-        let provider = self.inner.registry.get(&credential.row.provider);
-        let provider = provider.map(|p| p.resolved(&config));
+        let row = &credential.row;
+        let config = config::from_column(row.connection_config.as_deref());
+        let entry = self
+            .inner
+            .registry
+            .lookup(row.tenant.as_str(), &row.provider);
+        let provider = entry.as_deref().map(|p| p.resolved(&config));
         let (provider, data) = match (provider.as_deref(), credential.data.oauth2()) {
             (Some(p), Some(data)) if p.revoke.is_some() => (p, data),
             _ => return (Revocation::NotSupported, None),
         };
-        let client = data.client(self.inner.settings.oauth_clients.get(&provider.key));
+        let platform = self
+            .inner
+            .registry
+            .client(row.tenant.as_str(), &provider.key);
+        let client = data.client(platform.as_ref());
         let timeout = self.inner.settings.timeout;
         let result = self
             .inner

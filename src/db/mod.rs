@@ -12,6 +12,7 @@ pub mod oauth_states;
 mod pool;
 pub mod schema;
 pub mod subscriptions;
+pub mod tenant_providers;
 pub mod tokens;
 mod url;
 pub mod webhooks;

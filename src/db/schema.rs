@@ -159,3 +159,15 @@ diesel::table! {
         duration_ms -> BigInt,
     }
 }
+
+diesel::table! {
+    tenant_providers (tenant, provider_key) {
+        tenant -> Text,
+        provider_key -> Text,
+        definition -> Text,
+        client_id -> Nullable<Text>,
+        client_secret_ciphertext -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -91,9 +91,11 @@ impl Provider {
             Some(url) => check_url("docs_url", url, &|_| false),
         };
         let declared = |name: &str| self.connection_config.contains_key(name);
-        let mut urls = self.url_fields();
-        urls.extend(self.issuer.as_deref().map(|issuer| ("issuer", issuer)));
-        for (field, url) in urls {
+        if let Some(issuer) = &self.issuer {
+            // Compared as written with a callback's `iss`: no placeholders.
+            problems.extend(check_url("issuer", issuer, &|_| false));
+        }
+        for (field, url) in self.url_fields() {
             // The API base's shape has a check of its own (`api::check_base_url`, in `prepare`).
             problems.extend(match field {
                 "api_base_url" => undeclared(field, url, &declared),

@@ -160,6 +160,14 @@ impl Grant<'_> {
         }
     }
 
+    /// Whether the grant is for a user's tokens (a code exchange or a refresh).
+    fn is_users(&self) -> bool {
+        matches!(
+            self,
+            Grant::AuthorizationCode { .. } | Grant::RefreshToken(_)
+        )
+    }
+
     /// Whether the client authenticates on this grant (the assertion is the proof of a
     /// JWT-bearer grant).
     fn authenticates_client(&self) -> bool {
@@ -230,15 +238,22 @@ pub fn account_of(reply: &Value, paths: &AccountPaths) -> Account {
 #[derive(Clone)]
 pub struct ProviderClient {
     http: reqwest::Client,
+    /// For a tenant's endpoints where private targets are refused: public addresses only.
+    public: reqwest::Client,
 }
 
 impl ProviderClient {
     pub fn new() -> Result<ProviderClient, String> {
-        // Provider endpoints are the operator's configuration: any address.
-        let http = super::outbound::client_builder(false)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(ProviderClient { http })
+        // The catalogue's endpoints are the operator's configuration: any address.
+        let build = |public_only: bool| {
+            super::outbound::client_builder(public_only)
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        };
+        Ok(ProviderClient {
+            http: build(false)?,
+            public: build(true)?,
+        })
     }
 
     /// One token request: `grant` at the provider's token endpoint, the client authenticated as
@@ -255,8 +270,12 @@ impl ProviderClient {
             Failure::transient(format!("provider {} has no token endpoint", provider.key))
         })?;
         let mut params = grant.params();
+        // RFC 8707: the resource the user's tokens are for, on the exchange and every refresh.
+        if let (Some(resource), true) = (&provider.resource, grant.is_users()) {
+            params.push(("resource", resource.as_str()));
+        }
         // GitHub answers form-encoded unless asked for JSON.
-        let mut request = self.request(reqwest::Method::POST, token_url, timeout);
+        let mut request = self.request(provider, (reqwest::Method::POST, token_url), timeout)?;
         if grant.authenticates_client() {
             let client = client.ok_or_else(|| {
                 Failure::transient(format!(
@@ -304,7 +323,7 @@ impl ProviderClient {
             UserinfoMethod::Post => reqwest::Method::POST,
         };
         let request = self
-            .request(method, url, timeout)
+            .request(provider, (method, url), timeout)?
             .bearer_auth(access_token.as_str());
         let (status, _, body) = send(request, timeout).await?;
         if !status.is_success() {
@@ -355,7 +374,7 @@ impl ProviderClient {
             RevokeMethod::Post => reqwest::Method::POST,
             RevokeMethod::Delete => reqwest::Method::DELETE,
         };
-        let mut request = self.request(method, &url, timeout);
+        let mut request = self.request(provider, (method, &url), timeout)?;
         let mut params: Vec<(&str, &str)> = Vec::new();
         match (spec.auth, client) {
             (RevokeAuth::Bearer, _) => request = request.bearer_auth(token.as_str()),
@@ -432,16 +451,32 @@ impl ProviderClient {
     }
 
     /// A request to a provider: JSON asked for, bounded by `timeout`.
+    /// A request to one of `provider`'s endpoints; a guarded (tenant) entry's only to a public
+    /// address.
     pub(super) fn request(
         &self,
-        method: reqwest::Method,
-        url: &str,
+        provider: &Provider,
+        (method, url): (reqwest::Method, &str),
         timeout: Duration,
-    ) -> reqwest::RequestBuilder {
-        self.http
+    ) -> Result<reqwest::RequestBuilder, Failure> {
+        let http = match provider.outbound_guarded {
+            true => {
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|_| Failure::transient("a provider endpoint is not a URL"))?;
+                if let Some(what) = super::outbound::internal_literal(&parsed) {
+                    return Err(Failure::transient(format!(
+                        "the provider's endpoint is {what}; private targets are refused \
+                         (TOKENVAULT_OUTBOUND_ALLOW_PRIVATE=true allows them)"
+                    )));
+                }
+                &self.public
+            }
+            false => &self.http,
+        };
+        Ok(http
             .request(method, url)
             .header(reqwest::header::ACCEPT, "application/json")
-            .timeout(timeout)
+            .timeout(timeout))
     }
 }
 

@@ -62,7 +62,8 @@ pub fn compile(
                     "connection_config.{name}: pattern {source:?} must be anchored (^…$)"
                 ));
             }
-            let regex = Regex::new(source)
+            // Anchored as a whole: `^a|b$` alone would match "xb" (`(^a)|(b$)`).
+            let regex = Regex::new(&format!("^(?:{source})$"))
                 .map_err(|e| format!("connection_config.{name}: bad pattern: {e}"))?;
             Ok((
                 name.clone(),
@@ -88,16 +89,52 @@ pub fn placeholders(template: &str) -> Vec<&str> {
     names
 }
 
-/// `template` with each declared `{name}` replaced by its value; reserved placeholders stay.
-fn fill(template: &str, config: &ConnectionConfig) -> Result<String, String> {
-    let mut out = template.to_string();
-    for name in placeholders(template) {
-        if RESERVED.contains(&name) {
-            continue;
-        }
-        let value = config.get(name).ok_or_else(|| name.to_string())?;
-        out = out.replace(&format!("{{{name}}}"), value);
+/// Whether `value` may stand where `{name}` stands in `template`, whatever its pattern allowed:
+/// at the start, an http(s) URL without userinfo, query or fragment (Salesforce's
+/// `instance_url`: its host is the one the pattern allowed); anywhere else, text with nothing
+/// that ends a host or a path segment or starts another placeholder.
+fn fits(template: &str, name: &str, value: &str) -> bool {
+    if template.starts_with(&format!("{{{name}}}")) {
+        return url::Url::parse(value).is_ok_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.username().is_empty()
+                && url.password().is_none()
+                && url.query().is_none()
+                && url.fragment().is_none()
+                && !value.ends_with('/')
+        });
     }
+    !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "/?#@:\\{}%[]".contains(c))
+}
+
+/// `template` with each declared `{name}` replaced by its value (each filled once, from the
+/// template, never from a value); reserved placeholders stay. A missing or unfit value: the
+/// field's name.
+fn fill(template: &str, config: &ConnectionConfig) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        out.push_str(&rest[..open]);
+        match RESERVED.contains(&name) {
+            true => out.push_str(&rest[open..open + close + 2]),
+            false => {
+                let value = config.get(name).ok_or_else(|| name.to_string())?;
+                if !fits(template, name, value) {
+                    return Err(name.to_string());
+                }
+                out.push_str(value);
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
     Ok(out)
 }
 
@@ -272,11 +309,64 @@ mod tests {
     }
 
     #[test]
+    fn values_fill_once_and_never_leave_their_place() {
+        let config = |pairs: &[(&str, &str)]| -> ConnectionConfig {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let host = "https://{sub}.example.com/{client_id}/x";
+        assert_eq!(
+            fill(host, &config(&[("sub", "acme")])).as_deref(),
+            Ok("https://acme.example.com/{client_id}/x")
+        );
+        for hostile in [
+            "evil.com/",
+            "a@b",
+            "a:1",
+            "a?b",
+            "{other}",
+            "a%2f",
+            "a b",
+            "",
+        ] {
+            let filled = fill(host, &config(&[("sub", hostile), ("other", "x")]));
+            assert!(filled.is_err(), "{hostile}: {filled:?}");
+        }
+        let origin = "{base}/services/data";
+        assert_eq!(
+            fill(
+                origin,
+                &config(&[("base", "https://acme.my.salesforce.com")])
+            )
+            .as_deref(),
+            Ok("https://acme.my.salesforce.com/services/data")
+        );
+        for hostile in [
+            "https://u@a.com",
+            "ftp://a.com",
+            "https://a.com?x",
+            "https://a.com#x",
+            "a.com",
+        ] {
+            assert!(
+                fill(origin, &config(&[("base", hostile)])).is_err(),
+                "{hostile}"
+            );
+        }
+    }
+
+    #[test]
     fn patterns_must_be_anchored_and_not_reserved() {
         let fields = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
         assert!(compile(&fields("sub", "^[a-z]+$")).is_ok());
         assert!(compile(&fields("sub", "[a-z]+")).is_err());
         assert!(compile(&fields("tenant", "^[a-z]+$")).is_err());
         assert!(compile(&fields("sub", "^[a-z+$")).is_err());
+        let alternation = compile(&fields("sub", "^a|b$")).unwrap();
+        assert!(
+            !alternation["sub"].regex.is_match("xb") && !alternation["sub"].regex.is_match("ax")
+        );
     }
 }

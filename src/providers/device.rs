@@ -88,7 +88,7 @@ impl ProviderClient {
         if !scopes.is_empty() {
             params.push(("scope", joined.as_str()));
         }
-        let request = self.request(reqwest::Method::POST, url, timeout);
+        let request = self.request(provider, (reqwest::Method::POST, url), timeout)?;
         let request = with_body(request, provider.request_format, &params);
         let (status, retry_after, body) = send(request, timeout).await?;
         let reply = json_reply(check_reply(status, retry_after, &body, START_REFUSALS)?)?;
@@ -111,7 +111,10 @@ impl ProviderClient {
             ("grant_type", DEVICE_CODE),
             ("device_code", device_code.as_str()),
         ];
-        let request = self.request(reqwest::Method::POST, url, timeout);
+        let request = match self.request(provider, (reqwest::Method::POST, url), timeout) {
+            Ok(request) => request,
+            Err(failure) => return Poll::Failed(failure.reason().to_string()),
+        };
         let request = match provider.device_client_secret {
             true => {
                 let basic = provider.client_auth == ClientAuth::Basic;

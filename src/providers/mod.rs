@@ -7,10 +7,14 @@ mod check;
 pub mod client;
 pub mod config;
 pub mod device;
+pub mod discovery;
 pub mod outbound;
+pub mod tenant;
+pub mod tenant_store;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -162,6 +166,17 @@ pub struct Provider {
     /// A one-line command that uses `env_var`.
     #[serde(default)]
     pub example_command: Option<String>,
+    /// The resource the tokens are for (RFC 8707): sent as `resource` on authorize, the code
+    /// exchange and every refresh (an MCP server's URL).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// The MCP server this entry was discovered from (RFC 9728), for people.
+    #[serde(default)]
+    pub mcp_server: Option<String>,
+    /// A tenant's entry where private targets are not allowed: its endpoints are called only
+    /// on public addresses (names resolved to public addresses, no internal literal).
+    #[serde(skip)]
+    pub outbound_guarded: bool,
     #[serde(skip)]
     config_patterns: BTreeMap<String, config::FieldPattern>,
     #[serde(skip)]
@@ -391,6 +406,8 @@ pub struct ProviderInfo {
     pub example_command: Option<String>,
     /// Whether the proxy can reach this provider's API.
     pub supports_proxy: bool,
+    /// `catalogue`, or `tenant`: added (or given the tenant's own OAuth app) by this tenant.
+    pub source: tenant::Source,
 }
 
 /// One per-account field of a provider.
@@ -409,7 +426,7 @@ pub struct ConfigFieldInfo {
 
 impl ProviderInfo {
     /// What clients see of `p`; `client_configured`: this server has its platform client.
-    pub fn new(p: &Provider, client_configured: bool) -> Self {
+    pub fn new(p: &Provider, client_configured: bool, source: tenant::Source) -> Self {
         ProviderInfo {
             provider: p.key.clone(),
             display_name: p.display_name.clone(),
@@ -431,6 +448,7 @@ impl ProviderInfo {
             tool: p.tool.clone(),
             example_command: p.example_command.clone(),
             supports_proxy: p.api_base_url.is_some(),
+            source,
         }
     }
 }
@@ -448,9 +466,15 @@ fn config_fields(p: &Provider) -> Vec<ConfigFieldInfo> {
         .collect()
 }
 
-#[derive(Debug, Clone)]
+/// The providers: the embedded catalogue with the deployment's `PROVIDERS_FILE`, the platform's
+/// OAuth clients, and every tenant's own entries (`tenant.rs`).
+#[derive(Debug)]
 pub struct Registry {
-    providers: BTreeMap<String, Provider>,
+    providers: BTreeMap<String, Arc<Provider>>,
+    /// Each catalogue entry as merged from its tables: what a tenant's fields merge over.
+    tables: BTreeMap<String, toml::Table>,
+    platform_clients: BTreeMap<String, OAuthClient>,
+    tenants: tenant::TenantLayer,
 }
 
 impl Registry {
@@ -489,7 +513,7 @@ impl Registry {
     fn checked(tables: BTreeMap<String, toml::Table>) -> Result<Registry, Vec<String>> {
         let mut providers = BTreeMap::new();
         let mut problems = Vec::new();
-        for (key, table) in tables {
+        for (key, table) in tables.clone() {
             let mut provider: Provider = match toml::Value::Table(table).try_into() {
                 Ok(provider) => provider,
                 Err(e) => {
@@ -505,10 +529,15 @@ impl Registry {
                     .into_iter()
                     .map(|p| format!("provider [{key}]: {p}")),
             );
-            providers.insert(key, provider);
+            providers.insert(key, Arc::new(provider));
         }
         match problems.is_empty() {
-            true => Ok(Registry { providers }),
+            true => Ok(Registry {
+                providers,
+                tables,
+                platform_clients: BTreeMap::new(),
+                tenants: tenant::TenantLayer::default(),
+            }),
             false => Err(problems),
         }
     }
@@ -532,12 +561,23 @@ impl Registry {
     }
 
     /// Looks a provider up by key, case-insensitively.
+    /// A catalogue entry by key, case-insensitively (what every tenant sees unless it has its
+    /// own: see `lookup`).
     pub fn get(&self, key: &str) -> Option<&Provider> {
-        self.providers.get(&key.to_ascii_lowercase())
+        self.providers
+            .get(&key.to_ascii_lowercase())
+            .map(Arc::as_ref)
     }
 
+    /// The catalogue's entries, by key.
     pub fn iter(&self) -> impl Iterator<Item = &Provider> {
-        self.providers.values()
+        self.providers.values().map(Arc::as_ref)
+    }
+
+    /// With the platform's OAuth clients (`TOKENVAULT_<PROVIDER>_CLIENT_ID`).
+    pub fn with_platform_clients(mut self, clients: BTreeMap<String, OAuthClient>) -> Registry {
+        self.platform_clients = clients;
+        self
     }
 }
 

@@ -7,7 +7,6 @@
 pub mod headers;
 pub mod target;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -227,9 +226,9 @@ impl ProxyService {
 
     /// The credential's provider, its connection config filled into the API's base URL
     /// (Salesforce's `{instance_url}`).
-    fn provider_of(&self, credential: &Credential) -> Result<Cow<'_, Provider>, Error> {
-        let name = &credential.row.provider;
-        let provider = self.inner.registry.get(name).ok_or_else(|| {
+    fn provider_of(&self, credential: &Credential) -> Result<Arc<Provider>, Error> {
+        let (tenant, name) = (credential.row.tenant.as_str(), &credential.row.provider);
+        let provider = self.inner.registry.lookup(tenant, name).ok_or_else(|| {
             Error::Credential(credentials::Error::internal(credentials::Inconsistency(
                 format!("unknown provider {name}"),
             )))
@@ -238,6 +237,9 @@ impl ProxyService {
             return Err(Error::NotProxied(format!(
                 "The provider {name} has no api_base_url: the proxy cannot reach its API"
             )));
+        }
+        if !provider.has_connection_config() {
+            return Ok(provider);
         }
         let config = config::from_column(credential.row.connection_config.as_deref());
         let resolved = provider.resolved(&config);
@@ -253,7 +255,7 @@ impl ProxyService {
                 fields.join(", ")
             )));
         }
-        Ok(resolved)
+        Ok(Arc::new(resolved.into_owned()))
     }
 
     /// Sends, renews once after a 401 and retries 429/503 as allowed.

@@ -13,6 +13,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use tokenvault::providers::OAuthClient;
+use tokenvault::secret::Secret;
+
+use super::{TestApp, TestResponse};
 
 pub const CLIENT_ID: &str = "conformance-client";
 pub const CLIENT_SECRET: &str = "CONFORMANCE-CLIENT-SECRET";
@@ -690,4 +694,198 @@ fn revoke(
     }
     played.revoked.push(token);
     Ok(HttpResponse::Ok().json(json!({})))
+}
+
+// The API side of a conformance check: tokenvault driven through its HTTP API as an app would.
+
+pub const APP: &str = "https://app.example.com/oauth/done";
+
+/// As a deployment would run it: a public URL, the app's redirect allowed, a platform client
+/// for each of `keys`, and the proxy allowed to reach the emulator on this machine.
+pub fn deployed(c: &mut tokenvault::config::Config, keys: Vec<String>) {
+    c.public_url = "https://vault.example.com".into();
+    c.redirect_allowlist = vec![APP.into()];
+    c.proxy.allow_private = true;
+    for key in keys {
+        let client = OAuthClient {
+            client_id: Secret::new(CLIENT_ID.into()),
+            client_secret: Some(Secret::new(CLIENT_SECRET.into())),
+        };
+        c.oauth_clients.insert(key, client);
+    }
+}
+
+pub fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(why()) }
+}
+
+pub fn expect(response: &TestResponse, status: u16, what: &str) -> Result<(), String> {
+    ensure(response.status.as_u16() == status, || {
+        format!("{what}: {} {}", response.status, response.body)
+    })
+}
+
+/// The authorization URL played by a browser: the provider's answer, then tokenvault's.
+pub async fn browse(app: &TestApp, authorization_url: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let at_provider = client
+        .get(authorization_url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = at_provider.status();
+    let location = at_provider
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let Some(location) = location else {
+        let body = at_provider.text().await.unwrap_or_default();
+        return Err(format!("authorize answered {status}: {body}"));
+    };
+    let back = reqwest::Url::parse(&location).map_err(|e| e.to_string())?;
+    let uri = format!("{}?{}", back.path(), back.query().unwrap_or_default());
+    let landed = app
+        .call(actix_web::test::TestRequest::get().uri(&uri))
+        .await;
+    expect(&landed, 302, "callback")?;
+    let to = landed.headers.get("location").and_then(|v| v.to_str().ok());
+    Ok(to.unwrap_or_default().to_string())
+}
+
+/// Whether the proxied call carried `secret` where `api_auth` says.
+pub fn placed(
+    api_auth: &str,
+    secret: &str,
+    basic: Option<(&str, &str)>,
+    call: &ApiCall,
+) -> Result<(), String> {
+    let (headers, query) = (&call.headers, &call.query);
+    let got = |name: &str| {
+        headers
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let parts: Vec<&str> = api_auth.splitn(3, ':').collect();
+    let ok = match parts.as_slice() {
+        ["bearer"] => got("authorization") == format!("Bearer {secret}"),
+        ["basic"] => {
+            let (user, password) = basic.unwrap_or((secret, ""));
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            got("authorization") == format!("Basic {encoded}")
+        }
+        ["header", name] => got(name) == secret,
+        ["header", name, prefix] => got(name) == format!("{prefix} {secret}"),
+        ["query", param] => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query).unwrap_or_default();
+            pairs.contains(&(param.to_string(), secret.to_string()))
+        }
+        ["query", param, secret_param] => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query).unwrap_or_default();
+            let second = basic.map(|(_, s)| s).unwrap_or_default();
+            pairs.contains(&(param.to_string(), secret.to_string()))
+                && pairs.contains(&(secret_param.to_string(), second.to_string()))
+        }
+        _ => false,
+    };
+    ensure(ok, || {
+        format!("proxy: credential not placed as {api_auth}: {headers:?} ?{query}")
+    })
+}
+
+pub async fn proxied(
+    app: &TestApp,
+    emulator: &Emulator,
+    spec: &Spec,
+    user: &str,
+) -> Result<ApiCall, String> {
+    let path = format!("/v2/users/{user}/proxy/{}/ping", spec.key);
+    let answer = app.get(&path, &app.admin_key).await;
+    expect(&answer, 200, "proxy")?;
+    emulator
+        .played(&spec.key)
+        .api_calls
+        .last()
+        .cloned()
+        .ok_or_else(|| "proxy: nothing arrived".to_string())
+}
+
+/// Connects `user`'s account at the emulated provider through the API and the browser dance.
+pub async fn connect(app: &TestApp, spec: &Spec, user: &str) -> Result<(), String> {
+    let body = json!({"provider": spec.key, "redirect_uri": APP,
+                      "connection_config": spec.caller_config()});
+    let started = app
+        .post(&format!("/v2/users/{user}/connect"), &app.admin_key, &body)
+        .await;
+    expect(&started, 201, "connect")?;
+    let landing = browse(
+        app,
+        started.body["authorization_url"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .await?;
+    ensure(landing.contains("status=connected"), || {
+        format!("landed on {landing}")
+    })?;
+    Ok(())
+}
+
+pub async fn oauth(app: &TestApp, emulator: &Emulator, spec: &Spec) -> Result<(), String> {
+    let user = format!("u-{}", spec.key);
+    let tokens = format!("/v2/users/{user}/tokens/{}", spec.key);
+    connect(app, spec, &user).await?;
+    let got = app.get(&tokens, &app.admin_key).await;
+    expect(&got, 200, "get")?;
+    let access = |got: &TestResponse| got.body["token_data"]["access_token"].clone();
+    ensure(
+        access(&got) == json!(emulator.played(&spec.key).access),
+        || format!("get after connect: {}", got.body),
+    )?;
+    ensure(
+        got.body["account"]["id"] == json!(format!("acct-{}", spec.key)),
+        || format!("account: {}", got.body["account"]),
+    )?;
+    ensure(got.body["connection_config"] == json!(spec.config), || {
+        format!("connection_config: {}", got.body["connection_config"])
+    })?;
+    for round in 1..=2 {
+        let refreshed = app
+            .post(&format!("{tokens}/refresh"), &app.admin_key, &json!({}))
+            .await;
+        expect(&refreshed, 200, &format!("refresh {round}"))?;
+        let got = app.get(&tokens, &app.admin_key).await;
+        ensure(
+            access(&got) == json!(emulator.played(&spec.key).access),
+            || format!("get after refresh {round}: {}", got.body),
+        )?;
+    }
+    if spec.has_api() {
+        let access = emulator.played(&spec.key).access;
+        placed(
+            &spec.api_auth,
+            &access,
+            None,
+            &proxied(app, emulator, spec, &user).await?,
+        )?;
+    }
+    let deleted = app.delete(&tokens, &app.admin_key).await;
+    expect(&deleted, 200, "delete")?;
+    let revocation = deleted.body["revocation"].clone();
+    match &spec.revoke {
+        Some(_) => ensure(
+            revocation == "revoked" && !emulator.played(&spec.key).revoked.is_empty(),
+            || format!("revocation {}: {}", revocation, deleted.body),
+        ),
+        None => ensure(revocation == "not_supported", || {
+            format!("revocation {revocation}")
+        }),
+    }
 }

@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod fault_proxy;
 pub mod grant_server;
 pub mod oauth_mock;
+pub mod oauth_server;
 pub mod receiver;
 pub mod upstream;
 

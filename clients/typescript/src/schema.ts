@@ -152,16 +152,36 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the supported providers, their token types and scope catalogues.
+         * List the providers this tenant can use: the catalogue and its own.
          * @description Never includes OAuth endpoint URLs, client ids or secrets.
          */
         get: operations["listProviders"];
         put?: never;
-        post?: never;
+        /** Add a provider for this tenant, or this tenant's own OAuth app for a catalogue provider. */
+        post: operations["createProvider"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v2/providers/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A provider as this tenant sees it, with the fields it gave when it is its own. */
+        get: operations["getProvider"];
+        put?: never;
+        post?: never;
+        /** Delete one of this tenant's providers. */
+        delete: operations["deleteProvider"];
+        options?: never;
+        head?: never;
+        /** Change one of this tenant's providers. */
+        patch: operations["updateProvider"];
         trace?: never;
     };
     "/v2/users/{user_id}/connect": {
@@ -545,6 +565,15 @@ export interface components {
             username: string;
         };
         /**
+         * @description The OAuth app a tenant brings: its client id and secret (the secret is stored encrypted and
+         *     never shown).
+         */
+        ClientBody: {
+            /** @example 1234.apps.example.com */
+            client_id: string;
+            client_secret?: string | null;
+        };
+        /**
          * @description `token_data` of a `client_credentials` credential: an OAuth client that mints its own access
          *     tokens (RFC 6749 §4.4). The client secret is never returned.
          */
@@ -588,11 +617,52 @@ export interface components {
              */
             integration_key?: string | null;
             /**
-             * @description A provider that supports connect (`supports_connect` in `GET /v2/providers`).
+             * @description A provider with an authorization endpoint and an OAuth client: one of the catalogue's (`examples`), or one the tenant added (`supports_connect` in `GET /v2/providers`).
+             * @example airtable
+             * @example asana
+             * @example atlassian
+             * @example auth0
+             * @example bitbucket
+             * @example box
+             * @example calendly
+             * @example clickup
+             * @example digitalocean
+             * @example discord
+             * @example dropbox
+             * @example figma
+             * @example github
+             * @example gitlab
              * @example google
-             * @enum {string}
+             * @example heroku
+             * @example hubspot
+             * @example intercom
+             * @example linear
+             * @example linkedin
+             * @example mailchimp
+             * @example microsoft
+             * @example miro
+             * @example monday
+             * @example notion
+             * @example okta
+             * @example pipedrive
+             * @example quickbooks
+             * @example reddit
+             * @example salesforce
+             * @example sentry
+             * @example shopify
+             * @example slack
+             * @example spotify
+             * @example strava
+             * @example todoist
+             * @example twitch
+             * @example webex
+             * @example x
+             * @example xero
+             * @example zendesk
+             * @example zoho
+             * @example zoom
              */
-            provider: "airtable" | "asana" | "atlassian" | "auth0" | "bitbucket" | "box" | "calendly" | "clickup" | "digitalocean" | "discord" | "dropbox" | "figma" | "github" | "gitlab" | "google" | "heroku" | "hubspot" | "intercom" | "linear" | "linkedin" | "mailchimp" | "microsoft" | "miro" | "monday" | "notion" | "okta" | "pipedrive" | "quickbooks" | "reddit" | "salesforce" | "sentry" | "shopify" | "slack" | "spotify" | "strava" | "todoist" | "twitch" | "webex" | "x" | "xero" | "zendesk" | "zoho" | "zoom";
+            provider: string;
             /**
              * Format: uri
              * @description Flow `authorization_code` (required there): where the user's browser lands afterwards,
@@ -615,11 +685,12 @@ export interface components {
              */
             integration_key?: string | null;
             /**
-             * @description A provider that supports connect (`supports_connect` in `GET /v2/providers`).
+             * @description A provider with a device authorization endpoint: one of the catalogue's (`examples`), or one the tenant added.
+             * @example github
              * @example google
-             * @enum {string}
+             * @example microsoft
              */
-            provider: "github" | "google" | "microsoft";
+            provider: string;
             /** @description Scopes to ask for; default: the provider's `default_scopes`. */
             scopes?: string[] | null;
         };
@@ -717,6 +788,22 @@ export interface components {
             /** @description Bind the key to one user: it can reach only that user's credentials. */
             user_id?: string | null;
         };
+        /**
+         * @description Body of `POST /v2/providers`: a key, the OAuth app, and the entry's fields in the catalogue's
+         *     format (`token_url`, `authorize_url`, `token_types`, `display_name`, `env_var`, `scopes`, …).
+         *     `issuer` alone fills the endpoints from the server's metadata (RFC 8414, else OpenID
+         *     discovery); `mcp_server` alone finds the authorization server from the MCP server (RFC
+         *     9728) and sends its URL as `resource` (RFC 8707). For a catalogue key, the fields given
+         *     change that entry for this tenant only, and `client` is the tenant's own app for it.
+         */
+        CreateProviderRequest: Record<string, never> & {
+            client?: components["schemas"]["ClientBody"] | null;
+            /**
+             * @description Lowercase letters, digits, `-` and `_`.
+             * @example acme
+             */
+            key: string;
+        };
         /** @description Body of `POST /v2/webhooks`. */
         CreateWebhookRequest: {
             /**
@@ -748,6 +835,12 @@ export interface components {
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
              */
             secret: string;
+        };
+        DeleteProviderResponse: {
+            /** @example acme */
+            key: string;
+            /** @example Provider acme deleted */
+            message: string;
         };
         DeleteTokenResponse: {
             /** @example google */
@@ -937,6 +1030,8 @@ export interface components {
             };
             /** @description Connect refuses scopes outside `scope_labels`. */
             scopes_strict: boolean;
+            /** @description `catalogue`, or `tenant`: added (or given the tenant's own OAuth app) by this tenant. */
+            source: components["schemas"]["Source"];
             /**
              * @description Whether `POST /v2/users/{user_id}/connect` can start for it: the provider has an
              *     authorization endpoint and this server has its platform OAuth client.
@@ -1000,6 +1095,11 @@ export interface components {
             /** @description The user to act as (`sub`; Google domain-wide delegation). */
             subject?: string | null;
         };
+        /**
+         * @description Where an entry a tenant sees comes from.
+         * @enum {string}
+         */
+        Source: "catalogue" | "tenant";
         /** @description A started connect, by flow. */
         StartedConnect: components["schemas"]["ConnectResponse"] | components["schemas"]["DeviceConnectResponse"];
         /** @description Body of a `api_key` credential. */
@@ -1017,10 +1117,45 @@ export interface components {
              */
             integration_key: string;
             /**
-             * @description A provider that accepts this token type (see `GET /v2/providers`).
-             * @enum {string}
+             * @description A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant added (`GET /v2/providers` lists both).
+             * @example airtable
+             * @example anthropic
+             * @example asana
+             * @example calendly
+             * @example circleci
+             * @example clickup
+             * @example cloudflare
+             * @example cohere
+             * @example deepseek
+             * @example digitalocean
+             * @example elevenlabs
+             * @example fireworks
+             * @example gemini
+             * @example github
+             * @example gitlab
+             * @example groq
+             * @example heroku
+             * @example hubspot
+             * @example huggingface
+             * @example intercom
+             * @example mistral
+             * @example monday
+             * @example netlify
+             * @example notion
+             * @example openai
+             * @example openrouter
+             * @example perplexity
+             * @example pinecone
+             * @example replicate
+             * @example sendgrid
+             * @example sentry
+             * @example stripe
+             * @example todoist
+             * @example together
+             * @example trello
+             * @example vercel
              */
-            provider: "airtable" | "anthropic" | "asana" | "calendly" | "circleci" | "clickup" | "cloudflare" | "cohere" | "deepseek" | "digitalocean" | "elevenlabs" | "fireworks" | "gemini" | "github" | "gitlab" | "groq" | "heroku" | "hubspot" | "huggingface" | "intercom" | "mistral" | "monday" | "netlify" | "notion" | "openai" | "openrouter" | "perplexity" | "pinecone" | "replicate" | "sendgrid" | "sentry" | "stripe" | "todoist" | "together" | "trello" | "vercel";
+            provider: string;
             /**
              * @description Permission scopes.
              * @example [
@@ -1051,10 +1186,10 @@ export interface components {
              */
             integration_key: string;
             /**
-             * @description A provider that accepts this token type (see `GET /v2/providers`).
-             * @enum {string}
+             * @description A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant added (`GET /v2/providers` lists both).
+             * @example twilio
              */
-            provider: "twilio";
+            provider: string;
             /**
              * @description Permission scopes.
              * @example [
@@ -1085,10 +1220,11 @@ export interface components {
              */
             integration_key: string;
             /**
-             * @description A provider that accepts this token type (see `GET /v2/providers`).
-             * @enum {string}
+             * @description A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant added (`GET /v2/providers` lists both).
+             * @example microsoft
+             * @example paypal
              */
-            provider: "microsoft" | "paypal";
+            provider: string;
             /**
              * @description Permission scopes.
              * @example [
@@ -1119,10 +1255,10 @@ export interface components {
              */
             integration_key: string;
             /**
-             * @description A provider that accepts this token type (see `GET /v2/providers`).
-             * @enum {string}
+             * @description A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant added (`GET /v2/providers` lists both).
+             * @example github
              */
-            provider: "github";
+            provider: string;
             /**
              * @description Permission scopes.
              * @example [
@@ -1153,10 +1289,52 @@ export interface components {
              */
             integration_key: string;
             /**
-             * @description A provider that accepts this token type (see `GET /v2/providers`).
-             * @enum {string}
+             * @description A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant added (`GET /v2/providers` lists both).
+             * @example airtable
+             * @example asana
+             * @example atlassian
+             * @example auth0
+             * @example bitbucket
+             * @example box
+             * @example calendly
+             * @example clickup
+             * @example digitalocean
+             * @example discord
+             * @example dropbox
+             * @example figma
+             * @example github
+             * @example gitlab
+             * @example google
+             * @example heroku
+             * @example hubspot
+             * @example intercom
+             * @example linear
+             * @example linkedin
+             * @example mailchimp
+             * @example microsoft
+             * @example miro
+             * @example monday
+             * @example notion
+             * @example okta
+             * @example pipedrive
+             * @example quickbooks
+             * @example reddit
+             * @example salesforce
+             * @example sentry
+             * @example shopify
+             * @example slack
+             * @example spotify
+             * @example strava
+             * @example todoist
+             * @example twitch
+             * @example webex
+             * @example x
+             * @example xero
+             * @example zendesk
+             * @example zoho
+             * @example zoom
              */
-            provider: "airtable" | "asana" | "atlassian" | "auth0" | "bitbucket" | "box" | "calendly" | "clickup" | "digitalocean" | "discord" | "dropbox" | "figma" | "github" | "gitlab" | "google" | "heroku" | "hubspot" | "intercom" | "linear" | "linkedin" | "mailchimp" | "microsoft" | "miro" | "monday" | "notion" | "okta" | "pipedrive" | "quickbooks" | "reddit" | "salesforce" | "sentry" | "shopify" | "slack" | "spotify" | "strava" | "todoist" | "twitch" | "webex" | "x" | "xero" | "zendesk" | "zoho" | "zoom";
+            provider: string;
             /**
              * @description Permission scopes.
              * @example [
@@ -1187,10 +1365,11 @@ export interface components {
              */
             integration_key: string;
             /**
-             * @description A provider that accepts this token type (see `GET /v2/providers`).
-             * @enum {string}
+             * @description A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant added (`GET /v2/providers` lists both).
+             * @example github
+             * @example google
              */
-            provider: "github" | "google";
+            provider: string;
             /**
              * @description Permission scopes.
              * @example [
@@ -1221,6 +1400,17 @@ export interface components {
             /** @example google */
             provider: string;
             token_type: components["schemas"]["TokenType"];
+        };
+        /** @description A tenant provider: what `GET /v2/providers` shows of it, and the fields it was given. */
+        TenantProviderResponse: components["schemas"]["ProviderInfo"] & {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The fields as given (never a secret: the client secret is stored apart, encrypted). */
+            definition: Record<string, never>;
+            /** @description Whether the tenant brought its own OAuth app for it. */
+            own_client: boolean;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @description One audit event of a credential. */
         TokenEvent: {
@@ -1270,6 +1460,13 @@ export interface components {
             install_cmd: string;
             /** @example gh */
             name: string;
+        };
+        /**
+         * @description Body of `PATCH /v2/providers/{key}`: fields to change (null removes one), and the client to
+         *     use from now on.
+         */
+        UpdateProviderRequest: Record<string, never> & {
+            client?: components["schemas"]["ClientBody"] | null;
         };
         /** @description What a GET returns of a credential: the usable secret, never client credentials. */
         UsableSecret: components["schemas"]["OAuth2Secret"] | components["schemas"]["ApiKeyTokenData"] | components["schemas"]["JwtTokenData"] | components["schemas"]["BasicSecret"] | components["schemas"]["MintedSecret"];
@@ -1879,6 +2076,377 @@ export interface operations {
             };
             /** @description The key lacks the scope or is bound to another user (`forbidden`). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed authentications from this address (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable or silent (`database_unavailable`) or every connection is busy (`server_busy`), or, on routes that refresh, the provider failed transiently and no valid token is left (`refresh_unavailable`); all with `Retry-After`: retry then. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateProviderRequest"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantProviderResponse"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired API key or access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the scope or is bound to another user (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant has a provider with this key already (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The entry cannot serve: every problem, `; `-separated */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed authentications from this address (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable or silent (`database_unavailable`) or every connection is busy (`server_busy`), or, on routes that refresh, the provider failed transiently and no valid token is left (`refresh_unavailable`); all with `Retry-After`: retry then. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider key. */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's own entry */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantProviderResponse"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired API key or access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the scope or is bound to another user (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant has no provider of this key (catalogue entries are in `GET /v2/providers`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed authentications from this address (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable or silent (`database_unavailable`) or every connection is busy (`server_busy`), or, on routes that refresh, the provider failed transiently and no valid token is left (`refresh_unavailable`); all with `Retry-After`: retry then. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteProvider: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Delete it even while credentials use it (they can no longer be refreshed, connected or
+                 *     proxied until it is added again). Default false: 409.
+                 */
+                force?: boolean | null;
+            };
+            header?: never;
+            path: {
+                /** @description The provider key. */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeleteProviderResponse"];
+                };
+            };
+            /** @description A malformed query (`force` is true or false) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired API key or access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the scope or is bound to another user (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant has no provider of this key */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Credentials still use it (`conflict`); `?force=true` deletes anyway */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed authentications from this address (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable or silent (`database_unavailable`) or every connection is busy (`server_busy`), or, on routes that refresh, the provider failed transiently and no valid token is left (`refresh_unavailable`); all with `Retry-After`: retry then. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider key. */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateProviderRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantProviderResponse"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired API key or access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the scope or is bound to another user (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant has no provider of this key */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The entry would not serve: every problem */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,6 +16,7 @@ impl CredentialService {
     /// The grant of `data`'s kind at the provider.
     pub(super) async fn call_provider(
         &self,
+        tenant: &str,
         provider: &Provider,
         data: &TokenData,
     ) -> Result<TokenReply, Failure> {
@@ -24,7 +25,8 @@ impl CredentialService {
                 let refresh_token = data
                     .refresh_token()
                     .ok_or_else(|| Failure::transient("no refresh token"))?;
-                let client = data.client(self.inner.settings.oauth_clients.get(&provider.key));
+                let platform = self.inner.registry.client(tenant, &provider.key);
+                let client = data.client(platform.as_ref());
                 let grant = Grant::RefreshToken(refresh_token);
                 self.token_grant(provider, grant, client.as_ref()).await
             }

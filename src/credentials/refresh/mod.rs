@@ -211,9 +211,11 @@ impl CredentialService {
         let provider = self
             .inner
             .registry
-            .get(&row.provider)
-            .map(|p| p.resolved(&config::from_column(row.connection_config.as_deref())))
-            .map(std::borrow::Cow::into_owned)
+            .lookup(row.tenant.as_str(), &row.provider)
+            .map(|p| {
+                let config = config::from_column(row.connection_config.as_deref());
+                p.resolved(&config).into_owned()
+            })
             .ok_or_else(|| {
                 Error::internal(Inconsistency(format!("unknown provider {}", row.provider)))
             })?;
@@ -236,7 +238,9 @@ impl CredentialService {
         }
         let started = Instant::now();
         let asked_at_ms = self.now_ms();
-        let result = self.call_provider(&provider, &credential.data).await;
+        let result = self
+            .call_provider(row.tenant.as_str(), &provider, &credential.data)
+            .await;
         let took = started.elapsed();
         let outcome = match &result {
             Ok(_) => Outcome::Success,

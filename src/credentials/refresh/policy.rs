@@ -137,7 +137,10 @@ pub fn not_refreshable(credential: &Credential, registry: &Registry) -> Option<S
         return Some("This credential has no refresh token to refresh with".into());
     }
     let installs = matches!(data, TokenData::ServiceAccount(d) if d.installation_id.is_some());
-    match registry.get(&row.provider) {
+    match registry
+        .lookup(row.tenant.as_str(), &row.provider)
+        .as_deref()
+    {
         Some(p) if installs && p.installation_token_url.is_some() => None,
         Some(p) if !installs && (p.token_url.is_some() || p.client_credentials_url.is_some()) => {
             None

@@ -9,25 +9,24 @@ from .api_key_token_data import ApiKeyTokenData
 from .b_tree_map import BTreeMap
 from .basic_secret import BasicSecret
 from .basic_token_data import BasicTokenData
+from .client_body import ClientBody
 from .client_credentials_token_data import ClientCredentialsTokenData
 from .config_field_info import ConfigFieldInfo
 from .connect_authorization_code_request import ConnectAuthorizationCodeRequest
 from .connect_authorization_code_request_flow import ConnectAuthorizationCodeRequestFlow
-from .connect_authorization_code_request_provider import (
-    ConnectAuthorizationCodeRequestProvider,
-)
 from .connect_device_request import ConnectDeviceRequest
 from .connect_device_request_flow import ConnectDeviceRequestFlow
-from .connect_device_request_provider import ConnectDeviceRequestProvider
 from .connect_flow import ConnectFlow
 from .connect_response import ConnectResponse
 from .connect_status import ConnectStatus
 from .connect_status_response import ConnectStatusResponse
 from .create_access_token_request import CreateAccessTokenRequest
 from .create_api_key_request import CreateApiKeyRequest
+from .create_provider_request import CreateProviderRequest
 from .create_webhook_request import CreateWebhookRequest
 from .created_api_key import CreatedApiKey
 from .created_webhook import CreatedWebhook
+from .delete_provider_response import DeleteProviderResponse
 from .delete_token_response import DeleteTokenResponse
 from .delivery_attempt import DeliveryAttempt
 from .device_connect_response import DeviceConnectResponse
@@ -47,38 +46,32 @@ from .refresh_token_response import RefreshTokenResponse
 from .revocation import Revocation
 from .scope import Scope
 from .service_account_token_data import ServiceAccountTokenData
+from .source import Source
 from .store_api_key_token_request import StoreApiKeyTokenRequest
-from .store_api_key_token_request_provider import StoreApiKeyTokenRequestProvider
 from .store_api_key_token_request_token_type import StoreApiKeyTokenRequestTokenType
 from .store_basic_token_request import StoreBasicTokenRequest
-from .store_basic_token_request_provider import StoreBasicTokenRequestProvider
 from .store_basic_token_request_token_type import StoreBasicTokenRequestTokenType
 from .store_client_credentials_token_request import StoreClientCredentialsTokenRequest
-from .store_client_credentials_token_request_provider import (
-    StoreClientCredentialsTokenRequestProvider,
-)
 from .store_client_credentials_token_request_token_type import (
     StoreClientCredentialsTokenRequestTokenType,
 )
 from .store_jwt_token_request import StoreJwtTokenRequest
-from .store_jwt_token_request_provider import StoreJwtTokenRequestProvider
 from .store_jwt_token_request_token_type import StoreJwtTokenRequestTokenType
 from .store_o_auth_2_token_request import StoreOAuth2TokenRequest
-from .store_o_auth_2_token_request_provider import StoreOAuth2TokenRequestProvider
 from .store_o_auth_2_token_request_token_type import StoreOAuth2TokenRequestTokenType
 from .store_service_account_token_request import StoreServiceAccountTokenRequest
-from .store_service_account_token_request_provider import (
-    StoreServiceAccountTokenRequestProvider,
-)
 from .store_service_account_token_request_token_type import (
     StoreServiceAccountTokenRequestTokenType,
 )
 from .store_token_response import StoreTokenResponse
+from .tenant_provider_response import TenantProviderResponse
+from .tenant_provider_response_definition import TenantProviderResponseDefinition
 from .token_event import TokenEvent
 from .token_metadata import TokenMetadata
 from .token_status import TokenStatus
 from .token_type import TokenType
 from .tool import Tool
+from .update_provider_request import UpdateProviderRequest
 from .webhook import Webhook
 from .webhook_delivery import WebhookDelivery
 from .webhook_event import WebhookEvent
@@ -91,23 +84,24 @@ __all__ = (
     "BTreeMap",
     "BasicSecret",
     "BasicTokenData",
+    "ClientBody",
     "ClientCredentialsTokenData",
     "ConfigFieldInfo",
     "ConnectAuthorizationCodeRequest",
     "ConnectAuthorizationCodeRequestFlow",
-    "ConnectAuthorizationCodeRequestProvider",
     "ConnectDeviceRequest",
     "ConnectDeviceRequestFlow",
-    "ConnectDeviceRequestProvider",
     "ConnectFlow",
     "ConnectResponse",
     "ConnectStatus",
     "ConnectStatusResponse",
     "CreateAccessTokenRequest",
     "CreateApiKeyRequest",
+    "CreateProviderRequest",
     "CreateWebhookRequest",
     "CreatedApiKey",
     "CreatedWebhook",
+    "DeleteProviderResponse",
     "DeleteTokenResponse",
     "DeliveryAttempt",
     "DeviceConnectResponse",
@@ -127,30 +121,28 @@ __all__ = (
     "Revocation",
     "Scope",
     "ServiceAccountTokenData",
+    "Source",
     "StoreApiKeyTokenRequest",
-    "StoreApiKeyTokenRequestProvider",
     "StoreApiKeyTokenRequestTokenType",
     "StoreBasicTokenRequest",
-    "StoreBasicTokenRequestProvider",
     "StoreBasicTokenRequestTokenType",
     "StoreClientCredentialsTokenRequest",
-    "StoreClientCredentialsTokenRequestProvider",
     "StoreClientCredentialsTokenRequestTokenType",
     "StoreJwtTokenRequest",
-    "StoreJwtTokenRequestProvider",
     "StoreJwtTokenRequestTokenType",
     "StoreOAuth2TokenRequest",
-    "StoreOAuth2TokenRequestProvider",
     "StoreOAuth2TokenRequestTokenType",
     "StoreServiceAccountTokenRequest",
-    "StoreServiceAccountTokenRequestProvider",
     "StoreServiceAccountTokenRequestTokenType",
     "StoreTokenResponse",
+    "TenantProviderResponse",
+    "TenantProviderResponseDefinition",
     "TokenEvent",
     "TokenMetadata",
     "TokenStatus",
     "TokenType",
     "Tool",
+    "UpdateProviderRequest",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",

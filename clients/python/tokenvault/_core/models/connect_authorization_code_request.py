@@ -11,9 +11,6 @@ from attrs import define as _attrs_define
 from ..models.connect_authorization_code_request_flow import (
     ConnectAuthorizationCodeRequestFlow,
 )
-from ..models.connect_authorization_code_request_provider import (
-    ConnectAuthorizationCodeRequestProvider,
-)
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -28,8 +25,8 @@ class ConnectAuthorizationCodeRequest:
     """A connect through the user's browser (authorization code + PKCE).
 
     Attributes:
-        provider (ConnectAuthorizationCodeRequestProvider): A provider that supports connect (`supports_connect` in `GET
-            /v2/providers`). Example: google.
+        provider (str): A provider with an authorization endpoint and an OAuth client: one of the catalogue's
+            (`examples`), or one the tenant added (`supports_connect` in `GET /v2/providers`).
         redirect_uri (str): Flow `authorization_code` (required there): where the user's browser lands afterwards,
             with `status=connected&integration_key=…` or `status=error&error=…`. Must start with a
             prefix of `TOKENVAULT_REDIRECT_ALLOWLIST`. Example: https://app.example.com/oauth/done.
@@ -39,7 +36,7 @@ class ConnectAuthorizationCodeRequest:
         scopes (list[str] | None | Unset): Scopes to ask for; default: the provider's `default_scopes`.
     """
 
-    provider: ConnectAuthorizationCodeRequestProvider
+    provider: str
     redirect_uri: str
     connection_config: BTreeMap | None | Unset = UNSET
     flow: ConnectAuthorizationCodeRequestFlow | Unset = UNSET
@@ -49,7 +46,7 @@ class ConnectAuthorizationCodeRequest:
     def to_dict(self) -> dict[str, Any]:
         from ..models.b_tree_map import BTreeMap
 
-        provider = self.provider.value
+        provider = self.provider
 
         redirect_uri = self.redirect_uri
 
@@ -104,7 +101,7 @@ class ConnectAuthorizationCodeRequest:
         from ..models.b_tree_map import BTreeMap
 
         d = dict(src_dict)
-        provider = ConnectAuthorizationCodeRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         redirect_uri = d.pop("redirect_uri")
 

@@ -9,7 +9,6 @@ if TYPE_CHECKING:
 from attrs import define as _attrs_define
 
 from ..models.connect_device_request_flow import ConnectDeviceRequestFlow
-from ..models.connect_device_request_provider import ConnectDeviceRequestProvider
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,15 +24,15 @@ class ConnectDeviceRequest:
 
     Attributes:
         flow (ConnectDeviceRequestFlow):
-        provider (ConnectDeviceRequestProvider): A provider that supports connect (`supports_connect` in `GET
-            /v2/providers`). Example: google.
+        provider (str): A provider with a device authorization endpoint: one of the catalogue's (`examples`), or one the
+            tenant added.
         connection_config (BTreeMap | None | Unset):
         integration_key (None | str | Unset): Where to store the credential; default: the provider key. Example: google.
         scopes (list[str] | None | Unset): Scopes to ask for; default: the provider's `default_scopes`.
     """
 
     flow: ConnectDeviceRequestFlow
-    provider: ConnectDeviceRequestProvider
+    provider: str
     connection_config: BTreeMap | None | Unset = UNSET
     integration_key: None | str | Unset = UNSET
     scopes: list[str] | None | Unset = UNSET
@@ -43,7 +42,7 @@ class ConnectDeviceRequest:
 
         flow = self.flow.value
 
-        provider = self.provider.value
+        provider = self.provider
 
         connection_config: dict[str, Any] | None | Unset
         if isinstance(self.connection_config, Unset):
@@ -92,7 +91,7 @@ class ConnectDeviceRequest:
         d = dict(src_dict)
         flow = ConnectDeviceRequestFlow(d.pop("flow"))
 
-        provider = ConnectDeviceRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         def _parse_connection_config(data: object) -> BTreeMap | None | Unset:
             if data is None:

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.source import Source
 from ..models.token_type import TokenType
 from ..types import UNSET, Unset
 
@@ -34,6 +35,7 @@ class ProviderInfo:
         provider (str):  Example: google.
         scope_labels (ProviderInfoScopeLabels): Scope → label.
         scopes_strict (bool): Connect refuses scopes outside `scope_labels`.
+        source (Source): Where an entry a tenant sees comes from.
         supports_connect (bool): Whether `POST /v2/users/{user_id}/connect` can start for it: the provider has an
             authorization endpoint and this server has its platform OAuth client.
         supports_proxy (bool): Whether the proxy can reach this provider's API.
@@ -60,6 +62,7 @@ class ProviderInfo:
     provider: str
     scope_labels: ProviderInfoScopeLabels
     scopes_strict: bool
+    source: Source
     supports_connect: bool
     supports_proxy: bool
     supports_refresh: bool
@@ -95,6 +98,8 @@ class ProviderInfo:
         scope_labels = self.scope_labels.to_dict()
 
         scopes_strict = self.scopes_strict
+
+        source = self.source.value
 
         supports_connect = self.supports_connect
 
@@ -161,6 +166,7 @@ class ProviderInfo:
                 "provider": provider,
                 "scope_labels": scope_labels,
                 "scopes_strict": scopes_strict,
+                "source": source,
                 "supports_connect": supports_connect,
                 "supports_proxy": supports_proxy,
                 "supports_refresh": supports_refresh,
@@ -213,6 +219,8 @@ class ProviderInfo:
         scope_labels = ProviderInfoScopeLabels.from_dict(d.pop("scope_labels"))
 
         scopes_strict = d.pop("scopes_strict")
+
+        source = Source(d.pop("source"))
 
         supports_connect = d.pop("supports_connect")
 
@@ -302,6 +310,7 @@ class ProviderInfo:
             provider=provider,
             scope_labels=scope_labels,
             scopes_strict=scopes_strict,
+            source=source,
             supports_connect=supports_connect,
             supports_proxy=supports_proxy,
             supports_refresh=supports_refresh,

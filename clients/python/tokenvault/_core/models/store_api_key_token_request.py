@@ -11,9 +11,6 @@ if TYPE_CHECKING:
 
 from attrs import define as _attrs_define
 
-from ..models.store_api_key_token_request_provider import (
-    StoreApiKeyTokenRequestProvider,
-)
 from ..models.store_api_key_token_request_token_type import (
     StoreApiKeyTokenRequestTokenType,
 )
@@ -33,7 +30,8 @@ class StoreApiKeyTokenRequest:
 
     Attributes:
         integration_key (str): Integration identifier, e.g. "google", "slack", "openai". Example: google.
-        provider (StoreApiKeyTokenRequestProvider): A provider that accepts this token type (see `GET /v2/providers`).
+        provider (str): A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant
+            added (`GET /v2/providers` lists both).
         token_data (ApiKeyTokenData): `token_data` of an `api_key` credential.
         token_type (StoreApiKeyTokenRequestTokenType):
         connection_config (BTreeMap | None | Unset):
@@ -43,7 +41,7 @@ class StoreApiKeyTokenRequest:
     """
 
     integration_key: str
-    provider: StoreApiKeyTokenRequestProvider
+    provider: str
     token_data: ApiKeyTokenData
     token_type: StoreApiKeyTokenRequestTokenType
     connection_config: BTreeMap | None | Unset = UNSET
@@ -55,7 +53,7 @@ class StoreApiKeyTokenRequest:
 
         integration_key = self.integration_key
 
-        provider = self.provider.value
+        provider = self.provider
 
         token_data = self.token_data.to_dict()
 
@@ -113,7 +111,7 @@ class StoreApiKeyTokenRequest:
         d = dict(src_dict)
         integration_key = d.pop("integration_key")
 
-        provider = StoreApiKeyTokenRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         token_data = ApiKeyTokenData.from_dict(d.pop("token_data"))
 

@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 
 from attrs import define as _attrs_define
 
-from ..models.store_basic_token_request_provider import StoreBasicTokenRequestProvider
 from ..models.store_basic_token_request_token_type import (
     StoreBasicTokenRequestTokenType,
 )
@@ -31,7 +30,8 @@ class StoreBasicTokenRequest:
 
     Attributes:
         integration_key (str): Integration identifier, e.g. "google", "slack", "openai". Example: google.
-        provider (StoreBasicTokenRequestProvider): A provider that accepts this token type (see `GET /v2/providers`).
+        provider (str): A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant
+            added (`GET /v2/providers` lists both).
         token_data (BasicTokenData): `token_data` of a `basic` credential.
         token_type (StoreBasicTokenRequestTokenType):
         connection_config (BTreeMap | None | Unset):
@@ -41,7 +41,7 @@ class StoreBasicTokenRequest:
     """
 
     integration_key: str
-    provider: StoreBasicTokenRequestProvider
+    provider: str
     token_data: BasicTokenData
     token_type: StoreBasicTokenRequestTokenType
     connection_config: BTreeMap | None | Unset = UNSET
@@ -53,7 +53,7 @@ class StoreBasicTokenRequest:
 
         integration_key = self.integration_key
 
-        provider = self.provider.value
+        provider = self.provider
 
         token_data = self.token_data.to_dict()
 
@@ -111,7 +111,7 @@ class StoreBasicTokenRequest:
         d = dict(src_dict)
         integration_key = d.pop("integration_key")
 
-        provider = StoreBasicTokenRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         token_data = BasicTokenData.from_dict(d.pop("token_data"))
 

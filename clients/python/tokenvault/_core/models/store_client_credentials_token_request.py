@@ -11,9 +11,6 @@ if TYPE_CHECKING:
 
 from attrs import define as _attrs_define
 
-from ..models.store_client_credentials_token_request_provider import (
-    StoreClientCredentialsTokenRequestProvider,
-)
 from ..models.store_client_credentials_token_request_token_type import (
     StoreClientCredentialsTokenRequestTokenType,
 )
@@ -33,8 +30,8 @@ class StoreClientCredentialsTokenRequest:
 
     Attributes:
         integration_key (str): Integration identifier, e.g. "google", "slack", "openai". Example: google.
-        provider (StoreClientCredentialsTokenRequestProvider): A provider that accepts this token type (see `GET
-            /v2/providers`).
+        provider (str): A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant
+            added (`GET /v2/providers` lists both).
         token_data (ClientCredentialsTokenData): `token_data` of a `client_credentials` credential: an OAuth client that
             mints its own access
             tokens (RFC 6749 §4.4). The client secret is never returned.
@@ -46,7 +43,7 @@ class StoreClientCredentialsTokenRequest:
     """
 
     integration_key: str
-    provider: StoreClientCredentialsTokenRequestProvider
+    provider: str
     token_data: ClientCredentialsTokenData
     token_type: StoreClientCredentialsTokenRequestTokenType
     connection_config: BTreeMap | None | Unset = UNSET
@@ -58,7 +55,7 @@ class StoreClientCredentialsTokenRequest:
 
         integration_key = self.integration_key
 
-        provider = self.provider.value
+        provider = self.provider
 
         token_data = self.token_data.to_dict()
 
@@ -116,7 +113,7 @@ class StoreClientCredentialsTokenRequest:
         d = dict(src_dict)
         integration_key = d.pop("integration_key")
 
-        provider = StoreClientCredentialsTokenRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         token_data = ClientCredentialsTokenData.from_dict(d.pop("token_data"))
 

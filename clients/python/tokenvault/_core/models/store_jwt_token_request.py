@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 
 from attrs import define as _attrs_define
 
-from ..models.store_jwt_token_request_provider import StoreJwtTokenRequestProvider
 from ..models.store_jwt_token_request_token_type import StoreJwtTokenRequestTokenType
 from ..types import UNSET, Unset
 
@@ -29,7 +28,8 @@ class StoreJwtTokenRequest:
 
     Attributes:
         integration_key (str): Integration identifier, e.g. "google", "slack", "openai". Example: google.
-        provider (StoreJwtTokenRequestProvider): A provider that accepts this token type (see `GET /v2/providers`).
+        provider (str): A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant
+            added (`GET /v2/providers` lists both).
         token_data (JwtTokenData): `token_data` of a `jwt` credential.
         token_type (StoreJwtTokenRequestTokenType):
         connection_config (BTreeMap | None | Unset):
@@ -39,7 +39,7 @@ class StoreJwtTokenRequest:
     """
 
     integration_key: str
-    provider: StoreJwtTokenRequestProvider
+    provider: str
     token_data: JwtTokenData
     token_type: StoreJwtTokenRequestTokenType
     connection_config: BTreeMap | None | Unset = UNSET
@@ -51,7 +51,7 @@ class StoreJwtTokenRequest:
 
         integration_key = self.integration_key
 
-        provider = self.provider.value
+        provider = self.provider
 
         token_data = self.token_data.to_dict()
 
@@ -109,7 +109,7 @@ class StoreJwtTokenRequest:
         d = dict(src_dict)
         integration_key = d.pop("integration_key")
 
-        provider = StoreJwtTokenRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         token_data = JwtTokenData.from_dict(d.pop("token_data"))
 

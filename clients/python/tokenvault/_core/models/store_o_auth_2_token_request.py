@@ -11,9 +11,6 @@ if TYPE_CHECKING:
 
 from attrs import define as _attrs_define
 
-from ..models.store_o_auth_2_token_request_provider import (
-    StoreOAuth2TokenRequestProvider,
-)
 from ..models.store_o_auth_2_token_request_token_type import (
     StoreOAuth2TokenRequestTokenType,
 )
@@ -33,7 +30,8 @@ class StoreOAuth2TokenRequest:
 
     Attributes:
         integration_key (str): Integration identifier, e.g. "google", "slack", "openai". Example: google.
-        provider (StoreOAuth2TokenRequestProvider): A provider that accepts this token type (see `GET /v2/providers`).
+        provider (str): A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant
+            added (`GET /v2/providers` lists both).
         token_data (OAuth2TokenData): `token_data` of an `oauth2` credential.
         token_type (StoreOAuth2TokenRequestTokenType):
         connection_config (BTreeMap | None | Unset):
@@ -43,7 +41,7 @@ class StoreOAuth2TokenRequest:
     """
 
     integration_key: str
-    provider: StoreOAuth2TokenRequestProvider
+    provider: str
     token_data: OAuth2TokenData
     token_type: StoreOAuth2TokenRequestTokenType
     connection_config: BTreeMap | None | Unset = UNSET
@@ -55,7 +53,7 @@ class StoreOAuth2TokenRequest:
 
         integration_key = self.integration_key
 
-        provider = self.provider.value
+        provider = self.provider
 
         token_data = self.token_data.to_dict()
 
@@ -113,7 +111,7 @@ class StoreOAuth2TokenRequest:
         d = dict(src_dict)
         integration_key = d.pop("integration_key")
 
-        provider = StoreOAuth2TokenRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         token_data = OAuth2TokenData.from_dict(d.pop("token_data"))
 

@@ -11,9 +11,6 @@ if TYPE_CHECKING:
 
 from attrs import define as _attrs_define
 
-from ..models.store_service_account_token_request_provider import (
-    StoreServiceAccountTokenRequestProvider,
-)
 from ..models.store_service_account_token_request_token_type import (
     StoreServiceAccountTokenRequestTokenType,
 )
@@ -33,8 +30,8 @@ class StoreServiceAccountTokenRequest:
 
     Attributes:
         integration_key (str): Integration identifier, e.g. "google", "slack", "openai". Example: google.
-        provider (StoreServiceAccountTokenRequestProvider): A provider that accepts this token type (see `GET
-            /v2/providers`).
+        provider (str): A provider that accepts this token type: one of the catalogue's (`examples`), or one the tenant
+            added (`GET /v2/providers` lists both).
         token_data (ServiceAccountTokenData): `token_data` of a `service_account` credential: a private key that mints
             access tokens.
             Either an RFC 7523 JWT-bearer assertion signer (`issuer`, e.g. a Google `client_email`) or a
@@ -47,7 +44,7 @@ class StoreServiceAccountTokenRequest:
     """
 
     integration_key: str
-    provider: StoreServiceAccountTokenRequestProvider
+    provider: str
     token_data: ServiceAccountTokenData
     token_type: StoreServiceAccountTokenRequestTokenType
     connection_config: BTreeMap | None | Unset = UNSET
@@ -59,7 +56,7 @@ class StoreServiceAccountTokenRequest:
 
         integration_key = self.integration_key
 
-        provider = self.provider.value
+        provider = self.provider
 
         token_data = self.token_data.to_dict()
 
@@ -117,7 +114,7 @@ class StoreServiceAccountTokenRequest:
         d = dict(src_dict)
         integration_key = d.pop("integration_key")
 
-        provider = StoreServiceAccountTokenRequestProvider(d.pop("provider"))
+        provider = d.pop("provider")
 
         token_data = ServiceAccountTokenData.from_dict(d.pop("token_data"))
 

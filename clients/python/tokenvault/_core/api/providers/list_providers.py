@@ -76,7 +76,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[ErrorBody | list[ProviderInfo]]:
-    """List the supported providers, their token types and scope catalogues.
+    """List the providers this tenant can use: the catalogue and its own.
 
      Never includes OAuth endpoint URLs, client ids or secrets.
 
@@ -101,7 +101,7 @@ def sync(
     *,
     client: AuthenticatedClient,
 ) -> ErrorBody | list[ProviderInfo] | None:
-    """List the supported providers, their token types and scope catalogues.
+    """List the providers this tenant can use: the catalogue and its own.
 
      Never includes OAuth endpoint URLs, client ids or secrets.
 
@@ -122,7 +122,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 ) -> Response[ErrorBody | list[ProviderInfo]]:
-    """List the supported providers, their token types and scope catalogues.
+    """List the providers this tenant can use: the catalogue and its own.
 
      Never includes OAuth endpoint URLs, client ids or secrets.
 
@@ -145,7 +145,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 ) -> ErrorBody | list[ProviderInfo] | None:
-    """List the supported providers, their token types and scope catalogues.
+    """List the providers this tenant can use: the catalogue and its own.
 
      Never includes OAuth endpoint URLs, client ids or secrets.
 

@@ -10,8 +10,9 @@ class StrEnum(str, Enum):
         return str(self.value)
 
 
-class StoreBasicTokenRequestProvider(StrEnum):
-    TWILIO = "twilio"
+class Source(StrEnum):
+    CATALOGUE = "catalogue"
+    TENANT = "tenant"
 
     def __str__(self) -> str:
         return str(self.value)
