@@ -180,7 +180,10 @@ fn tenant_providers(
     providers
         .reload_all()
         .map_err(|e| format!("cannot load the tenant providers: {e}"))?;
-    Ok(Arc::new(providers))
+    let providers = Arc::new(providers);
+    let renewal: Arc<dyn crate::providers::tenant::ClientRenewal> = providers.clone();
+    registry.set_client_renewal(Arc::downgrade(&renewal));
+    Ok(providers)
 }
 
 /// The proxy to provider APIs, from the configuration.

@@ -212,3 +212,61 @@ async fn a_mismatching_issuer_and_a_private_target_are_refused() {
     }
     assert!(honest.registrations().is_empty());
 }
+
+#[actix_web::test]
+async fn a_registration_the_server_forgot_is_renewed_once_then_reported() {
+    let server = OAuthServer::start();
+    let app = app(true).await;
+    let added = app
+        .post(
+            "/v2/providers",
+            &app.admin_key,
+            &json!({"key": "acme", "issuer": server.url, "client": "dynamic"}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["definition"]["client_registration"], "dynamic");
+    let landing = connect(&app, "acme", "u1").await;
+    assert!(landing.contains("status=connected"), "{landing}");
+
+    // The server drops its clients: the refresh meets invalid_client, tokenvault registers
+    // anew and tries again; the refresh token belonged to the old client, so the user is told
+    // to reconnect (410), and reconnecting works with the new client.
+    server.forget_clients();
+    let refreshed = app
+        .post(
+            "/v2/users/u1/tokens/acme/refresh",
+            &app.admin_key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(server.registrations().len(), 2, "registered anew once");
+    assert!(
+        matches!(refreshed.status.as_u16(), 410 | 503),
+        "{} {}",
+        refreshed.status,
+        refreshed.body
+    );
+    let landing = connect(&app, "acme", "u1").await;
+    assert!(landing.contains("status=connected"), "{landing}");
+    assert_eq!(
+        get_access(&app, "u1", "acme").await,
+        server.last_access_token().unwrap()
+    );
+
+    // Forgotten again within the hour: not renewed a second time, reported as it is.
+    server.forget_clients();
+    let refreshed = app
+        .post(
+            "/v2/users/u1/tokens/acme/refresh",
+            &app.admin_key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(refreshed.status, 503, "{}", refreshed.body);
+    assert_eq!(
+        server.registrations().len(),
+        2,
+        "no second renewal within the hour"
+    );
+}

@@ -462,29 +462,7 @@ impl ConnectService {
             .map_err(Completion::Other)?;
         let mut config = config::from_column(row.connection_config.as_deref());
         let provider = entry.resolved(&config).into_owned();
-        let opened = self
-            .inner
-            .vault
-            .open(key, &row.verifier_ciphertext)
-            .map_err(|e| Completion::Other(Error::internal(e)))?;
-        let verifier = opened.data["verifier"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let callback = self.callback_url();
-        let grant = Grant::AuthorizationCode {
-            code: code.as_str(),
-            verifier: provider.pkce.then_some(verifier.as_str()),
-            redirect_uri: &callback,
-        };
-        let timeout = self.inner.settings.timeout;
-        let client_call = self
-            .inner
-            .client
-            .token(&provider, grant, Some(&client), timeout);
-        let exchanged = client_call
-            .await
-            .map_err(|failure| Completion::Exchange(failure.reason().to_string()))?;
+        let exchanged = self.exchange(key, row, (&provider, &client), code).await?;
         let learned = entry
             .reply_metadata(&exchanged.reply, query)
             .map_err(|e| Completion::Exchange(e.to_string()))?;
@@ -521,6 +499,48 @@ impl ConnectService {
                 ("integration_key", &integration_key),
             ],
         ))
+    }
+
+    /// The code exchange, with the verifier kept for this state.
+    async fn exchange(
+        &self,
+        key: &CredentialKey,
+        row: &StateRow,
+        (provider, client): (&Provider, &OAuthClient),
+        code: &Secret<String>,
+    ) -> Result<Exchanged, Completion> {
+        let opened = self
+            .inner
+            .vault
+            .open(key, &row.verifier_ciphertext)
+            .map_err(|e| Completion::Other(Error::internal(e)))?;
+        let verifier = opened.data["verifier"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let callback = self.callback_url();
+        let grant = Grant::AuthorizationCode {
+            code: code.as_str(),
+            verifier: provider.pkce.then_some(verifier.as_str()),
+            redirect_uri: &callback,
+        };
+        let timeout = self.inner.settings.timeout;
+        let call = self
+            .inner
+            .client
+            .token(provider, grant, Some(client), timeout);
+        match call.await {
+            Ok(exchanged) => Ok(exchanged),
+            Err(failure) => {
+                // The code was for the refused client: this connect fails, the next one uses
+                // a client registered anew.
+                if failure.refused_client() {
+                    let registry = &self.inner.registry;
+                    registry.renew_client(&row.tenant, &row.provider).await;
+                }
+                Err(Completion::Exchange(failure.reason().to_string()))
+            }
+        }
     }
 
     /// Who the new tokens belong to: from the userinfo endpoint, or the exchange reply. A failing

@@ -56,6 +56,13 @@ impl Failure {
         }
     }
 
+    /// Whether the provider refused the client itself (`invalid_client`): a registration it no
+    /// longer knows.
+    pub fn refused_client(&self) -> bool {
+        self.reason()
+            .starts_with("provider answered invalid_client ")
+    }
+
     pub fn reason(&self) -> &str {
         match self {
             Failure::Rejected(reason) | Failure::Transient { reason, .. } => reason,

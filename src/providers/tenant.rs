@@ -5,7 +5,9 @@
 //! `TenantProviders` keeps them in the database (client secrets sealed) and reloads them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -30,14 +32,32 @@ pub struct TenantEntry {
     pub client: Option<OAuthClient>,
 }
 
-/// Every tenant's entries, by tenant then key.
-#[derive(Debug, Default)]
-pub(super) struct TenantLayer {
-    entries: RwLock<HashMap<String, BTreeMap<String, TenantEntry>>>,
+/// Registers a tenant's client anew when the server no longer accepts the one it issued.
+pub trait ClientRenewal: Send + Sync {
+    /// Whether there is a new client to retry with.
+    fn renew<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 }
 
-/// Fields of a tenant entry that are not the catalogue's: set through their own routes.
-const NOT_ENTRY_FIELDS: &[&str] = &["key", "client"];
+/// Every tenant's entries, by tenant then key, and who renews their registered clients.
+#[derive(Default)]
+pub(super) struct TenantLayer {
+    entries: RwLock<HashMap<String, BTreeMap<String, TenantEntry>>>,
+    renewal: OnceLock<Weak<dyn ClientRenewal>>,
+}
+
+impl std::fmt::Debug for TenantLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantLayer").finish_non_exhaustive()
+    }
+}
+
+/// Fields of a tenant entry that are not the catalogue's: its key, its client, and how the
+/// client came (`client_registration: "dynamic"`).
+pub const NOT_ENTRY_FIELDS: &[&str] = &["key", "client", "client_registration"];
 
 /// A provider key a tenant may use: lowercase letters, digits, `-` and `_`, at most 64.
 pub fn check_key(key: &str) -> Result<(), String> {
@@ -160,6 +180,22 @@ impl Registry {
         match problems.is_empty() {
             true => Ok(provider),
             false => Err(problems),
+        }
+    }
+
+    /// Who renews registered clients (the tenant providers' store).
+    pub fn set_client_renewal(&self, renewal: Weak<dyn ClientRenewal>) {
+        let _ = self.tenants.renewal.set(renewal);
+    }
+
+    /// After a server answered `invalid_client` to `tenant`'s client for `key`: whether a new
+    /// registration was made to retry with (at most once an hour per entry; a client the
+    /// tenant gave is never replaced).
+    pub async fn renew_client(&self, tenant: &str, key: &str) -> bool {
+        let renewal = self.tenants.renewal.get().and_then(Weak::upgrade);
+        match renewal {
+            Some(renewal) => renewal.renew(tenant, key).await,
+            None => false,
         }
     }
 

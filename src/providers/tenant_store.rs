@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use super::discovery::{Discovery, ServerMetadata};
-use super::tenant::TenantEntry;
+use super::tenant::{ClientRenewal, TenantEntry};
 use super::{OAuthClient, Provider, Registry};
 use crate::crypto::{SealedTo, Vault};
 use crate::db::notify::Subscriber;
@@ -62,6 +62,22 @@ pub enum ClientChoice {
 
 /// How long an authorization server's metadata is trusted.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// A registered client the server refuses is registered anew at most this often per entry;
+/// refused again within it, the failure is reported as it is.
+const RENEWAL_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Marks a client the definition's `client_registration` says tokenvault registered itself.
+fn mark_registration(definition: &mut Map<String, Value>, client: Option<&ClientChoice>) {
+    match client {
+        Some(ClientChoice::Dynamic) => {
+            definition.insert("client_registration".into(), json!("dynamic"));
+        }
+        Some(ClientChoice::Given(_)) => {
+            definition.remove("client_registration");
+        }
+        None => {}
+    }
+}
 
 /// A tenant provider as written: its fields and whether it has its own client.
 #[derive(Debug, Clone)]
@@ -83,6 +99,8 @@ pub struct TenantProviders {
     /// Where browsers come back from a provider: what a registered client names.
     callback_url: String,
     metadata: Arc<Mutex<HashMap<String, (ServerMetadata, Instant)>>>,
+    /// When each (tenant, key)'s registered client was last renewed.
+    renewed: Arc<Mutex<HashMap<(String, String), Instant>>>,
 }
 
 fn binding<'a>(tenant: &'a str, provider: &'a str) -> SealedTo<'a> {
@@ -102,6 +120,7 @@ impl TenantProviders {
             discovery,
             callback_url,
             metadata: Arc::default(),
+            renewed: Arc::default(),
         }
     }
 
@@ -354,7 +373,8 @@ impl TenantProviders {
         definition: Map<String, Value>,
         client: Option<ClientChoice>,
     ) -> Result<Written, Error> {
-        let (definition, registration) = self.completed(key, definition).await?;
+        let (mut definition, registration) = self.completed(key, definition).await?;
+        mark_registration(&mut definition, client.as_ref());
         let client = self.client_for(client, registration.as_deref()).await?;
         let now = crate::db::now();
         let row = self.row((tenant, key), &definition, client.as_ref(), (now, now))?;
@@ -388,7 +408,8 @@ impl TenantProviders {
                 value => definition.insert(name, value),
             };
         }
-        let (definition, registration) = self.completed(key, definition).await?;
+        let (mut definition, registration) = self.completed(key, definition).await?;
+        mark_registration(&mut definition, client.as_ref());
         let client = self.client_for(client, registration.as_deref()).await?;
         let mut row = self.row(
             (tenant, key),
@@ -494,6 +515,77 @@ pub fn reseal_secrets(db: &Db, vault: &Vault) -> Result<(usize, Vec<String>), Db
         }
     }
     Ok((resealed, failed))
+}
+
+impl TenantProviders {
+    /// Registers anew the client tokenvault registered for (tenant, key), once an hour at most:
+    /// whether there is a new one.
+    async fn reregister(&self, tenant: &str, key: &str) -> Result<bool, Error> {
+        let entry = (tenant.to_string(), key.to_string());
+        let due = match self.renewed.lock() {
+            Ok(mut renewed) => {
+                let recent = renewed
+                    .get(&entry)
+                    .is_some_and(|at| at.elapsed() < RENEWAL_INTERVAL);
+                if !recent {
+                    renewed.insert(entry, Instant::now());
+                }
+                !recent
+            }
+            Err(_) => false,
+        };
+        if !due {
+            return Ok(false);
+        }
+        let old = self.find(tenant, key).await?;
+        let definition: Map<String, Value> =
+            serde_json::from_str(&old.definition).unwrap_or_default();
+        let dynamic = definition
+            .get("client_registration")
+            .and_then(Value::as_str)
+            == Some("dynamic");
+        let issuer = definition
+            .get("issuer")
+            .and_then(Value::as_str)
+            .map(String::from);
+        let (true, Some(issuer)) = (dynamic, issuer) else {
+            return Ok(false);
+        };
+        let registration = self.server_metadata(&issuer).await?.registration_endpoint;
+        let client = self
+            .client_for(Some(ClientChoice::Dynamic), registration.as_deref())
+            .await?;
+        let row = self.row(
+            (tenant, key),
+            &definition,
+            client.as_ref(),
+            (old.created_at, crate::db::now()),
+        )?;
+        self.db
+            .transaction(move |conn| Ok(TenantProviderRow::update(conn, &row)?))
+            .await?;
+        self.reload(tenant).await?;
+        tracing::info!(%tenant, provider = %key, "the server refused tokenvault's registered client: registered anew");
+        Ok(true)
+    }
+}
+
+impl ClientRenewal for TenantProviders {
+    fn renew<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+        Box::pin(async move {
+            match self.reregister(tenant, key).await {
+                Ok(renewed) => renewed,
+                Err(e) => {
+                    tracing::warn!(%tenant, provider = %key, error = %e, "could not register the client anew");
+                    false
+                }
+            }
+        })
+    }
 }
 
 impl Subscriber for TenantProviders {

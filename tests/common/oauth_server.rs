@@ -84,6 +84,11 @@ impl OAuthServer {
         self.state.lock().unwrap().issuer = Some(issuer.to_string());
     }
 
+    /// Forgets every client it registered (as a server that dropped them would).
+    pub fn forget_clients(&self) {
+        self.state.lock().unwrap().clients.clear();
+    }
+
     pub fn registrations(&self) -> Vec<serde_json::Value> {
         self.state.lock().unwrap().registrations.clone()
     }

@@ -238,9 +238,23 @@ impl CredentialService {
         }
         let started = Instant::now();
         let asked_at_ms = self.now_ms();
-        let result = self
-            .call_provider(row.tenant.as_str(), &provider, &credential.data)
+        let tenant = row.tenant.as_str();
+        let mut result = self
+            .call_provider(tenant, &provider, &credential.data)
             .await;
+        // A client tokenvault registered itself and the server no longer knows: registered
+        // anew (once), and the grant tried again with it.
+        if matches!(&result, Err(failure) if failure.refused_client())
+            && self
+                .inner
+                .registry
+                .renew_client(tenant, &row.provider)
+                .await
+        {
+            result = self
+                .call_provider(tenant, &provider, &credential.data)
+                .await;
+        }
         let took = started.elapsed();
         let outcome = match &result {
             Ok(_) => Outcome::Success,
