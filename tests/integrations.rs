@@ -5,9 +5,8 @@
 
 mod common;
 
-use actix_web::test::TestRequest;
 use common::TestApp;
-use common::emulator::APP;
+use common::emulator::{APP, browse};
 use common::oauth_server::OAuthServer;
 use serde_json::json;
 
@@ -30,23 +29,7 @@ async fn connect(app: &TestApp, provider: &str, user: &str) -> String {
         .await;
     assert_eq!(started.status, 201, "{}", started.body);
     let url = started.body["authorization_url"].as_str().unwrap();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let answer = client.get(url).send().await.unwrap();
-    let location = answer.headers()["location"].to_str().unwrap().to_string();
-    let back = reqwest::Url::parse(&location).unwrap();
-    let uri = format!("{}?{}", back.path(), back.query().unwrap_or_default());
-    let landed = app.call(TestRequest::get().uri(&uri)).await;
-    assert_eq!(landed.status, 302);
-    landed
-        .headers
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string()
+    browse(app, url).await.unwrap()
 }
 
 async fn get_access(app: &TestApp, user: &str, key: &str) -> String {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::TestApp;
-use common::emulator::{APP, CLIENT_ID, CLIENT_SECRET, Emulator, Spec, connect, oauth};
+use common::emulator::{APP, CLIENT_ID, CLIENT_SECRET, Emulator, Spec, connect, deployed, oauth};
 use serde_json::{Map, Value, json};
 use tokenvault::providers::OAuthClient;
 use tokenvault::secret::Secret;
@@ -61,9 +61,7 @@ async fn app_with_platform(google_client: &str) -> TestApp {
     };
     TestApp::new()
         .config(move |c| {
-            c.public_url = "https://vault.example.com".into();
-            c.redirect_allowlist = vec![APP.into()];
-            c.proxy.allow_private = true;
+            deployed(c, vec![]);
             c.oauth_clients.insert("google".into(), google);
         })
         .start()

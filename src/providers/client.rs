@@ -470,11 +470,10 @@ impl ProviderClient {
             true => {
                 let parsed = reqwest::Url::parse(url)
                     .map_err(|_| Failure::transient("a provider endpoint is not a URL"))?;
-                if let Some(what) = super::outbound::internal_literal(&parsed) {
-                    return Err(Failure::transient(format!(
-                        "the provider's endpoint is {what}; private targets are refused \
-                         (TOKENVAULT_OUTBOUND_ALLOW_PRIVATE=true allows them)"
-                    )));
+                let refusal =
+                    super::outbound::private_refusal("the provider's endpoint is", &parsed);
+                if let Some(refusal) = refusal {
+                    return Err(Failure::transient(refusal));
                 }
                 &self.public
             }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::outbound::{client_builder, internal_literal};
+use super::outbound::{client_builder, private_refusal};
 
 /// The largest metadata document read.
 const MAX_DOCUMENT: usize = 64 * 1024;
@@ -178,11 +178,9 @@ impl Discovery {
     fn target(&self, text: &str, what: &str) -> Result<url::Url, DiscoveryError> {
         let url =
             url::Url::parse(text).map_err(|_| fail(format!("{what} {text:?} is not a URL")))?;
-        if let Some(internal) = internal_literal(&url).filter(|_| !self.allow_private) {
-            return Err(fail(format!(
-                "{what} is {internal}; private targets are refused \
-                 (TOKENVAULT_OUTBOUND_ALLOW_PRIVATE=true allows them)"
-            )));
+        let refusal = private_refusal(&format!("{what} is"), &url);
+        if let Some(refusal) = refusal.filter(|_| !self.allow_private) {
+            return Err(fail(refusal));
         }
         let scheme_ok = url.scheme() == "https" || (self.allow_private && url.scheme() == "http");
         if !scheme_ok || url.host().is_none() || !url.username().is_empty() {

@@ -21,6 +21,17 @@ pub fn internal_literal(url: &reqwest::Url) -> Option<String> {
     is_internal(ip).then(|| format!("the internal address {ip}"))
 }
 
+/// Why `url` is refused as a target, when its host is an internal literal: `"{subject}
+/// {internal}; private targets are refused …"` (`subject`: "token_url is", "The provider's API
+/// is at").
+pub fn private_refusal(subject: &str, url: &reqwest::Url) -> Option<String> {
+    let internal = internal_literal(url)?;
+    Some(format!(
+        "{subject} {internal}; private targets are refused \
+         (TOKENVAULT_OUTBOUND_ALLOW_PRIVATE=true allows them)"
+    ))
+}
+
 /// The base of every HTTP client tokenvault calls out with (providers, webhook receivers, the
 /// proxy's upstreams): ring as the TLS crypto provider, tokenvault's `User-Agent`, redirects
 /// never followed, and — with `public_only` — names resolved to public addresses only.

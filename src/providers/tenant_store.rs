@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use super::discovery::{Discovery, ServerMetadata};
+use super::outbound::private_refusal;
 use super::tenant::{ClientRenewal, TenantEntry};
 use super::{OAuthClient, Provider, Registry};
 use crate::crypto::{SealedTo, Vault};
@@ -89,6 +90,23 @@ pub struct Written {
     pub updated_at: NaiveDateTime,
 }
 
+impl Written {
+    fn of(row: &TenantProviderRow, provider: Provider, definition: Map<String, Value>) -> Written {
+        Written {
+            provider: Arc::new(provider),
+            definition,
+            client_id: row.client_id.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A stored row's definition.
+fn definition_of(row: &TenantProviderRow) -> Result<Map<String, Value>, String> {
+    serde_json::from_str(&row.definition).map_err(|e| format!("unreadable definition: {e}"))
+}
+
 /// The tenant providers of this deployment. Cheap to clone.
 #[derive(Clone)]
 pub struct TenantProviders {
@@ -143,11 +161,7 @@ impl TenantProviders {
             .into_iter()
             .filter_map(|(field, url)| {
                 let parsed = reqwest::Url::parse(url).ok()?;
-                let what = super::outbound::internal_literal(&parsed)?;
-                Some(format!(
-                    "{field} is {what}; private targets are refused \
-                     (TOKENVAULT_OUTBOUND_ALLOW_PRIVATE=true allows them)"
-                ))
+                private_refusal(&format!("{field} is"), &parsed)
             })
             .collect();
         if !internal.is_empty() {
@@ -258,8 +272,7 @@ impl TenantProviders {
     /// The registry entry a stored row makes, or why it cannot (a row the catalogue no longer
     /// accepts, a secret no configured key opens).
     fn entry_of(&self, row: &TenantProviderRow) -> Result<TenantEntry, String> {
-        let definition: Map<String, Value> = serde_json::from_str(&row.definition)
-            .map_err(|e| format!("unreadable definition: {e}"))?;
+        let definition = definition_of(row)?;
         let provider = self
             .checked(&row.provider_key, &definition)
             .map_err(|problems| problems.join("; "))?;
@@ -285,9 +298,9 @@ impl TenantProviders {
         })
     }
 
-    /// Installs `rows` into the registry, by tenant; rows that cannot serve are left out, said
+    /// The registry entries `rows` make, by tenant; rows that cannot serve are left out, said
     /// once in the log.
-    fn install(
+    fn entries_by_tenant(
         &self,
         rows: Vec<TenantProviderRow>,
     ) -> HashMap<String, BTreeMap<String, TenantEntry>> {
@@ -314,8 +327,15 @@ impl TenantProviders {
         let rows = self
             .db
             .run_blocking(|conn| Ok(TenantProviderRow::all(conn)?))?;
-        self.registry.install_all(self.install(rows));
+        self.registry.install_all(self.entries_by_tenant(rows));
         Ok(())
+    }
+
+    /// Puts `tenant`'s stored `rows` in the registry, replacing what it held for the tenant.
+    fn install_tenant(&self, tenant: &str, rows: Vec<TenantProviderRow>) {
+        let mut tenants = self.entries_by_tenant(rows);
+        self.registry
+            .install(tenant, tenants.remove(tenant).unwrap_or_default());
     }
 
     /// Loads one tenant's entries. Blocking.
@@ -323,9 +343,7 @@ impl TenantProviders {
         let rows = self
             .db
             .run_blocking(|conn| Ok(TenantProviderRow::list(conn, tenant)?))?;
-        let mut tenants = self.install(rows);
-        self.registry
-            .install(tenant, tenants.remove(tenant).unwrap_or_default());
+        self.install_tenant(tenant, rows);
         Ok(())
     }
 
@@ -335,26 +353,24 @@ impl TenantProviders {
             .db
             .read(move |conn| Ok(TenantProviderRow::list(conn, &owned)?))
             .await?;
-        let mut tenants = self.install(rows);
-        self.registry
-            .install(tenant, tenants.remove(tenant).unwrap_or_default());
+        self.install_tenant(tenant, rows);
         Ok(())
     }
 
-    /// A row for `definition` and `client`, checked: the provider it makes serves.
+    /// A row for `definition` and `client`, and the provider it makes (checked: it serves).
     fn row(
         &self,
         (tenant, key): (&str, &str),
         definition: &Map<String, Value>,
         client: Option<&ClientSpec>,
         at: (NaiveDateTime, NaiveDateTime),
-    ) -> Result<TenantProviderRow, Error> {
-        self.checked(key, definition).map_err(Error::Invalid)?;
+    ) -> Result<(TenantProviderRow, Provider), Error> {
+        let provider = self.checked(key, definition).map_err(Error::Invalid)?;
         let sealed = client.and_then(|c| c.client_secret.as_ref()).map(|s| {
             self.vault
                 .seal(binding(tenant, key), &json!({"client_secret": s.expose()}))
         });
-        Ok(TenantProviderRow {
+        let row = TenantProviderRow {
             tenant: tenant.to_string(),
             provider_key: key.to_string(),
             definition: Value::Object(definition.clone()).to_string(),
@@ -362,7 +378,8 @@ impl TenantProviders {
             client_secret_ciphertext: sealed,
             created_at: at.0,
             updated_at: at.1,
-        })
+        };
+        Ok((row, provider))
     }
 
     /// Adds a tenant's provider (or its own app for a catalogue key).
@@ -377,7 +394,7 @@ impl TenantProviders {
         mark_registration(&mut definition, client.as_ref());
         let client = self.client_for(client, registration.as_deref()).await?;
         let now = crate::db::now();
-        let row = self.row((tenant, key), &definition, client.as_ref(), (now, now))?;
+        let (row, provider) = self.row((tenant, key), &definition, client.as_ref(), (now, now))?;
         let inserted = row.clone();
         let fresh = self
             .db
@@ -387,7 +404,7 @@ impl TenantProviders {
             return Err(Error::Exists(key.to_string()));
         }
         self.reload(tenant).await?;
-        self.written(&row)
+        Ok(Written::of(&row, provider, definition))
     }
 
     /// Changes a tenant provider: `fields` merged over its definition (a null removes one), its
@@ -411,7 +428,7 @@ impl TenantProviders {
         let (mut definition, registration) = self.completed(key, definition).await?;
         mark_registration(&mut definition, client.as_ref());
         let client = self.client_for(client, registration.as_deref()).await?;
-        let mut row = self.row(
+        let (mut row, provider) = self.row(
             (tenant, key),
             &definition,
             client.as_ref(),
@@ -430,7 +447,7 @@ impl TenantProviders {
             return Err(Error::NotFound(key.to_string()));
         }
         self.reload(tenant).await?;
-        self.written(&row)
+        Ok(Written::of(&row, provider, definition))
     }
 
     /// Deletes a tenant provider; refused while credentials use it unless `force`.
@@ -478,18 +495,11 @@ impl TenantProviders {
     }
 
     fn written(&self, row: &TenantProviderRow) -> Result<Written, Error> {
-        let definition: Map<String, Value> = serde_json::from_str(&row.definition)
-            .map_err(|e| Error::Invalid(vec![format!("unreadable definition: {e}")]))?;
+        let definition = definition_of(row).map_err(|e| Error::Invalid(vec![e]))?;
         let provider = self
             .checked(&row.provider_key, &definition)
             .map_err(Error::Invalid)?;
-        Ok(Written {
-            provider: Arc::new(provider),
-            definition,
-            client_id: row.client_id.clone(),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
+        Ok(Written::of(row, provider, definition))
     }
 }
 
@@ -555,7 +565,7 @@ impl TenantProviders {
         let client = self
             .client_for(Some(ClientChoice::Dynamic), registration.as_deref())
             .await?;
-        let row = self.row(
+        let (row, _) = self.row(
             (tenant, key),
             &definition,
             client.as_ref(),

@@ -19,7 +19,7 @@ use reqwest::header::HeaderMap;
 use crate::credentials::{self, Credential, CredentialService, Want};
 use crate::model::{CredentialKey, EventKind, Outcome};
 use crate::providers::config;
-use crate::providers::outbound::{client_builder, internal_literal, retry_after};
+use crate::providers::outbound::{client_builder, private_refusal, retry_after};
 use crate::providers::{Provider, Registry};
 
 /// Request bodies up to this size are buffered, so a 401 or a 429 can be answered by sending
@@ -267,11 +267,9 @@ impl ProxyService {
     ) -> Result<Answer, Error> {
         let base = provider.api_base_url.as_deref().unwrap_or_default();
         let url = target::upstream_url(base, &outgoing.tail, outgoing.query.as_deref())?;
-        if let Some(what) = internal_literal(&url).filter(|_| !self.inner.settings.allow_private) {
-            return Err(Error::Unavailable(format!(
-                "The provider's API is at {what}; private targets are refused \
-                 (TOKENVAULT_OUTBOUND_ALLOW_PRIVATE=true allows them)"
-            )));
+        let refusal = private_refusal("The provider's API is at", &url);
+        if let Some(refusal) = refusal.filter(|_| !self.inner.settings.allow_private) {
+            return Err(Error::Unavailable(refusal));
         }
         let forwarded = headers::outgoing(&outgoing.headers);
         let (mut body, mut renewed, mut retries) = (Some(outgoing.body), false, outgoing.retries);
