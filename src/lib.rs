@@ -21,6 +21,7 @@ pub mod providers;
 pub mod proxy;
 pub mod secret;
 pub mod state;
+pub mod web;
 pub mod webhooks;
 
 use std::sync::{Arc, Weak};
@@ -28,7 +29,7 @@ use std::sync::{Arc, Weak};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, web};
+use actix_web::{App, web as aweb};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
@@ -319,7 +320,7 @@ pub fn openapi_json() -> String {
 
 /// The whole application over `state`.
 pub fn build_app(
-    state: web::Data<AppState>,
+    state: aweb::Data<AppState>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -331,8 +332,8 @@ pub fn build_app(
 > {
     let (app, api) = routes();
     let metrics_on = state.config.metrics;
-    let document = web::Bytes::from(api::openapi::refine(&api, &state.registry));
-    let known_routes = web::Data::from(Arc::new(api::KnownRoutes::from_openapi(&api)));
+    let document = aweb::Bytes::from(api::openapi::refine(&api, &state.registry));
+    let known_routes = aweb::Data::from(Arc::new(api::KnownRoutes::from_openapi(&api)));
     app.app_data(state)
         .app_data(known_routes)
         .app_data(api::json_config())
@@ -340,7 +341,7 @@ pub fn build_app(
         .app_data(api::query_config())
         .route(
             "/openapi.json",
-            web::get().to(move || {
+            aweb::get().to(move || {
                 let document = document.clone();
                 async move {
                     actix_web::HttpResponse::Ok()
@@ -351,11 +352,12 @@ pub fn build_app(
         )
         .configure(|cfg| {
             if metrics_on {
-                cfg.route("/metrics", web::get().to(api::health::metrics));
+                cfg.route("/metrics", aweb::get().to(api::health::metrics));
             }
         })
+        .configure(api::pages::configure)
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
-        .default_service(web::to(api::fallback))
+        .default_service(aweb::to(api::fallback))
         .wrap(from_fn(api::bound_body))
         .wrap(from_fn(api::swagger_not_found))
         .wrap(from_fn(api::observe::observe))

@@ -42,7 +42,7 @@ fn every_v2_operation_documents_auth_errors_and_security() {
             );
         }
     }
-    assert_eq!(operations, 30);
+    assert_eq!(operations, 32);
     assert!(spec["paths"]["/v2/oauth/callback"]["get"]["security"].is_null());
     assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
 }

@@ -205,6 +205,13 @@ pub async fn start(
                 interval: started.interval,
             })
         }
+        ConnectFlow::Form => {
+            return Err(ApiError::Unprocessable(
+                "flow form is the hosted connect page's: make a connect session \
+                 (POST /v2/connect-sessions)"
+                    .into(),
+            ));
+        }
     };
     Ok(HttpResponse::Created()
         .insert_header(NO_STORE)

@@ -4,10 +4,12 @@
 pub mod access_tokens;
 pub mod api_keys;
 pub mod connect;
+pub mod connect_sessions;
 pub mod extract;
 pub mod health;
 pub mod observe;
 pub mod openapi;
+pub mod pages;
 pub mod providers;
 pub mod proxy;
 pub mod tokens;
@@ -122,6 +124,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(connect::start)
         .service(connect::status)
         .service(connect::callback)
+        .service(connect_sessions::create)
+        .service(connect_sessions::get)
         .service(providers::list)
         .service(providers::create)
         .service(providers::get)

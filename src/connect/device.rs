@@ -434,6 +434,7 @@ pub(super) fn new_connect(
         created_at: now,
         expires_at: now,
         finished_at: None,
+        session_id: None,
     })
 }
 

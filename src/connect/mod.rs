@@ -7,6 +7,7 @@
 //! and the PKCE verifier is sealed like credentials are.
 
 pub mod device;
+pub mod sessions;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -246,12 +247,29 @@ impl ConnectService {
         user_id: &str,
         request: StartRequest,
     ) -> Result<Started, Error> {
+        self.start_for(tenant, user_id, request, None).await
+    }
+
+    /// `start`; `hosted`: a connect session's (id, page the browser comes back to) instead of
+    /// the app's `redirect_uri`.
+    async fn start_for(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        request: StartRequest,
+        hosted: Option<(String, String)>,
+    ) -> Result<Started, Error> {
         let (provider, client) =
             self.connectable(tenant, &request.provider, ConnectFlow::AuthorizationCode)?;
-        let redirect_uri = request.redirect_uri.as_deref().ok_or_else(|| {
-            Error::Invalid("redirect_uri is required for flow authorization_code".into())
-        })?;
-        let redirect_uri = self.check_redirect(redirect_uri)?;
+        let (session_id, redirect_uri) = match hosted {
+            Some((session, done)) => (Some(session), done),
+            None => {
+                let redirect_uri = request.redirect_uri.as_deref().ok_or_else(|| {
+                    Error::Invalid("redirect_uri is required for flow authorization_code".into())
+                })?;
+                (None, self.check_redirect(redirect_uri)?)
+            }
+        };
         let integration_key = request.integration_key.as_deref().unwrap_or(&provider.key);
         let key = CredentialKey::parse(tenant, user_id, integration_key).map_err(Error::Invalid)?;
         let scopes = request
@@ -271,6 +289,7 @@ impl ConnectService {
         let flow = ConnectFlow::AuthorizationCode;
         let connect = ConnectRow {
             expires_at,
+            session_id,
             ..device::new_connect(&key, &provider, flow, &scopes, now)?
         };
         let connect_id = connect.connect_id.clone();
@@ -599,7 +618,7 @@ fn connect_status(outcome: Outcome) -> ConnectStatus {
 }
 
 /// The app's redirect URI with `params` added to its query.
-fn landing(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+pub fn landing(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     match reqwest::Url::parse(redirect_uri) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(params);

@@ -395,6 +395,22 @@ impl CredentialService {
         Ok(written?)
     }
 
+    /// The tenant's users whose id starts with `prefix` and how many credentials each has:
+    /// `limit` from `offset`, in id order.
+    pub async fn users(
+        &self,
+        tenant: &str,
+        prefix: &str,
+        page: (i64, i64),
+    ) -> Result<Vec<(String, i64)>, Error> {
+        let (tenant, prefix) = (tenant.to_string(), prefix.to_string());
+        Ok(self
+            .inner
+            .db
+            .read(move |conn| Ok(TokenRow::users(conn, &tenant, &prefix, page)?))
+            .await?)
+    }
+
     /// A user's credentials (rows only: metadata, never decrypted).
     pub async fn list(&self, tenant: &str, user_id: &str) -> Result<Vec<TokenRow>, Error> {
         let (tenant, user_id) = (tenant.to_string(), user_id.to_string());

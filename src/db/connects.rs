@@ -34,6 +34,8 @@ pub struct ConnectRow {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    /// The hosted connect session it was started through.
+    pub session_id: Option<String>,
 }
 
 /// How a poll leaves a pending connect: polled again later, or finished.
@@ -59,6 +61,17 @@ impl ConnectRow {
             .values(row)
             .execute(conn)
             .map(|_| ())
+    }
+
+    /// Names the connect session a connect was started through.
+    pub fn name_session(
+        conn: &mut DbConnection,
+        connect_id: &str,
+        session_id: &str,
+    ) -> QueryResult<usize> {
+        diesel::update(connects::table.find(connect_id))
+            .set(connects::session_id.eq(session_id))
+            .execute(conn)
     }
 
     /// A connect of (tenant, user).

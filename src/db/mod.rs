@@ -15,6 +15,7 @@ pub mod subscriptions;
 pub mod tenant_providers;
 pub mod tokens;
 mod url;
+pub mod web;
 pub mod webhooks;
 
 pub use pool::{Db, DbSettings};

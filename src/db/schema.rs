@@ -116,6 +116,32 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    connect_sessions (id) {
+        id -> Text,
+        tenant -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        providers -> Nullable<Text>,
+        redirect_uri -> Nullable<Text>,
+        popup -> Bool,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        tenant -> Text,
+        key_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 

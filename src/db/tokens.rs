@@ -172,6 +172,32 @@ impl TokenRow {
         }
     }
 
+    /// The users of `tenant` whose id starts with `prefix`, with how many credentials each
+    /// has, in id order: `limit` of them from `offset`.
+    pub fn users(
+        conn: &mut DbConnection,
+        tenant: &str,
+        prefix: &str,
+        (offset, limit): (i64, i64),
+    ) -> QueryResult<Vec<(String, i64)>> {
+        let escaped: String = prefix
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        tokens::table
+            .filter(tokens::tenant.eq(tenant))
+            .filter(tokens::user_id.like(format!("{escaped}%")).escape('\\'))
+            .group_by(tokens::user_id)
+            .select((tokens::user_id, diesel::dsl::count_star()))
+            .order(tokens::user_id.asc())
+            .offset(offset)
+            .limit(limit)
+            .load(conn)
+    }
+
     pub fn list_for_user(
         conn: &mut DbConnection,
         tenant: &str,

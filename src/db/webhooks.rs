@@ -246,6 +246,28 @@ impl MessageRow {
         Ok(subscribed.len())
     }
 
+    /// Makes an undelivered message of endpoint `webhook_id` due at `now_ms` again, given up or
+    /// not ("retry now"): whether there was one.
+    pub fn retry_now(
+        conn: &mut DbConnection,
+        webhook_id: &str,
+        id: &str,
+        now_ms: i64,
+    ) -> QueryResult<bool> {
+        let changed = diesel::update(
+            webhook_messages::table
+                .find(id)
+                .filter(webhook_messages::webhook_id.eq(webhook_id))
+                .filter(webhook_messages::delivered_at.is_null()),
+        )
+        .set((
+            webhook_messages::next_attempt_at.eq(now_ms),
+            webhook_messages::failed_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        Ok(changed == 1)
+    }
+
     /// Up to `limit` ids of messages due at `now_ms` that nobody holds.
     pub fn due(conn: &mut DbConnection, now_ms: i64, limit: i64) -> QueryResult<Vec<String>> {
         webhook_messages::table

@@ -79,6 +79,10 @@ text_enum! {
         /// The user enters a code on another device (RFC 8628); tokenvault polls.
         #[serde(rename = "device")]
         Device = "device",
+        /// An API key or a username and password entered on the hosted connect page (a
+        /// connect session's connects only; it cannot be started here).
+        #[serde(rename = "form")]
+        Form = "form",
     }
 }
 

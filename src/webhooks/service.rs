@@ -125,6 +125,40 @@ impl WebhookService {
         }
     }
 
+    /// "Retry now": an undelivered message of the tenant's endpoint `id` is due at once (the
+    /// next delivery pass sends it), given up or not.
+    pub async fn retry(
+        &self,
+        tenant: &str,
+        (id, message_id): (&str, &str),
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let (tenant, id, message) = (tenant.to_string(), id.to_string(), message_id.to_string());
+        let retried = self
+            .db
+            .run(move |conn| {
+                if WebhookRow::find(conn, &tenant, &id)?.is_none() {
+                    return Ok(false);
+                }
+                Ok(MessageRow::retry_now(conn, &id, &message, now_ms)?)
+            })
+            .await?;
+        if retried {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// The tenant's endpoint `id`.
+    pub async fn find(&self, tenant: &str, id: &str) -> Result<WebhookRow, Error> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.db
+            .read(move |conn| Ok(WebhookRow::find(conn, &tenant, &id)?))
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
     /// The newest `limit` messages of an endpoint with their attempts.
     pub async fn deliveries(
         &self,

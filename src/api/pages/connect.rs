@@ -1,0 +1,264 @@
+//! The hosted connect page: `GET /connect/{token}` lists what the link offers, `POST` starts an
+//! OAuth (or device) connect or stores a typed API key or password, `GET …/done` ends it: a
+//! redirect to the app, the popup's hand-back to its opener, or a page of its own.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use super::{Fields, html, see_other};
+use crate::connect::landing;
+use crate::connect::sessions::{FormSecret, Hosted, HostedStart, Outcome, by_form};
+use crate::credentials::Error;
+use crate::db::web::ConnectSessionRow;
+use crate::model::{ConnectStatus, TokenType};
+use crate::providers::Provider;
+use crate::providers::config::ConnectionConfig;
+use crate::secret::Secret;
+use crate::state::AppState;
+use crate::web::connect::{self as pages, CONNECTED, Card, FAILED, Method, PopupMessage};
+use crate::web::layout::message;
+use crate::web::session::{csrf_ok, csrf_token};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/connect/{token}", web::get().to(show))
+        .route("/connect/{token}", web::post().to(submit))
+        .route("/connect/{token}/done", web::get().to(done));
+}
+
+/// How the page connects `provider`: OAuth when it can (a client is configured), else a form.
+fn method_of(provider: &Provider, client: bool) -> Method {
+    let oauth = (provider.supports_connect() || provider.supports_device()) && client;
+    match by_form(provider) {
+        Some(TokenType::ApiKey) if !oauth => Method::ApiKey {
+            hint: provider.key_hint.clone(),
+        },
+        Some(TokenType::Basic) if !oauth => Method::Basic,
+        _ => Method::OAuth,
+    }
+}
+
+/// The live session of a link, or the page to answer instead.
+async fn live(state: &AppState, token: &str) -> Result<ConnectSessionRow, HttpResponse> {
+    match state.connect.hosted(token).await {
+        Ok(Hosted::Live(session)) => Ok(*session),
+        Ok(Hosted::Expired) => Err(html(
+            StatusCode::GONE,
+            message(
+                "This link has expired",
+                "Ask the app that sent it for a new one.",
+            ),
+        )),
+        Ok(Hosted::Unknown) => Err(html(
+            StatusCode::NOT_FOUND,
+            message(
+                "Unknown link",
+                "This connect link does not exist. Check that it was copied whole.",
+            ),
+        )),
+        Err(error) => Err(failure(&error)),
+    }
+}
+
+/// A page for a domain error: its message (never a secret), with its status.
+fn failure(error: &Error) -> HttpResponse {
+    let (status, title) = match error {
+        Error::Invalid(_) | Error::Unprocessable(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "Not connected")
+        }
+        Error::Unavailable { .. } | Error::Database(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment")
+        }
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),
+    };
+    let text = match error {
+        Error::Internal(_) => "tokenvault could not finish this. Try again later.".to_string(),
+        Error::Database(_) => "tokenvault's database is unavailable.".to_string(),
+        other => other.to_string(),
+    };
+    html(status, message(title, &text))
+}
+
+fn render(
+    state: &AppState,
+    session: &ConnectSessionRow,
+    token: &str,
+    notice: Option<&str>,
+) -> maud::Markup {
+    let cards: Vec<Card> = state
+        .connect
+        .offered(session)
+        .iter()
+        .map(|(p, client)| Card::new(p, *client, method_of(p, *client)))
+        .collect();
+    let action = format!("/connect/{token}");
+    pages::page_of(&action, &csrf_token(token), &cards, notice)
+}
+
+async fn show(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
+    match live(&state, &token).await {
+        Ok(session) => html(StatusCode::OK, render(&state, &session, &token, None)),
+        Err(page) => page,
+    }
+}
+
+async fn submit(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<Fields>,
+) -> HttpResponse {
+    let session = match live(&state, &token).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    if !csrf_ok(&token, form.get("_csrf")) {
+        return html(
+            StatusCode::FORBIDDEN,
+            message("The form has expired", "Reload the page and try again."),
+        );
+    }
+    let provider = form.get("provider").unwrap_or_default().to_string();
+    let config: ConnectionConfig = form
+        .0
+        .0
+        .iter()
+        .filter_map(|(name, value)| {
+            let field = name.strip_prefix("config.")?;
+            let value = value.trim();
+            (!value.is_empty()).then(|| (field.to_string(), value.to_string()))
+        })
+        .collect();
+    let offered = state.connect.offered(&session);
+    let Some((entry, client)) = offered.iter().find(|(p, _)| p.key == provider) else {
+        let notice = "This link does not offer that provider.";
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&state, &session, &token, Some(notice)),
+        );
+    };
+    let done_url = format!(
+        "{}/connect/{}/done",
+        state.config.public_url,
+        token.as_str()
+    );
+    let result = match method_of(entry, *client) {
+        Method::OAuth => {
+            let started = state
+                .connect
+                .start_hosted(&session, &provider, config, done_url)
+                .await;
+            return match started {
+                Ok(HostedStart::Redirect(url)) => see_other(&url),
+                Ok(HostedStart::Device(device)) => html(
+                    StatusCode::OK,
+                    pages::device_page(
+                        &device.user_code,
+                        &device.verification_uri,
+                        &format!("/connect/{}/done", token.as_str()),
+                    ),
+                ),
+                Err(error) => failure(&error),
+            };
+        }
+        Method::ApiKey { .. } => match form.get("api_key") {
+            Some(key) => Ok(FormSecret::ApiKey(Secret::new(key.to_string()))),
+            None => Err("Enter the API key."),
+        },
+        Method::Basic => match (form.get("username"), form.get("password")) {
+            (Some(username), Some(password)) => Ok(FormSecret::Basic {
+                username: username.to_string(),
+                password: Secret::new(password.to_string()),
+            }),
+            _ => Err("Enter the username and the password."),
+        },
+    };
+    let stored = match result {
+        Ok(secret) => {
+            let store = state
+                .connect
+                .store_hosted(&session, &provider, secret, config);
+            store.await
+        }
+        Err(notice) => Err(Error::Invalid(notice.into())),
+    };
+    match stored {
+        Ok(()) => see_other(&format!("/connect/{}/done", token.as_str())),
+        Err(Error::Invalid(text) | Error::Unprocessable(text)) => html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&state, &session, &token, Some(&text)),
+        ),
+        Err(error) => failure(&error),
+    }
+}
+
+async fn done(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
+    let session = match live(&state, &token).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    let outcome = match state.connect.outcome(&session).await {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return see_other(&format!("/connect/{}", token.as_str())),
+        Err(error) => return failure(&error),
+    };
+    if outcome.status == ConnectStatus::Pending {
+        let check = format!("/connect/{}/done", token.as_str());
+        return html(StatusCode::OK, pages::pending_page(&check));
+    }
+    finish(&state, &session, outcome)
+}
+
+/// The end of a connect: to the app, to the opener, or a page of its own.
+fn finish(state: &AppState, session: &ConnectSessionRow, outcome: Outcome) -> HttpResponse {
+    let connected = outcome.status == ConnectStatus::Connected;
+    let error = (!connected).then(|| {
+        outcome
+            .error
+            .clone()
+            .unwrap_or_else(|| outcome.status.as_str().to_string())
+    });
+    if session.popup {
+        let message = PopupMessage {
+            kind: if connected { CONNECTED } else { FAILED },
+            provider: outcome.provider,
+            integration_key: outcome.integration_key,
+            error,
+        };
+        let origins = allowed_origins(&state.config.redirect_allowlist);
+        return html(StatusCode::OK, pages::popup_done(&message, &origins));
+    }
+    if let Some(uri) = &session.redirect_uri {
+        let params: Vec<(&str, &str)> = match &error {
+            None => vec![
+                ("status", "connected"),
+                ("integration_key", &outcome.integration_key),
+            ],
+            Some(code) => vec![("status", "error"), ("error", code)],
+        };
+        return see_other(&landing(uri, &params));
+    }
+    let text = match &error {
+        None => format!(
+            "{} is connected. You can close this window.",
+            outcome.provider
+        ),
+        Some(code) => format!("{} was not connected ({code}).", outcome.provider),
+    };
+    let title = if connected {
+        "Connected"
+    } else {
+        "Not connected"
+    };
+    html(StatusCode::OK, message(title, &text))
+}
+
+/// The origins of the redirect allow-list: where a popup may post its result.
+fn allowed_origins(allowlist: &[String]) -> Vec<String> {
+    let mut origins: Vec<String> = allowlist
+        .iter()
+        .filter_map(|prefix| url::Url::parse(prefix).ok())
+        .map(|url| url.origin().ascii_serialization())
+        .filter(|origin| origin != "null")
+        .collect();
+    origins.dedup();
+    origins
+}
