@@ -45,6 +45,17 @@ fn request_id(req: &ServiceRequest) -> String {
         .map_or_else(new_request_id, String::from)
 }
 
+/// The path as logged: a connect link's token (`/connect/<token>…`) is a secret and left out.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/connect/") {
+        Some(rest) if !rest.is_empty() => {
+            let after = rest.find('/').map_or("", |at| &rest[at..]);
+            format!("/connect/{{token}}{after}").into()
+        }
+        _ => path.into(),
+    }
+}
+
 /// Request id, span, log line and metrics around every request. Never logs headers, bodies or
 /// query strings.
 pub async fn observe(
@@ -67,7 +78,7 @@ pub async fn observe(
     span.in_scope(|| {
         tracing::info!(
             method = %request.method(),
-            path = %request.path(),
+            path = %logged_path(request.path()),
             status,
             elapsed_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             "request"
@@ -90,5 +101,13 @@ mod tests {
             assert!(!is_sane(bad), "{bad:?}");
         }
         assert_ne!(new_request_id(), new_request_id());
+    }
+
+    #[test]
+    fn a_connect_links_token_is_not_logged() {
+        assert_eq!(logged_path("/connect/s3cr3t"), "/connect/{token}");
+        assert_eq!(logged_path("/connect/s3cr3t/done"), "/connect/{token}/done");
+        assert_eq!(logged_path("/connect.js"), "/connect.js");
+        assert_eq!(logged_path("/v2/users/u/tokens"), "/v2/users/u/tokens");
     }
 }

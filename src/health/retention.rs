@@ -11,6 +11,7 @@ use crate::db::connects::ConnectRow;
 use crate::db::events::EventRow;
 use crate::db::oauth_states::StateRow;
 use crate::db::tokens::TokenRow;
+use crate::db::web::{ConnectSessionRow, ConsoleSessionRow};
 use crate::db::webhooks::MessageRow;
 use crate::db::{Db, DbConnection, DbError};
 use crate::model::Revocation;
@@ -96,7 +97,16 @@ pub async fn purge(
             + in_batches(db, move |c, n| {
                 ConnectRow::purge_expired(c, connects_before, n)
             })
-            .await?,
+            .await?
+            + in_batches(db, move |c, n| {
+                ConnectSessionRow::purge_expired(c, connects_before, n)
+            })
+            .await?
+            // Console sign-ins: ended by age, or unused for a day (the console's idle limit is
+            // shorter; it checks that itself).
+            + db
+                .run(move |c| Ok(ConsoleSessionRow::purge_expired(c, now, connects_before)?))
+                .await?,
         events: in_batches(db, move |c, n| EventRow::purge_before(c, events_before, n)).await?,
         webhook_messages: in_batches(db, move |c, n| {
             MessageRow::purge_finished(c, delivered_before, n)

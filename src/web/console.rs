@@ -101,6 +101,17 @@ fn when_ms(ms: Option<i64>) -> String {
     when(at.map(|at| at.naive_utc()))
 }
 
+/// Who a credential belongs to at the provider: the stored account's email, name or id.
+fn account_of(stored: Option<&str>) -> String {
+    let value: serde_json::Value = stored
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    ["email", "name", "id"]
+        .iter()
+        .find_map(|field| value[field].as_str().map(str::to_string))
+        .unwrap_or_else(|| "—".into())
+}
+
 /// A message above a page's content: (is it good news, text).
 pub type Notice<'a> = Option<(bool, &'a str)>;
 
@@ -200,9 +211,9 @@ fn connection_row(nav: Nav<'_>, base: &str, row: &TokenRow) -> Markup {
             td { (row.provider) }
             td class={ "status-" (status) } { (status) }
             td { (when(row.expires_at)) }
-            td { (row.account.as_deref().unwrap_or("—")) }
+            td { (account_of(row.account.as_deref())) }
             td { (when_ms(row.last_refresh_at)) }
-            td {
+            td class="actions" {
                 form method="post" action={ (base) "/connections/" (key) "/reconnect" } {
                     (csrf_field(nav.csrf))
                     button type="submit" { "Send a re-connect link" }

@@ -117,6 +117,7 @@ pub fn test_config(db: &TestDb) -> (Config, String) {
     (config, admin_key)
 }
 
+#[derive(Debug)]
 pub struct TestResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,

@@ -122,6 +122,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/connect-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a link to the hosted connect page for a user.
+         * @description The page lists the allowed providers, runs the OAuth (or device) flow for OAuth providers
+         *     and offers a form for API-key and basic providers. The link works until `expires_at`, on
+         *     any instance, as often as the user needs it.
+         */
+        post: operations["createConnectSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/connect-sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A connect session and what was connected through it. */
+        get: operations["getConnectSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/oauth/callback": {
         parameters: {
             query?: never;
@@ -695,7 +734,7 @@ export interface components {
             scopes?: string[] | null;
         };
         /** @enum {string} */
-        ConnectFlow: "authorization_code" | "device";
+        ConnectFlow: "authorization_code" | "device" | "form";
         /** @description Body of `POST /v2/users/{user_id}/connect`: one shape per `flow`. */
         ConnectRequest: components["schemas"]["ConnectAuthorizationCodeRequest"] | components["schemas"]["ConnectDeviceRequest"];
         /** @description A started connect: send the user's browser to `authorization_url`. */
@@ -716,6 +755,69 @@ export interface components {
             flow: string;
             /** @description The single-use state of this connect (it is in the URL too). */
             state: string;
+        };
+        /** @description A connect session and what was connected through it. */
+        ConnectSession: {
+            /** @description The connects started on the page, oldest first. */
+            connects: components["schemas"]["SessionConnect"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            popup: boolean;
+            /** @description The allow-list, when the session has one. */
+            providers?: string[] | null;
+            redirect_uri?: string | null;
+            user_id: string;
+        };
+        /** @description A made link. */
+        ConnectSessionCreated: {
+            /** Format: date-time */
+            expires_at: string;
+            /** @example cs_8Hq2Zk1Lw9TfXbVn3RcYp0Ad */
+            id: string;
+            /**
+             * @description Hand this to the user (it is the only copy of the link's token).
+             * @example https://vault.example.com/connect/3vQb…
+             */
+            url: string;
+        };
+        /** @description Body of `POST /v2/connect-sessions`. */
+        ConnectSessionRequest: {
+            /**
+             * Format: int64
+             * @description Seconds the link works: 60 to 86400, default 1800.
+             * @example 1800
+             */
+            expires_in?: number | null;
+            /**
+             * @description The page is opened by `tokenvault.connect(url)` (`/connect.js`): it ends by posting
+             *     `{type: "tokenvault:connected" | "tokenvault:error", integration_key, provider}` to its
+             *     opener (only to origins of `TOKENVAULT_REDIRECT_ALLOWLIST`) and closing.
+             */
+            popup?: boolean;
+            /**
+             * @description The providers the page offers (default: every provider this tenant can connect: OAuth
+             *     ones with a client, API-key and basic ones).
+             * @example [
+             *       "github",
+             *       "openai"
+             *     ]
+             */
+            providers?: string[] | null;
+            /**
+             * @description Where the browser goes afterwards, with `status=connected&integration_key=…` or
+             *     `status=error&error=…`; must start with a prefix of `TOKENVAULT_REDIRECT_ALLOWLIST`.
+             *     Without it (and without `popup`) the page ends on tokenvault's own "done" page.
+             * @example https://app.example.com/connected
+             */
+            redirect_uri?: string | null;
+            /**
+             * @description The user whose accounts the page connects.
+             * @example user-42
+             */
+            user_id: string;
         };
         /** @enum {string} */
         ConnectStatus: "pending" | "connected" | "denied" | "expired" | "failed";
@@ -1094,6 +1196,19 @@ export interface components {
             scope?: string | null;
             /** @description The user to act as (`sub`; Google domain-wide delegation). */
             subject?: string | null;
+        };
+        /** @description One connect started through a session. */
+        SessionConnect: {
+            connect_id: string;
+            /** Format: date-time */
+            created_at: string;
+            error?: string | null;
+            /** @description `authorization_code`, `device` or `form` (an API key or password typed on the page). */
+            flow: string;
+            integration_key: string;
+            provider: string;
+            /** @description `pending`, `connected`, `denied`, `expired` or `failed`. */
+            status: string;
         };
         /**
          * @description Where an entry a tenant sees comes from.
@@ -1964,6 +2079,169 @@ export interface operations {
                 };
             };
             /** @description No such key in this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed authentications from this address (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable or silent (`database_unavailable`) or every connection is busy (`server_busy`), or, on routes that refresh, the provider failed transiently and no valid token is left (`refresh_unavailable`); all with `Retry-After`: retry then. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createConnectSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectSessionCreated"];
+                };
+            };
+            /** @description Malformed body, invalid user id, expires_in out of range, both redirect_uri and popup */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired API key or access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the scope or is bound to another user (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown provider in providers, or a redirect_uri outside TOKENVAULT_REDIRECT_ALLOWLIST */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed authentications from this address (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable or silent (`database_unavailable`) or every connection is busy (`server_busy`), or, on routes that refresh, the provider failed transiently and no valid token is left (`refresh_unavailable`); all with `Retry-After`: retry then. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getConnectSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id (cs_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectSession"];
+                };
+            };
+            /** @description Missing, unknown, revoked or expired API key or access token (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the scope or is bound to another user (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such session in this tenant (or for this key's user) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -140,38 +140,26 @@ async fn submit(
         state.config.public_url,
         token.as_str()
     );
-    let result = match method_of(entry, *client) {
-        Method::OAuth => {
-            let started = state
-                .connect
-                .start_hosted(&session, &provider, config, done_url)
-                .await;
-            return match started {
-                Ok(HostedStart::Redirect(url)) => see_other(&url),
-                Ok(HostedStart::Device(device)) => html(
-                    StatusCode::OK,
-                    pages::device_page(
-                        &device.user_code,
-                        &device.verification_uri,
-                        &format!("/connect/{}/done", token.as_str()),
-                    ),
+    let method = method_of(entry, *client);
+    if method == Method::OAuth {
+        let started = state
+            .connect
+            .start_hosted(&session, &provider, config, done_url)
+            .await;
+        return match started {
+            Ok(HostedStart::Redirect(url)) => see_other(&url),
+            Ok(HostedStart::Device(device)) => html(
+                StatusCode::OK,
+                pages::device_page(
+                    &device.user_code,
+                    &device.verification_uri,
+                    &format!("/connect/{}/done", token.as_str()),
                 ),
-                Err(error) => failure(&error),
-            };
-        }
-        Method::ApiKey { .. } => match form.get("api_key") {
-            Some(key) => Ok(FormSecret::ApiKey(Secret::new(key.to_string()))),
-            None => Err("Enter the API key."),
-        },
-        Method::Basic => match (form.get("username"), form.get("password")) {
-            (Some(username), Some(password)) => Ok(FormSecret::Basic {
-                username: username.to_string(),
-                password: Secret::new(password.to_string()),
-            }),
-            _ => Err("Enter the username and the password."),
-        },
-    };
-    let stored = match result {
+            ),
+            Err(error) => failure(&error),
+        };
+    }
+    let stored = match form_secret(&method, &form) {
         Ok(secret) => {
             let store = state
                 .connect
@@ -187,6 +175,24 @@ async fn submit(
             render(&state, &session, &token, Some(&text)),
         ),
         Err(error) => failure(&error),
+    }
+}
+
+/// The secret a provider's form sent, or what is missing.
+fn form_secret(method: &Method, form: &Fields) -> Result<FormSecret, &'static str> {
+    match method {
+        Method::OAuth => Err("This provider is connected through its own page."),
+        Method::ApiKey { .. } => match form.get("api_key") {
+            Some(key) => Ok(FormSecret::ApiKey(Secret::new(key.to_string()))),
+            None => Err("Enter the API key."),
+        },
+        Method::Basic => match (form.get("username"), form.get("password")) {
+            (Some(username), Some(password)) => Ok(FormSecret::Basic {
+                username: username.to_string(),
+                password: Secret::new(password.to_string()),
+            }),
+            _ => Err("Enter the username and the password."),
+        },
     }
 }
 

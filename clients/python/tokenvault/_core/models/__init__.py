@@ -18,6 +18,9 @@ from .connect_device_request import ConnectDeviceRequest
 from .connect_device_request_flow import ConnectDeviceRequestFlow
 from .connect_flow import ConnectFlow
 from .connect_response import ConnectResponse
+from .connect_session import ConnectSession
+from .connect_session_created import ConnectSessionCreated
+from .connect_session_request import ConnectSessionRequest
 from .connect_status import ConnectStatus
 from .connect_status_response import ConnectStatusResponse
 from .create_access_token_request import CreateAccessTokenRequest
@@ -46,6 +49,7 @@ from .refresh_token_response import RefreshTokenResponse
 from .revocation import Revocation
 from .scope import Scope
 from .service_account_token_data import ServiceAccountTokenData
+from .session_connect import SessionConnect
 from .source import Source
 from .store_api_key_token_request import StoreApiKeyTokenRequest
 from .store_api_key_token_request_token_type import StoreApiKeyTokenRequestTokenType
@@ -93,6 +97,9 @@ __all__ = (
     "ConnectDeviceRequestFlow",
     "ConnectFlow",
     "ConnectResponse",
+    "ConnectSession",
+    "ConnectSessionCreated",
+    "ConnectSessionRequest",
     "ConnectStatus",
     "ConnectStatusResponse",
     "CreateAccessTokenRequest",
@@ -121,6 +128,7 @@ __all__ = (
     "Revocation",
     "Scope",
     "ServiceAccountTokenData",
+    "SessionConnect",
     "Source",
     "StoreApiKeyTokenRequest",
     "StoreApiKeyTokenRequestTokenType",

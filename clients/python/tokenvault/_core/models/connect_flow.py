@@ -13,6 +13,7 @@ class StrEnum(str, Enum):
 class ConnectFlow(StrEnum):
     AUTHORIZATION_CODE = "authorization_code"
     DEVICE = "device"
+    FORM = "form"
 
     def __str__(self) -> str:
         return str(self.value)
