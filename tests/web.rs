@@ -106,6 +106,16 @@ async fn connect_sessions_refuse_bad_requests() {
     assert_eq!(none.status, 400);
     let outside = make(json!({"user_id": "u1", "redirect_uri": "https://evil.example.net/"})).await;
     assert_eq!(outside.status, 422);
+    let bare = TestApp::new().start().await;
+    let popup = bare
+        .post(
+            "/v2/connect-sessions",
+            &bare.admin_key,
+            &json!({"user_id": "u1", "popup": true}),
+        )
+        .await;
+    assert_eq!(popup.status, 422, "a popup with nowhere to hand its result");
+    assert!(popup.message().contains("TOKENVAULT_REDIRECT_ALLOWLIST"));
     let bad_user = make(json!({"user_id": "a/b"})).await;
     assert_eq!(bad_user.status, 400);
     let bound = app.create_key("default", "tokens:read,tokens:write", Some("u1"));
@@ -471,4 +481,65 @@ async fn the_console_signs_in_admins_only_and_checks_every_form() {
         late.status, 303,
         "12 hours after sign-in a session ends, used or not"
     );
+}
+
+#[actix_web::test]
+async fn a_link_takes_a_username_and_password_for_basic_providers() {
+    let app = app().await;
+    let made = app
+        .post(
+            "/v2/connect-sessions",
+            &app.admin_key,
+            &json!({"user_id": "ada", "providers": ["twilio"]}),
+        )
+        .await;
+    let path = made.body["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(PUBLIC_URL)
+        .unwrap()
+        .to_string();
+    let shown = browse(&app, &path, None).await;
+    assert!(page(&shown).contains("id=\"twilio-username\""));
+    assert!(page(&shown).contains("id=\"twilio-password\""));
+    let csrf = csrf_of(page(&shown));
+    let half = form(
+        &app,
+        &path,
+        None,
+        &[
+            ("_csrf", &csrf),
+            ("provider", "twilio"),
+            ("username", "AC123"),
+        ],
+    )
+    .await;
+    assert_eq!(half.status, 422, "a password is needed");
+    assert!(
+        !page(&half).contains("AC123\""),
+        "nothing typed is rendered back"
+    );
+    let password = "twilio-auth-token-0001";
+    let stored = form(
+        &app,
+        &path,
+        None,
+        &[
+            ("_csrf", &csrf),
+            ("provider", "twilio"),
+            ("username", "AC123"),
+            ("password", password),
+        ],
+    )
+    .await;
+    assert_eq!(stored.status, 303);
+    let done = browse(&app, location(&stored), None).await;
+    assert_eq!(
+        done.status, 200,
+        "with neither redirect_uri nor popup, the page of its own"
+    );
+    assert!(page(&done).contains("twilio is connected"));
+    let credential = app.get("/v2/users/ada/tokens/twilio", &app.admin_key).await;
+    assert_eq!(credential.body["token_data"]["username"], "AC123");
+    assert_eq!(credential.body["token_data"]["password"], password);
 }

@@ -109,6 +109,13 @@ impl ConnectService {
                 ));
             }
             (Some(uri), false) => Some(self.check_redirect(uri)?),
+            (None, true) if self.inner.settings.redirect_allowlist.is_empty() => {
+                return Err(Error::Unprocessable(
+                    "popup needs TOKENVAULT_REDIRECT_ALLOWLIST: the page hands its result only \
+                     to the origins listed there"
+                        .into(),
+                ));
+            }
             (None, _) => None,
         };
         let ttl = request
