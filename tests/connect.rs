@@ -506,3 +506,84 @@ async fn the_cli_prints_the_authorization_url_and_the_connect_completes() {
     );
     assert_eq!(refused.stderr.trim().lines().count(), 1);
 }
+
+/// The hosted connect page's OAuth path: the page starts the flow, the consent comes back
+/// through the callback to the session's end page (by its id: the link's token is stored
+/// nowhere, not even as a connect's redirect), which sends the browser on to the app.
+#[actix_web::test]
+async fn a_hosted_link_connects_through_the_consent_screen() {
+    let auth = AuthServer::start().await;
+    let app = app_with(&auth).await;
+    let made = app
+        .post(
+            "/v2/connect-sessions",
+            &app.admin_key,
+            &json!({"user_id": "u1", "providers": ["google"], "redirect_uri": APP}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let url = made.body["url"].as_str().unwrap();
+    let path = url.strip_prefix(PUBLIC_URL).unwrap().to_string();
+    let token = path.strip_prefix("/connect/").unwrap().to_string();
+    let shown = app.call(TestRequest::get().uri(&path)).await;
+    let html = shown.body.as_str().unwrap().to_string();
+    let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    let csrf = &html[at..at + 64];
+    let browser = shown
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("tv_connect="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let form = serde_urlencoded::to_string([("_csrf", csrf), ("provider", "google")]).unwrap();
+    let started = app
+        .call(
+            TestRequest::post()
+                .uri(&path)
+                .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+                .insert_header(("Cookie", format!("tv_connect={browser}")))
+                .set_payload(form),
+        )
+        .await;
+    assert_eq!(started.status, 303);
+    let redirects: Vec<String> = app.with_conn(|conn| {
+        use diesel::prelude::*;
+        use tokenvault::db::schema::oauth_states::dsl::*;
+        Ok(oauth_states.select(redirect_uri).load(conn)?)
+    });
+    let id = made.body["id"].as_str().unwrap();
+    assert_eq!(
+        redirects,
+        vec![format!("{PUBLIC_URL}/connect/sessions/{id}/done")]
+    );
+    assert!(!redirects[0].contains(&token));
+    let back = auth.visit(&location(&started)).await;
+    let landed = callback(&app, &back).await;
+    assert_eq!(landed.status, 302);
+    let end = location(&landed);
+    assert_eq!(
+        end,
+        format!("{PUBLIC_URL}/connect/sessions/{id}/done?status=connected&integration_key=google")
+    );
+    let finished = app
+        .call(TestRequest::get().uri(end.strip_prefix(PUBLIC_URL).unwrap()))
+        .await;
+    assert_eq!(finished.status, 303);
+    assert_eq!(
+        location(&finished),
+        format!("{APP}?status=connected&integration_key=google")
+    );
+    let session = app
+        .get(&format!("/v2/connect-sessions/{id}"), &app.admin_key)
+        .await;
+    assert_eq!(session.body["connects"][0]["flow"], "authorization_code");
+    assert_eq!(session.body["connects"][0]["status"], "connected");
+    assert_eq!(
+        app.get("/v2/users/u1/tokens/google", &app.admin_key)
+            .await
+            .status,
+        200
+    );
+}

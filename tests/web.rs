@@ -82,6 +82,15 @@ async fn browse(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse
     app.call(req).await
 }
 
+/// Opens a link as a browser does: the page, its CSRF token, and the cookie it set.
+async fn open_link(app: &TestApp, path: &str) -> (TestResponse, String, String) {
+    let shown = browse(app, path, None).await;
+    let (value, header) = set_cookie(&shown, "tv_connect").expect("a browser cookie");
+    assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict"));
+    let csrf = csrf_of(page(&shown));
+    (shown, csrf, format!("tv_connect={value}"))
+}
+
 #[actix_web::test]
 async fn connect_sessions_refuse_bad_requests() {
     let app = app().await;
@@ -168,7 +177,7 @@ async fn a_link_takes_an_api_key_once_checked_and_expires() {
     });
     assert_eq!(stored, 0, "only the token's hash is stored");
 
-    let shown = browse(&app, &path, None).await;
+    let (shown, csrf, browser) = open_link(&app, &path).await;
     assert_eq!(shown.status, 200);
     let csp = shown
         .headers
@@ -179,20 +188,36 @@ async fn a_link_takes_an_api_key_once_checked_and_expires() {
     assert!(csp.starts_with("default-src 'self'"));
     assert_eq!(shown.headers.get("x-frame-options").unwrap(), "DENY");
     assert!(page(&shown).contains("OpenAI API keys start with sk-"));
-    let csrf = csrf_of(page(&shown));
 
     let forged = form(
         &app,
         &path,
-        None,
+        Some(&browser),
         &[("provider", "openai"), ("api_key", "sk-forged")],
     )
     .await;
-    assert_eq!(forged.status, 403);
+    assert_eq!(forged.status, 403, "a form without its CSRF token");
+    let fields = [
+        ("_csrf", csrf.as_str()),
+        ("provider", "openai"),
+        ("api_key", "sk-forged"),
+    ];
+    let elsewhere = form(&app, &path, None, &fields).await;
+    assert_eq!(
+        elsewhere.status, 403,
+        "the token without the browser that opened the link"
+    );
+    let (_, _, other) = open_link(&app, &path).await;
+    let swapped = form(&app, &path, Some(&other), &fields).await;
+    assert_eq!(swapped.status, 403, "another browser's cookie");
+    assert_eq!(
+        app.get("/v2/users/ada/tokens/openai", &admin).await.status,
+        404
+    );
     let wrong = form(
         &app,
         &path,
-        None,
+        Some(&browser),
         &[
             ("_csrf", &csrf),
             ("provider", "openai"),
@@ -209,7 +234,7 @@ async fn a_link_takes_an_api_key_once_checked_and_expires() {
     let right = form(
         &app,
         &path,
-        None,
+        Some(&browser),
         &[("_csrf", &csrf), ("provider", "openai"), ("api_key", key)],
     )
     .await;
@@ -238,7 +263,7 @@ async fn a_link_takes_an_api_key_once_checked_and_expires() {
     let late = form(
         &app,
         &path,
-        None,
+        Some(&browser),
         &[("_csrf", &csrf), ("provider", "openai"), ("api_key", key)],
     )
     .await;
@@ -262,14 +287,13 @@ async fn a_link_offers_only_what_the_tenant_can_connect() {
         .strip_prefix(PUBLIC_URL)
         .unwrap()
         .to_string();
-    let shown = browse(&app, &path, None).await;
+    let (shown, csrf, browser) = open_link(&app, &path).await;
     // No GitHub OAuth client here: GitHub is offered by its API key (a personal access token).
     assert!(page(&shown).contains("Connect GitHub"));
-    let csrf = csrf_of(page(&shown));
     let refused = form(
         &app,
         &path,
-        None,
+        Some(&browser),
         &[
             ("_csrf", &csrf),
             ("provider", "stripe"),
@@ -499,14 +523,13 @@ async fn a_link_takes_a_username_and_password_for_basic_providers() {
         .strip_prefix(PUBLIC_URL)
         .unwrap()
         .to_string();
-    let shown = browse(&app, &path, None).await;
+    let (shown, csrf, browser) = open_link(&app, &path).await;
     assert!(page(&shown).contains("id=\"twilio-username\""));
     assert!(page(&shown).contains("id=\"twilio-password\""));
-    let csrf = csrf_of(page(&shown));
     let half = form(
         &app,
         &path,
-        None,
+        Some(&browser),
         &[
             ("_csrf", &csrf),
             ("provider", "twilio"),
@@ -523,7 +546,7 @@ async fn a_link_takes_a_username_and_password_for_basic_providers() {
     let stored = form(
         &app,
         &path,
-        None,
+        Some(&browser),
         &[
             ("_csrf", &csrf),
             ("provider", "twilio"),

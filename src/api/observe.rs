@@ -48,7 +48,7 @@ fn request_id(req: &ServiceRequest) -> String {
 /// The path as logged: a connect link's token (`/connect/<token>…`) is a secret and left out.
 fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
     match path.strip_prefix("/connect/") {
-        Some(rest) if !rest.is_empty() => {
+        Some(rest) if !rest.is_empty() && !rest.starts_with("sessions/") => {
             let after = rest.find('/').map_or("", |at| &rest[at..]);
             format!("/connect/{{token}}{after}").into()
         }
@@ -108,6 +108,8 @@ mod tests {
         assert_eq!(logged_path("/connect/s3cr3t"), "/connect/{token}");
         assert_eq!(logged_path("/connect/s3cr3t/done"), "/connect/{token}/done");
         assert_eq!(logged_path("/connect.js"), "/connect.js");
+        let by_id = "/connect/sessions/cs_1/done";
+        assert_eq!(logged_path(by_id), by_id);
         assert_eq!(logged_path("/v2/users/u/tokens"), "/v2/users/u/tokens");
     }
 }

@@ -205,12 +205,40 @@ impl ConnectService {
             .db
             .read(move |conn| Ok(ConnectSessionRow::by_token(conn, &hash)?))
             .await?;
+        Ok(self.live(row, Duration::ZERO))
+    }
+
+    /// The session `id`, where a provider's consent sends the browser back (by id: the link's
+    /// token is never stored, not even in a connect's redirect).
+    pub async fn hosted_by_id(&self, id: &str) -> Result<Hosted, Error> {
+        if !id.starts_with("cs_") || id.len() > 64 {
+            return Ok(Hosted::Unknown);
+        }
+        let id = id.to_string();
+        let row = self
+            .inner
+            .db
+            .read(move |conn| Ok(ConnectSessionRow::by_id(conn, &id)?))
+            .await?;
+        // A consent started just before the link expired still comes back to its end.
+        Ok(self.live(row, super::STATE_TTL))
+    }
+
+    /// Whether a session found is still live (`grace` past its expiry).
+    fn live(&self, row: Option<ConnectSessionRow>, grace: Duration) -> Hosted {
         let now = self.inner.credentials.clock().now_naive();
-        Ok(match row {
-            Some(row) if row.expires_at > now => Hosted::Live(Box::new(row)),
+        let grace = chrono::Duration::from_std(grace).unwrap_or_default();
+        match row {
+            Some(row) if row.expires_at + grace > now => Hosted::Live(Box::new(row)),
             Some(_) => Hosted::Expired,
             None => Hosted::Unknown,
-        })
+        }
+    }
+
+    /// Where the browser comes back to after the provider's consent.
+    pub fn done_url(&self, session: &ConnectSessionRow) -> String {
+        let public = &self.inner.settings.public_url;
+        format!("{public}/connect/sessions/{}/done", session.id)
     }
 
     /// The providers the page offers: the session's allow-list (or every provider of the
@@ -248,7 +276,6 @@ impl ConnectService {
         session: &ConnectSessionRow,
         provider: &str,
         connection_config: ConnectionConfig,
-        done_url: String,
     ) -> Result<HostedStart, Error> {
         let entry = self.offered_one(session, provider)?;
         let request = StartRequest {
@@ -259,7 +286,7 @@ impl ConnectService {
             connection_config,
         };
         let (tenant, user) = (session.tenant.as_str(), session.user_id.as_str());
-        let hosted = Some((session.id.clone(), done_url));
+        let hosted = Some((session.id.clone(), self.done_url(session)));
         if entry.supports_connect() {
             let started = self.start_for(tenant, user, request, hosted).await?;
             return Ok(HostedStart::Redirect(started.authorization_url));

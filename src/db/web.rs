@@ -47,6 +47,15 @@ impl ConnectSessionRow {
             .optional()
     }
 
+    /// A session by id, whatever its tenant (the end of a hosted connect).
+    pub fn by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ConnectSessionRow>> {
+        connect_sessions::table
+            .find(id)
+            .select(ConnectSessionRow::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// The session a link's token hash names (expired or not: the caller tells).
     pub fn by_token(
         conn: &mut DbConnection,

@@ -110,7 +110,11 @@ pub fn device_page(user_code: &str, verification_uri: &str, check: &str) -> Mark
     let body = html! {
         h1 { "Enter this code" }
         p class="code" { (user_code) }
-        p { "Open " a href=(verification_uri) rel="noopener noreferrer" target="_blank" { (verification_uri) } " on any device and enter the code." }
+        @if verification_uri.starts_with("https://") || verification_uri.starts_with("http://") {
+            p { "Open " a href=(verification_uri) rel="noopener noreferrer" target="_blank" { (verification_uri) } " on any device and enter the code." }
+        } @else {
+            p { "Open " (verification_uri) " on any device and enter the code." }
+        }
         p { a class="button" href=(check) { "I have entered it" } }
     };
     page("Enter the code", None, body, &[])

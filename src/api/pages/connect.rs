@@ -3,17 +3,17 @@
 //! redirect to the app, the popup's hand-back to its opener, or a page of its own.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{Fields, html, see_other};
 use crate::connect::landing;
 use crate::connect::sessions::{FormSecret, Hosted, HostedStart, Outcome, by_form};
-use crate::credentials::Error;
+use crate::credentials::{Error, Inconsistency};
 use crate::db::web::ConnectSessionRow;
 use crate::model::{ConnectStatus, TokenType};
 use crate::providers::Provider;
 use crate::providers::config::ConnectionConfig;
-use crate::secret::Secret;
+use crate::secret::{Secret, random_base62};
 use crate::state::AppState;
 use crate::web::connect::{self as pages, CONNECTED, Card, FAILED, Method, PopupMessage};
 use crate::web::layout::message;
@@ -22,7 +22,8 @@ use crate::web::session::{csrf_ok, csrf_token};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/connect/{token}", web::get().to(show))
         .route("/connect/{token}", web::post().to(submit))
-        .route("/connect/{token}/done", web::get().to(done));
+        .route("/connect/{token}/done", web::get().to(done))
+        .route("/connect/sessions/{id}/done", web::get().to(done_by_id));
 }
 
 /// How the page connects `provider`: OAuth when it can (a client is configured), else a form.
@@ -39,23 +40,28 @@ fn method_of(provider: &Provider, client: bool) -> Method {
 
 /// The live session of a link, or the page to answer instead.
 async fn live(state: &AppState, token: &str) -> Result<ConnectSessionRow, HttpResponse> {
-    match state.connect.hosted(token).await {
+    answer(state.connect.hosted(token).await).map_err(|page| *page)
+}
+
+/// A session found (by token or id), or the page to answer instead.
+fn answer(found: Result<Hosted, Error>) -> Result<ConnectSessionRow, Box<HttpResponse>> {
+    match found {
         Ok(Hosted::Live(session)) => Ok(*session),
-        Ok(Hosted::Expired) => Err(html(
+        Ok(Hosted::Expired) => Err(Box::new(html(
             StatusCode::GONE,
             message(
                 "This link has expired",
                 "Ask the app that sent it for a new one.",
             ),
-        )),
-        Ok(Hosted::Unknown) => Err(html(
+        ))),
+        Ok(Hosted::Unknown) => Err(Box::new(html(
             StatusCode::NOT_FOUND,
             message(
                 "Unknown link",
                 "This connect link does not exist. Check that it was copied whole.",
             ),
-        )),
-        Err(error) => Err(failure(&error)),
+        ))),
+        Err(error) => Err(Box::new(failure(&error))),
     }
 }
 
@@ -78,10 +84,25 @@ fn failure(error: &Error) -> HttpResponse {
     html(status, message(title, &text))
 }
 
+/// The cookie that ties a link's forms to the browser that opened it: a page posted from
+/// elsewhere (another site submitting a form with its own link) has no CSRF token that fits.
+const BROWSER_COOKIE: &str = "tv_connect";
+
+/// The browser's `tv_connect` value, when it has a well-formed one.
+fn browser_of(req: &HttpRequest) -> Option<String> {
+    let value = req.cookie(BROWSER_COOKIE)?.value().to_string();
+    (value.len() == 32 && value.chars().all(|c| c.is_ascii_alphanumeric())).then_some(value)
+}
+
+/// What a link's CSRF token is derived from: its token and the browser's cookie.
+fn form_key(token: &str, browser: &str) -> String {
+    format!("{token}:{browser}")
+}
+
 fn render(
     state: &AppState,
     session: &ConnectSessionRow,
-    token: &str,
+    (token, browser): (&str, &str),
     notice: Option<&str>,
 ) -> maud::Markup {
     let cards: Vec<Card> = state
@@ -91,26 +112,42 @@ fn render(
         .map(|(p, client)| Card::new(p, *client, method_of(p, *client)))
         .collect();
     let action = format!("/connect/{token}");
-    pages::page_of(&action, &csrf_token(token), &cards, notice)
+    let csrf = csrf_token(&form_key(token, browser));
+    pages::page_of(&action, &csrf, &cards, notice)
 }
 
-async fn show(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
-    match live(&state, &token).await {
-        Ok(session) => html(StatusCode::OK, render(&state, &session, &token, None)),
-        Err(page) => page,
-    }
+async fn show(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let session = match live(&state, &token).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    let browser = match browser_of(&req).map_or_else(|| random_base62(32), Ok) {
+        Ok(browser) => browser,
+        Err(_) => return failure(&Error::internal(Inconsistency("no randomness".into()))),
+    };
+    let page = render(&state, &session, (&token, &browser), None);
+    let mut response = html(StatusCode::OK, page);
+    let cookie = super::cookie(&state, (BROWSER_COOKIE, "/connect"), browser);
+    let _ = response.add_cookie(&cookie);
+    response
 }
 
 async fn submit(
     state: web::Data<AppState>,
     token: web::Path<String>,
     form: web::Form<Fields>,
+    req: HttpRequest,
 ) -> HttpResponse {
     let session = match live(&state, &token).await {
         Ok(session) => session,
         Err(page) => return page,
     };
-    if !csrf_ok(&token, form.get("_csrf")) {
+    let browser = browser_of(&req).unwrap_or_default();
+    if browser.is_empty() || !csrf_ok(&form_key(&token, &browser), form.get("_csrf")) {
         return html(
             StatusCode::FORBIDDEN,
             message("The form has expired", "Reload the page and try again."),
@@ -132,19 +169,14 @@ async fn submit(
         let notice = "This link does not offer that provider.";
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            render(&state, &session, &token, Some(notice)),
+            render(&state, &session, (&token, &browser), Some(notice)),
         );
     };
-    let done_url = format!(
-        "{}/connect/{}/done",
-        state.config.public_url,
-        token.as_str()
-    );
     let method = method_of(entry, *client);
     if method == Method::OAuth {
         let started = state
             .connect
-            .start_hosted(&session, &provider, config, done_url)
+            .start_hosted(&session, &provider, config)
             .await;
         return match started {
             Ok(HostedStart::Redirect(url)) => see_other(&url),
@@ -172,7 +204,7 @@ async fn submit(
         Ok(()) => see_other(&format!("/connect/{}/done", token.as_str())),
         Err(Error::Invalid(text) | Error::Unprocessable(text)) => html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            render(&state, &session, &token, Some(&text)),
+            render(&state, &session, (&token, &browser), Some(&text)),
         ),
         Err(error) => failure(&error),
     }
@@ -186,7 +218,7 @@ fn form_secret(method: &Method, form: &Fields) -> Result<FormSecret, &'static st
             Some(key) => Ok(FormSecret::ApiKey(Secret::new(key.to_string()))),
             None => Err("Enter the API key."),
         },
-        Method::Basic => match (form.get("username"), form.get("password")) {
+        Method::Basic => match (form.get("username"), form.raw("password")) {
             (Some(username), Some(password)) => Ok(FormSecret::Basic {
                 username: username.to_string(),
                 password: Secret::new(password.to_string()),
@@ -196,21 +228,50 @@ fn form_secret(method: &Method, form: &Fields) -> Result<FormSecret, &'static st
     }
 }
 
+/// The end of a form or a device connect (the browser holds the link).
 async fn done(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
-    let session = match live(&state, &token).await {
-        Ok(session) => session,
-        Err(page) => return page,
-    };
-    let outcome = match state.connect.outcome(&session).await {
+    match live(&state, &token).await {
+        Ok(session) => {
+            let here = format!("/connect/{}/done", token.as_str());
+            let page = format!("/connect/{}", token.as_str());
+            ended(&state, &session, (&here, &page)).await
+        }
+        Err(page) => page,
+    }
+}
+
+/// The end of an OAuth connect: where the provider's consent sends the browser back (through
+/// the callback), by the session's id.
+async fn done_by_id(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    match answer(state.connect.hosted_by_id(&id).await) {
+        Ok(session) => {
+            let here = format!("/connect/sessions/{}/done", session.id);
+            ended(&state, &session, (&here, &here)).await
+        }
+        Err(page) => *page,
+    }
+}
+
+/// How the session's last connect ended; a pending one is checked again at `here`, none at
+/// all goes back to `start`.
+async fn ended(
+    state: &AppState,
+    session: &ConnectSessionRow,
+    (here, start): (&str, &str),
+) -> HttpResponse {
+    let outcome = match state.connect.outcome(session).await {
         Ok(Some(outcome)) => outcome,
-        Ok(None) => return see_other(&format!("/connect/{}", token.as_str())),
+        Ok(None) if here != start => return see_other(start),
+        Ok(None) => {
+            let text = "Nothing was connected through this link yet.";
+            return html(StatusCode::OK, message("Not connected", text));
+        }
         Err(error) => return failure(&error),
     };
     if outcome.status == ConnectStatus::Pending {
-        let check = format!("/connect/{}/done", token.as_str());
-        return html(StatusCode::OK, pages::pending_page(&check));
+        return html(StatusCode::OK, pages::pending_page(here));
     }
-    finish(&state, &session, outcome)
+    finish(state, session, outcome)
 }
 
 /// The end of a connect: to the app, to the opener, or a page of its own.

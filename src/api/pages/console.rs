@@ -2,7 +2,7 @@
 //! webhooks and their deliveries, API keys and providers. Every form posts a CSRF token; a
 //! request without a live session goes to the sign-in page.
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -57,14 +57,9 @@ fn sessions(state: &AppState) -> Sessions {
     Sessions::new(state.db.clone(), state.clock.clone())
 }
 
-/// A cookie of the console: HttpOnly, SameSite=Strict, Secure when served over https.
+/// A cookie of the console.
 fn cookie<'a>(state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
-    Cookie::build(name, value)
-        .path("/console")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.config.public_url.starts_with("https://"))
-        .finish()
+    super::cookie(state, (name, "/console"), value)
 }
 
 /// The signed-in console of a request, or the answer instead (to the sign-in page; a 403 when

@@ -5,10 +5,12 @@
 pub mod connect;
 pub mod console;
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use maud::Markup;
 
+use crate::state::AppState;
 use crate::web::{PAGE_HEADERS, assets};
 
 /// Registers the pages' routes.
@@ -28,6 +30,16 @@ pub fn html(status: StatusCode, markup: Markup) -> HttpResponse {
     response
         .content_type("text/html; charset=utf-8")
         .body(markup.into_string())
+}
+
+/// A cookie of the pages under `path`: HttpOnly, SameSite=Strict, Secure when served over https.
+pub fn cookie<'a>(state: &AppState, (name, path): (&'a str, &'a str), value: String) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.config.public_url.starts_with("https://"))
+        .finish()
 }
 
 /// 303 to `location` (after a form, or to the sign-in page).
@@ -80,6 +92,16 @@ impl Fields {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `name` as typed (a password or key: spaces are its own), when not
+    /// empty.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     }
 
