@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Attempt, AuthError, Caller};
 use crate::db::api_keys::ApiKeyRow;
@@ -33,8 +32,7 @@ pub const ABSOLUTE: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// The CSRF token of forms on a page opened with `secret`.
 pub fn csrf_token(secret: &str) -> String {
-    let digest = Sha256::digest(format!("tokenvault-csrf:{secret}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hash_secret(&format!("tokenvault-csrf:{secret}"))
 }
 
 /// Whether `sent` is the CSRF token of `secret` (compared in constant time).
